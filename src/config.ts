@@ -1,0 +1,316 @@
+/**
+ * Process configuration from environment variables (names per DESIGN.md).
+ *
+ * parseConfig is pure (cwd and repo root are parameters) and reports every
+ * problem at once, so a misconfigured deployment is fixed in one round trip.
+ * Secrets are wrapped in Secret so logging a config object cannot leak them,
+ * and no problem message ever echoes a secret's value.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+export class Secret {
+  readonly #value: string;
+  constructor(value: string) {
+    this.#value = value;
+  }
+  /** The only way to get the value; grep for it when auditing. */
+  reveal(): string {
+    return this.#value;
+  }
+  toString(): string {
+    return '[redacted]';
+  }
+  toJSON(): string {
+    return '[redacted]';
+  }
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return 'Secret([redacted])';
+  }
+}
+
+export const DEVICES = ['auto', 'cpu', 'cuda'] as const;
+export type Device = (typeof DEVICES)[number];
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface Config {
+  /** Unset: the database role starts embedded PostgreSQL under dataDir. */
+  readonly databaseUrl: Secret | undefined;
+  readonly dataDir: string;
+  readonly modelDir: string;
+  readonly libraryDir: string | undefined;
+  readonly device: Device;
+  /** Python interpreter for the engine: an absolute path, or a bare command looked up on PATH. */
+  readonly python: string;
+  readonly discord: {
+    /** Optional here; the bot role checks it is set. */
+    readonly token: Secret | undefined;
+    readonly apiBase: string;
+    readonly guildId: string | undefined;
+  };
+  readonly spotify: {
+    readonly credentials: { readonly clientId: string; readonly clientSecret: Secret } | undefined;
+    readonly apiBase: string;
+    readonly accountsBase: string;
+    /** Client-credentials token endpoint: `<accounts base>/api/token`. */
+    readonly tokenUrl: string;
+  };
+  readonly publicBaseUrl: string | undefined;
+  readonly httpPort: number;
+  readonly limits: {
+    readonly maxDurationSeconds: number;
+    readonly maxFileMb: number;
+    /** maxFileMb in bytes (MiB, 1024 * 1024). */
+    readonly maxFileBytes: number;
+    readonly userConcurrency: number;
+  };
+  readonly logLevel: LogLevel;
+}
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
+
+export interface ConfigOptions {
+  /** Relative paths resolve against this; default process.cwd(). */
+  cwd?: string;
+  /** Where `python/.venv` lives; default the checkout this file is in. */
+  repoRoot?: string;
+}
+
+export const DEFAULTS = {
+  SFA_DATA_DIR: './var',
+  SFA_DEVICE: 'auto',
+  DISCORD_API_BASE: 'https://discord.com/api',
+  SPOTIFY_API_BASE: 'https://api.spotify.com/v1',
+  SPOTIFY_ACCOUNTS_BASE: 'https://accounts.spotify.com',
+  SFA_MAX_DURATION_SECONDS: 1200,
+  SFA_MAX_FILE_MB: 200,
+  SFA_USER_CONCURRENCY: 2,
+  SFA_HTTP_PORT: 8080,
+  LOG_LEVEL: 'info',
+} as const;
+
+/** Never echoed in problem messages nor shown by describeConfig. */
+export const SECRET_VARIABLES = ['DISCORD_TOKEN', 'SPOTIFY_CLIENT_SECRET', 'DATABASE_URL'] as const;
+
+class Invalid {
+  constructor(readonly message: string) {}
+}
+
+/** Quotes a non-secret value for a problem message, clipped so one bad value can't flood the output. */
+function got(value: string): string {
+  const clipped = value.length > 60 ? `${value.slice(0, 60)}…` : value;
+  return ` (got ${JSON.stringify(clipped)})`;
+}
+
+/** An optional variable: blank counts as unset (compose files often write `FOO=`). */
+function variable<T>(parse: (value: string) => T | Invalid) {
+  return z
+    .string()
+    .optional()
+    .transform((raw, ctx): T | undefined => {
+      const value = raw?.trim();
+      if (!value) return undefined;
+      const out = parse(value);
+      if (out instanceof Invalid) {
+        ctx.addIssue({ code: 'custom', message: out.message });
+        return z.NEVER;
+      }
+      return out;
+    });
+}
+
+const integer = (min: number, max: number, what: string) =>
+  variable((v) => {
+    const n = /^\d+$/.test(v) ? Number(v) : Number.NaN;
+    return n >= min && n <= max ? n : new Invalid(`expected ${what}, a whole number from ${min} to ${max}${got(v)}`);
+  });
+
+const oneOf = <T extends string>(values: readonly T[]) =>
+  variable((v) => {
+    const lower = v.toLowerCase();
+    return (values as readonly string[]).includes(lower) ? (lower as T) : new Invalid(`expected one of ${values.join(', ')}${got(v)}`);
+  });
+
+/** A base URL that paths get appended to: http(s), no credentials, query or fragment; trailing "/" dropped. */
+const baseUrl = variable((v) => {
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    return new Invalid(`expected an http:// or https:// URL${got(v)}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return new Invalid(`expected an http:// or https:// URL${got(v)}`);
+  // Not echoed: a URL with credentials in it is a secret.
+  if (url.username || url.password) return new Invalid('expected a URL without a user name or password in it');
+  if (url.search || url.hash) return new Invalid(`expected a base URL without ?query or #fragment${got(v)}`);
+  return url.href.replace(/\/+$/, '');
+});
+
+/** A path; `~/` expands with HOME because .env files and systemd units don't do it. */
+const pathVar = (home: string | undefined) =>
+  variable((v) => {
+    if (v.includes('\0')) return new Invalid('expected a path without NUL characters');
+    if (home && (v === '~' || v.startsWith('~/'))) return path.join(home, v.slice(1));
+    return v;
+  });
+
+const databaseUrl = variable((v) => {
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(v)?.[1]?.toLowerCase();
+  const shown = scheme ? ` (got a ${scheme}: URL)` : '';
+  if (scheme !== 'postgres' && scheme !== 'postgresql') return new Invalid(`expected a postgres:// or postgresql:// URL${shown}`);
+  try {
+    new URL(v);
+  } catch {
+    return new Invalid('expected a valid postgres:// URL (it could not be parsed; check that special characters in the password are percent-encoded)');
+  }
+  return new Secret(v);
+});
+
+const discordToken = variable((v) => {
+  if (/^bot\s/i.test(v)) return new Invalid('expected the bare bot token, without the "Bot " prefix');
+  if (/\s/.test(v)) return new Invalid('expected a bot token without spaces');
+  return new Secret(v);
+});
+
+const schemaFor = (home: string | undefined) =>
+  z.object({
+    DATABASE_URL: databaseUrl,
+    SFA_DATA_DIR: pathVar(home),
+    SFA_MODEL_DIR: pathVar(home),
+    SFA_LIBRARY_DIR: pathVar(home),
+    SFA_DEVICE: oneOf(DEVICES),
+    SFA_PYTHON: pathVar(home),
+    DISCORD_TOKEN: discordToken,
+    DISCORD_API_BASE: baseUrl,
+    DISCORD_GUILD_ID: variable((v) => (/^\d{17,20}$/.test(v) ? v : new Invalid(`expected a Discord server id (a snowflake, 17 to 20 digits)${got(v)}`))),
+    SPOTIFY_CLIENT_ID: variable((v) => (/^\S+$/.test(v) ? v : new Invalid(`expected a client id without spaces${got(v)}`))),
+    SPOTIFY_CLIENT_SECRET: variable((v) => (/^\S+$/.test(v) ? new Secret(v) : new Invalid('expected a client secret without spaces'))),
+    SPOTIFY_API_BASE: baseUrl,
+    SPOTIFY_ACCOUNTS_BASE: baseUrl,
+    PUBLIC_BASE_URL: baseUrl,
+    SFA_MAX_DURATION_SECONDS: integer(1, 86_400, 'the longest track to accept in seconds'),
+    SFA_MAX_FILE_MB: integer(1, 100_000, 'the largest download to accept in MB'),
+    SFA_USER_CONCURRENCY: integer(1, 100, 'how many jobs one user may run at once'),
+    SFA_HTTP_PORT: integer(0, 65_535, 'a TCP port (0 picks a free one)'),
+    LOG_LEVEL: oneOf(LOG_LEVELS),
+  });
+
+const blank = (v: string | undefined) => !v?.trim();
+
+const DEFAULT_REPO_ROOT = path.resolve(fileURLToPath(new URL('..', import.meta.url)));
+
+export function parseConfig(env: Readonly<Record<string, string | undefined>>, options: ConfigOptions = {}): ConfigResult {
+  const cwd = options.cwd ?? process.cwd();
+  const repoRoot = options.repoRoot ?? DEFAULT_REPO_ROOT;
+  const parsed = schemaFor(env.HOME?.trim() || undefined).safeParse(env);
+  const problems = parsed.success ? [] : parsed.error.issues.map((issue) => `${String(issue.path[0] ?? 'environment')}: ${issue.message}`);
+
+  // Checked on the raw values so it is reported alongside any other problem.
+  if (blank(env.SPOTIFY_CLIENT_ID) !== blank(env.SPOTIFY_CLIENT_SECRET)) {
+    const [set, unset] = blank(env.SPOTIFY_CLIENT_ID) ? ['SPOTIFY_CLIENT_SECRET', 'SPOTIFY_CLIENT_ID'] : ['SPOTIFY_CLIENT_ID', 'SPOTIFY_CLIENT_SECRET'];
+    problems.push(`${unset}: expected SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET to be set together (only ${set} is set)`);
+  }
+  if (!parsed.success || problems.length > 0) return { ok: false, problems };
+
+  const e = parsed.data;
+  const abs = (p: string) => path.resolve(cwd, p);
+  const dataDir = abs(e.SFA_DATA_DIR ?? DEFAULTS.SFA_DATA_DIR);
+  const accountsBase = e.SPOTIFY_ACCOUNTS_BASE ?? DEFAULTS.SPOTIFY_ACCOUNTS_BASE;
+  const maxFileMb = e.SFA_MAX_FILE_MB ?? DEFAULTS.SFA_MAX_FILE_MB;
+  const python = e.SFA_PYTHON ?? path.join(repoRoot, 'python', '.venv', 'bin', 'python');
+
+  const config: Config = {
+    databaseUrl: e.DATABASE_URL,
+    dataDir,
+    modelDir: e.SFA_MODEL_DIR ? abs(e.SFA_MODEL_DIR) : path.join(dataDir, 'models'),
+    libraryDir: e.SFA_LIBRARY_DIR && abs(e.SFA_LIBRARY_DIR),
+    device: e.SFA_DEVICE ?? DEFAULTS.SFA_DEVICE,
+    // A bare command name ("python3") is left for PATH lookup; anything with a slash is a path.
+    python: python.includes('/') ? abs(python) : python,
+    discord: Object.freeze({
+      token: e.DISCORD_TOKEN,
+      apiBase: e.DISCORD_API_BASE ?? DEFAULTS.DISCORD_API_BASE,
+      guildId: e.DISCORD_GUILD_ID,
+    }),
+    spotify: Object.freeze({
+      credentials:
+        e.SPOTIFY_CLIENT_ID && e.SPOTIFY_CLIENT_SECRET
+          ? Object.freeze({ clientId: e.SPOTIFY_CLIENT_ID, clientSecret: e.SPOTIFY_CLIENT_SECRET })
+          : undefined,
+      apiBase: e.SPOTIFY_API_BASE ?? DEFAULTS.SPOTIFY_API_BASE,
+      accountsBase,
+      tokenUrl: `${accountsBase}/api/token`,
+    }),
+    publicBaseUrl: e.PUBLIC_BASE_URL,
+    httpPort: e.SFA_HTTP_PORT ?? DEFAULTS.SFA_HTTP_PORT,
+    limits: Object.freeze({
+      maxDurationSeconds: e.SFA_MAX_DURATION_SECONDS ?? DEFAULTS.SFA_MAX_DURATION_SECONDS,
+      maxFileMb,
+      maxFileBytes: maxFileMb * 1024 * 1024,
+      userConcurrency: e.SFA_USER_CONCURRENCY ?? DEFAULTS.SFA_USER_CONCURRENCY,
+    }),
+    logLevel: e.LOG_LEVEL ?? DEFAULTS.LOG_LEVEL,
+  };
+  return { ok: true, config: Object.freeze(config) };
+}
+
+export function formatProblems(problems: readonly string[]): string {
+  const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
+  return `stem-forge: invalid configuration (${count}):\n${problems.map((p) => `  ${p}\n`).join('')}`;
+}
+
+/** For process entry points: the config, or one message listing every problem on stderr and exit code 2. */
+export function loadConfigOrExit(env: Readonly<Record<string, string | undefined>> = process.env, options?: ConfigOptions): Config {
+  const result = parseConfig(env, options);
+  if (result.ok) return result.config;
+  process.stderr.write(formatProblems(result.problems));
+  return process.exit(2);
+}
+
+/** Replaces the password (in the authority or a `password=` parameter) with ***. */
+export function redactUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return '[unparseable URL, redacted]';
+  }
+  if (url.password) url.password = '***';
+  for (const key of [...url.searchParams.keys()]) {
+    if (/pass|secret|token|key/i.test(key)) url.searchParams.set(key, '***');
+  }
+  return url.href.replaceAll('%2A%2A%2A', '***');
+}
+
+/** A human-readable summary for start-up logs and `--help`-style output; secrets are never shown. */
+export function describeConfig(config: Config): string {
+  const isSet = (s: Secret | undefined) => (s ? 'set (redacted)' : 'not set');
+  const lines: [string, string][] = [
+    ['database', config.databaseUrl ? redactUrl(config.databaseUrl.reveal()) : 'embedded PostgreSQL (DATABASE_URL not set)'],
+    ['data dir', config.dataDir],
+    ['model dir', config.modelDir],
+    ['library dir', config.libraryDir ?? 'not set'],
+    ['device', config.device],
+    ['python', config.python],
+    ['discord token', isSet(config.discord.token)],
+    ['discord api', config.discord.apiBase],
+    ['discord guild', config.discord.guildId ?? 'not set (global commands)'],
+    [
+      'spotify credentials',
+      config.spotify.credentials ? `client id ${config.spotify.credentials.clientId}, secret set (redacted)` : 'not set',
+    ],
+    ['spotify api', config.spotify.apiBase],
+    ['spotify accounts', config.spotify.accountsBase],
+    ['public base url', config.publicBaseUrl ?? 'not set'],
+    ['http port', String(config.httpPort)],
+    [
+      'limits',
+      `${config.limits.maxDurationSeconds} s per track, ${config.limits.maxFileMb} MB per file, ${config.limits.userConcurrency} jobs per user`,
+    ],
+    ['log level', config.logLevel],
+  ];
+  const width = Math.max(...lines.map(([k]) => k.length));
+  return lines.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n');
+}
