@@ -1,0 +1,60 @@
+/**
+ * `sfa db migrate`: applies pending migrations to DATABASE_URL, or to the
+ * embedded PostgreSQL under SFA_DATA_DIR (started for the command and
+ * stopped after it).
+ */
+import { formatProblems, parseConfig } from '../../config.ts';
+
+const USAGE = `usage: sfa db migrate
+
+Applies pending database migrations.
+  DATABASE_URL   PostgreSQL to use; unset: embedded PostgreSQL under SFA_DATA_DIR
+  SFA_DATA_DIR   data directory (default ./var)
+`;
+
+export async function run(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub === '--help' || sub === '-h' || sub === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (sub !== 'migrate' || rest.length > 0) {
+    process.stderr.write(sub === undefined ? USAGE : `sfa db: unexpected '${args.join(' ')}'\n\n${USAGE}`);
+    return 2;
+  }
+  const parsed = parseConfig(process.env);
+  if (!parsed.ok) {
+    process.stderr.write(formatProblems(parsed.problems));
+    return 2;
+  }
+  const { config } = parsed;
+
+  // Loaded only now: the ORM takes seconds to import, usage errors should not wait for it.
+  const { openDatabase } = await import('../../db/postgres.ts');
+  const { migrate } = await import('../../db/migrate.ts');
+
+  let database;
+  try {
+    database = await openDatabase({ databaseUrl: config.databaseUrl?.reveal(), dataDir: config.dataDir });
+  } catch (error) {
+    process.stderr.write(`sfa db migrate: cannot open the database: ${(error as Error).message}\n`);
+    return 1;
+  }
+  try {
+    if (database.embedded) {
+      const { dataDir, port, startedHere } = database.embedded;
+      process.stderr.write(
+        `${startedHere ? 'started' : 'using the running'} embedded PostgreSQL (data in ${dataDir}/pg, port ${port})\n`,
+      );
+    }
+    const applied = await migrate(database.url);
+    if (applied.length === 0) process.stdout.write('database is up to date\n');
+    for (const name of applied) process.stdout.write(`applied ${name}\n`);
+    return 0;
+  } catch (error) {
+    process.stderr.write(`sfa db migrate: ${(error as Error).message}\n`);
+    return 1;
+  } finally {
+    await database.close();
+  }
+}

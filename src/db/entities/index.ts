@@ -1,0 +1,27 @@
+/** Every entity, in the order handed to MikroORM. */
+export { Track, type ITrack } from './track.ts';
+export { DownloadJob, type IDownloadJob } from './downloadJob.ts';
+export { ProcessingJob, type IProcessingJob } from './processingJob.ts';
+export { AnalysisJob, type IAnalysisJob } from './analysisJob.ts';
+export { Stem, type IStem } from './stem.ts';
+export { AnalysisResult, type IAnalysisResult } from './analysisResult.ts';
+export {
+  Request,
+  type IRequest,
+  REQUEST_KINDS,
+  DELIVERY_STATES,
+  AUDIO_FORMATS,
+  type RequestKind,
+  type DeliveryState,
+  type AudioFormat,
+} from './request.ts';
+
+import { Track } from './track.ts';
+import { DownloadJob } from './downloadJob.ts';
+import { ProcessingJob } from './processingJob.ts';
+import { AnalysisJob } from './analysisJob.ts';
+import { Stem } from './stem.ts';
+import { AnalysisResult } from './analysisResult.ts';
+import { Request } from './request.ts';
+
+export const ENTITIES = [Track, DownloadJob, ProcessingJob, AnalysisJob, Stem, AnalysisResult, Request];

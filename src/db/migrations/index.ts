@@ -1,0 +1,9 @@
+/**
+ * Every migration, in order. Registered explicitly (no glob at run time) so
+ * that bundling, renaming or a stray file cannot change what runs. The name is
+ * what `mikro_orm_migrations` records: never rename a shipped one.
+ */
+import type { MigrationObject } from '@mikro-orm/core';
+import { InitialSchema } from './0001_initial_schema.ts';
+
+export const MIGRATIONS: MigrationObject[] = [{ name: '0001_initial_schema', class: InitialSchema }];

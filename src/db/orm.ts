@@ -1,0 +1,31 @@
+/**
+ * The MikroORM instance: entities, explicit migrations list, no file discovery.
+ */
+import { MikroORM, defineConfig } from '@mikro-orm/postgresql';
+import { Migrator } from '@mikro-orm/migrations';
+import { ENTITIES } from './entities/index.ts';
+import { MIGRATIONS } from './migrations/index.ts';
+
+export function ormConfig(url: string) {
+  return defineConfig({
+    clientUrl: url,
+    entities: ENTITIES,
+    extensions: [Migrator],
+    migrations: {
+      migrationsList: MIGRATIONS,
+      tableName: 'mikro_orm_migrations',
+      // Migrations are hand-written SQL; no snapshot file is kept or written.
+      snapshot: false,
+      silent: true,
+    },
+    // Plain objects in, plain objects out; no reflection or ts-morph needed (tsx/esbuild).
+    discovery: { warnWhenNoEntities: true },
+    debug: false,
+  });
+}
+
+export type Orm = MikroORM;
+
+export async function createOrm(url: string): Promise<Orm> {
+  return MikroORM.init(ormConfig(url));
+}

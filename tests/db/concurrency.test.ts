@@ -1,0 +1,101 @@
+/**
+ * Two writers racing on one job, each on its own connection: exactly one
+ * transition lands, the other gets InvalidTransitionError and writes nothing.
+ */
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setProgress, transitionJob } from '../../src/db/jobStatusWrites.ts';
+import { InvalidTransitionError } from '../../src/domain/jobStatus.ts';
+import type { Orm } from '../../src/db/orm.ts';
+import { insertTrackWithJob, openTestOrm, selectRow } from '../support/db.ts';
+
+let orm: Orm;
+let em: EntityManager;
+beforeAll(async () => {
+  orm = await openTestOrm();
+  em = orm.em.fork();
+});
+afterAll(() => orm.close());
+
+/** Waits until some backend is blocked on a lock running a statement that mentions `marker`. */
+async function waitUntilBlocked(marker: string): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (Date.now() < deadline) {
+    const rows = await em.execute<{ n: string }[]>(
+      `select count(*) as n from pg_stat_activity
+        where datname = current_database() and wait_event_type = 'Lock' and position(? in query) > 0`,
+      [marker],
+    );
+    if (Number(rows[0]!.n) > 0) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error('the second writer never blocked on the row lock');
+}
+
+describe('racing writers', () => {
+  it('the second writer waits for the first, then is refused (processing -> completed vs -> failed)', async () => {
+    const { jobId } = await insertTrackWithJob(em, 'processing', { status: 'processing', progress: 90 });
+    const first = orm.em.fork();
+    const second = orm.em.fork();
+    await first.begin();
+    try {
+      await transitionJob(first, 'processing', jobId, 'completed', { outputPath: '/stems/a' });
+      // The second UPDATE blocks on the row lock the first transaction holds.
+      const racing = transitionJob(second, 'processing', jobId, 'failed', { error: 'late failure' });
+      racing.catch(() => {}); // inspected below
+      await waitUntilBlocked(jobId);
+      await first.commit();
+      await expect(racing).rejects.toMatchObject({
+        constructor: InvalidTransitionError,
+        from: 'completed',
+        to: 'failed',
+      });
+    } finally {
+      if (first.isInTransaction()) await first.rollback();
+    }
+    expect(await selectRow(em, 'processing_jobs', jobId)).toMatchObject({
+      status: 'completed',
+      error: null,
+      output_path: '/stems/a',
+    });
+  });
+
+  it('when the first writer rolls back, the waiting one goes through', async () => {
+    const { jobId } = await insertTrackWithJob(em, 'processing', { status: 'processing' });
+    const first = orm.em.fork();
+    await first.begin();
+    await transitionJob(first, 'processing', jobId, 'completed');
+    const racing = transitionJob(orm.em.fork(), 'processing', jobId, 'failed', { error: 'boom' });
+    await waitUntilBlocked(jobId);
+    await first.rollback();
+    await expect(racing).resolves.toMatchObject({ status: 'failed', error: 'boom' });
+  });
+
+  it.for(['download', 'processing', 'analysis'] as const)(
+    '%s: free-running races have exactly one winner',
+    async (kind) => {
+      for (let round = 0; round < 10; round++) {
+        const { jobId } = await insertTrackWithJob(em, kind, { status: kind === 'download' ? 'downloading' : 'processing' });
+        const results = await Promise.allSettled([
+          transitionJob(orm.em.fork(), kind, jobId, 'completed'),
+          transitionJob(orm.em.fork(), kind, jobId, 'failed', { error: 'lost' }),
+        ]);
+        const won = results.filter((r) => r.status === 'fulfilled');
+        const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+        expect(won).toHaveLength(1);
+        expect(lost).toHaveLength(1);
+        expect(lost[0]!.reason).toBeInstanceOf(InvalidTransitionError);
+        const winner = results[0]!.status === 'fulfilled' ? 'completed' : 'failed';
+        expect((await selectRow(em, `${kind}_jobs`, jobId))?.status).toBe(winner);
+      }
+    },
+  );
+
+  it('progress reports racing a completion never reopen or lower the job', async () => {
+    const { jobId } = await insertTrackWithJob(em, 'download', { status: 'downloading' });
+    const reports = Array.from({ length: 20 }, (_, i) => setProgress(orm.em.fork(), 'download', jobId, i * 5));
+    const done = transitionJob(orm.em.fork(), 'download', jobId, 'completed');
+    await Promise.all([...reports, done]);
+    expect(await selectRow(em, 'download_jobs', jobId)).toMatchObject({ status: 'completed', progress: 100 });
+  });
+});
