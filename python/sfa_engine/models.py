@@ -1,0 +1,139 @@
+"""Finding, checking and caching Demucs models from a local model directory.
+
+The directory uses demucs' own local-repo layout (one flat folder):
+`<sig>-<sha256[:8]>.th` per network plus `<name>.yaml` naming the bag. Loading
+goes through `demucs.pretrained.get_model(name, repo=dir)`, i.e. demucs' real
+code, so a directory that works here works with `python -m demucs --repo` too.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+from .catalog import CatalogModel
+from .errors import EngineError
+
+log = logging.getLogger("sfa_engine.models")
+
+DEFAULT_BUDGET_MB = 4096
+
+
+def model_dir_from_env() -> Path | None:
+    value = os.environ.get("SFA_MODEL_DIR")
+    return Path(value) if value else None
+
+
+@dataclass(frozen=True)
+class MissingFiles:
+    model: str
+    directory: str
+    files: list[str]  # e.g. ["htdemucs.yaml", "955717e8-*.th"]
+
+    def message(self) -> str:
+        return (
+            f"model '{self.model}' is not installed: missing {', '.join(self.files)} "
+            f"in {self.directory} (the demucs local repo layout: <sig>-<sha256[:8]>.th "
+            f"checkpoints plus {self.model}.yaml)"
+        )
+
+
+def missing_files(entry: CatalogModel, model_dir: Path | None) -> MissingFiles | None:
+    """What is missing for `entry` in `model_dir`; None when everything is there."""
+    directory = str(model_dir) if model_dir else "$SFA_MODEL_DIR (unset)"
+    wanted_yaml = f"{entry.name}.yaml"
+    if model_dir is None or not model_dir.is_dir():
+        return MissingFiles(entry.name, directory, [wanted_yaml] + [f"{s}-*.th" for s in entry.members])
+    names = {p.name for p in model_dir.iterdir()}
+    missing = [] if wanted_yaml in names else [wanted_yaml]
+    for sig in entry.members:
+        # demucs also accepts a bare `<sig>.th` (no checksum in the name).
+        if f"{sig}.th" not in names and not any(n.startswith(f"{sig}-") and n.endswith(".th") for n in names):
+            missing.append(f"{sig}-*.th")
+    return MissingFiles(entry.name, directory, missing) if missing else None
+
+
+def load_demucs_model(entry: CatalogModel, model_dir: Path | None):
+    """Load through demucs' own repo code; raises EngineError(model_missing)."""
+    missing = missing_files(entry, model_dir)
+    if missing:
+        raise EngineError("model_missing", missing.message(),
+                          {"model": missing.model, "directory": missing.directory, "files": missing.files})
+    from demucs.pretrained import get_model
+    from demucs.repo import ModelLoadingError
+    try:
+        model = get_model(entry.name, repo=Path(model_dir))
+    except ModelLoadingError as exc:  # e.g. checksum mismatch, unknown signature
+        raise EngineError("model_missing", f"model '{entry.name}' in {model_dir} could not be loaded: {exc}") from exc
+    except SystemExit as exc:  # demucs.utils.fatal() exits on some errors
+        raise EngineError("model_missing", f"model '{entry.name}' in {model_dir} could not be loaded ({exc})") from exc
+    if list(model.sources) != list(entry.stems):
+        raise EngineError("model_missing",
+                          f"model '{entry.name}' in {model_dir} has sources {list(model.sources)}, "
+                          f"the catalog says {list(entry.stems)}")
+    model.eval()
+    return model
+
+
+def model_bytes(model) -> int:
+    return sum(p.numel() * p.element_size() for p in model.parameters()) + \
+        sum(b.numel() * b.element_size() for b in model.buffers())
+
+
+class ModelCache:
+    """LRU of loaded models bounded by a memory budget (SFA_ENGINE_MODEL_BUDGET_MB).
+
+    The most recently used model is always kept, even if it alone exceeds the
+    budget: evicting it would only force a reload for the very next request.
+    """
+
+    def __init__(self, model_dir: Path | None, device: str, budget_bytes: int | None = None):
+        self.model_dir = model_dir
+        self.device = device
+        if budget_bytes is None:
+            budget_bytes = int(float(os.environ.get("SFA_ENGINE_MODEL_BUDGET_MB", DEFAULT_BUDGET_MB)) * 2**20)
+        self.budget_bytes = budget_bytes
+        self._models: OrderedDict[str, tuple[object, int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, entry: CatalogModel):
+        with self._lock:
+            if entry.name in self._models:
+                self._models.move_to_end(entry.name)
+                return self._models[entry.name][0]
+        model = load_demucs_model(entry, self.model_dir)
+        model.to(self.device)
+        size = model_bytes(model)
+        with self._lock:
+            self._models[entry.name] = (model, size)
+            self._models.move_to_end(entry.name)
+            self._evict()
+        log.info("loaded model %s (%.1f MB) on %s", entry.name, size / 2**20, self.device)
+        return model
+
+    def _evict(self) -> None:
+        while len(self._models) > 1 and sum(s for _, s in self._models.values()) > self.budget_bytes:
+            name, _ = self._models.popitem(last=False)
+            log.info("evicted model %s (memory budget %d MB)", name, self.budget_bytes // 2**20)
+
+    def loaded(self) -> list[str]:
+        with self._lock:
+            return list(self._models)
+
+
+def pick_device(setting: str | None = None) -> str:
+    """SFA_DEVICE: auto (cuda if available) | cpu | cuda."""
+    import torch
+    setting = (setting or os.environ.get("SFA_DEVICE") or "auto").lower()
+    if setting not in ("auto", "cpu", "cuda"):
+        raise ValueError(f"SFA_DEVICE must be auto, cpu or cuda, not {setting!r}")
+    if setting == "cpu":
+        return "cpu"
+    if torch.cuda.is_available():
+        return "cuda"
+    if setting == "cuda":
+        log.warning("SFA_DEVICE=cuda but CUDA is not available; using cpu")
+    return "cpu"

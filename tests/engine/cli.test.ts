@@ -1,0 +1,79 @@
+/** `sfa models ...` and `sfa separate ...` end to end (real engine, tiny models). */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { execa } from 'execa';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../src/jobs/engine/client.ts';
+import { makeTinyModels, tempDir, wavInfo, writeToneWav } from './helpers.ts';
+
+let modelDir: string;
+let tone3: string;
+
+function sfa(args: string[], env: Record<string, string> = {}) {
+  return execa(process.execPath, [path.join(REPO_ROOT, 'bin/sfa.js'), ...args], {
+    cwd: REPO_ROOT,
+    env: { SFA_MODEL_DIR: modelDir, SFA_DEVICE: 'cpu', ...env },
+    reject: false,
+  });
+}
+
+beforeAll(async () => {
+  modelDir = await makeTinyModels(['htdemucs']);
+  tone3 = writeToneWav(path.join(tempDir('audio'), 'tone3.wav'), 3);
+}, 120_000);
+
+describe('sfa models', () => {
+  it('lists the catalog with what is installed', async () => {
+    const run = await sfa(['models', 'list', '--json']);
+    expect(run.exitCode).toBe(0);
+    const listed = JSON.parse(run.stdout) as { modelDir: string; models: { name: string; installed: boolean }[] };
+    expect(listed.modelDir).toBe(modelDir);
+    expect(Object.fromEntries(listed.models.map((m) => [m.name, m.installed]))).toEqual({
+      htdemucs: true,
+      htdemucs_ft: false,
+      htdemucs_6s: false,
+      mdx_extra: false,
+    });
+  }, 30_000);
+
+  it('check: ok for an installed model, exit 1 with the exact missing files otherwise', async () => {
+    const ok = await sfa(['models', 'check', 'htdemucs']);
+    expect(ok.exitCode).toBe(0);
+    expect(ok.stdout).toContain('htdemucs: ok');
+    const missing = await sfa(['models', 'check', 'htdemucs_ft']);
+    expect(missing.exitCode).toBe(1);
+    expect(missing.stdout).toContain(`Put these files in ${modelDir}`);
+    for (const f of ['htdemucs_ft.yaml', 'f7e0c4bc-*.th', 'd12395a8-*.th', '92cfc3b6-*.th', '04573f0d-*.th']) expect(missing.stdout).toContain(f);
+    expect((await sfa(['models', 'check', 'nope'])).exitCode).toBe(2);
+  }, 60_000);
+
+  it('make-test-model writes a loadable model', async () => {
+    const dir = tempDir('made');
+    const made = await sfa(['models', 'make-test-model', '--name', 'htdemucs_6s', '--size', 'tiny', '--dir', dir]);
+    expect(made.exitCode).toBe(0);
+    const check = await sfa(['models', 'check', 'htdemucs_6s'], { SFA_MODEL_DIR: dir });
+    expect(check.exitCode).toBe(0);
+  }, 60_000);
+});
+
+describe('sfa separate', () => {
+  it('--json prints the result and the stems exist', async () => {
+    const out = tempDir('cli-out');
+    const run = await sfa(['separate', tone3, '--out', out, '--json']);
+    expect(run.exitCode).toBe(0);
+    const result = JSON.parse(run.stdout) as { stems: { name: string; path: string }[]; duration: number };
+    expect(result.stems.map((s) => s.name)).toEqual(['drums', 'bass', 'other', 'vocals']);
+    expect(wavInfo(result.stems[0]!.path).frames).toBe(3 * 44100);
+    expect(run.stderr).toMatch(/100% done/); // plain progress lines when stderr is not a TTY
+  }, 60_000);
+
+  it('exit 2 on usage errors, 1 when the engine fails', async () => {
+    expect((await sfa(['separate'])).exitCode).toBe(2);
+    expect((await sfa(['separate', tone3, '--format', 'ogg'])).exitCode).toBe(2);
+    const bad = path.join(tempDir('bad'), 'not-audio.mp3');
+    writeFileSync(bad, 'not audio\n');
+    const failed = await sfa(['separate', bad, '--out', tempDir('cli-out')]);
+    expect(failed.exitCode).toBe(1);
+    expect(failed.stderr).toContain('unsupported_audio');
+  }, 60_000);
+});
