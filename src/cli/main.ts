@@ -10,6 +10,7 @@ commands:
   analyze <file|url> [--features tempo,key,energy,spectral,mfcc,chroma|all] [--json]
   models list|check [M]
   models make-test-model --name N --size tiny|full --dir D
+  status <trackId|spotify url> [--json]
   db migrate
 `;
 
@@ -19,6 +20,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   separate: () => import('./commands/separate.ts'),
   analyze: () => import('./commands/analyze.ts'),
   models: () => import('./commands/models.ts'),
+  status: () => import('./commands/status.ts'),
   db: () => import('./commands/db.ts'),
 };
 

@@ -1,0 +1,79 @@
+/**
+ * Status/progress writes of the pipeline: transitionJob / setProgress (the only
+ * writers) followed by a NOTIFY in the same transaction, and a throttled
+ * progress reporter for the workers.
+ */
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { setProgress, transitionJob, type JobEntity, type JobKind, type JobPatch } from '../../db/jobStatusWrites.ts';
+import type { JobStatus } from '../../domain/jobStatus.ts';
+import { announce } from './progressEvents.ts';
+
+/** transitionJob + announce. Throws what transitionJob throws (nothing written, nothing announced). */
+export async function moveJob<K extends JobKind>(
+  em: EntityManager,
+  kind: K,
+  id: string,
+  trackId: string,
+  to: JobStatus,
+  patch: JobPatch<K> = {} as JobPatch<K>,
+): Promise<JobEntity<K>> {
+  const row = await transitionJob(em, kind, id, to, patch);
+  await announce(em, { kind, jobId: id, trackId, status: row.status, progress: row.progress, error: row.error ?? null });
+  return row;
+}
+
+/** setProgress + announce when the row changed. */
+export async function writeProgress(em: EntityManager, kind: JobKind, id: string, trackId: string, status: JobStatus, progress: number) {
+  const wrote = await setProgress(em, kind, id, progress);
+  if (wrote) await announce(em, { kind, jobId: id, trackId, status, progress });
+  return wrote;
+}
+
+export interface ThrottleOptions {
+  /** Write at least this long after the previous write ... */
+  minIntervalMs?: number;
+  /** ... or when progress rose by at least this many points. */
+  minStep?: number;
+}
+
+/**
+ * Turns a stream of progress callbacks (many per second from yt-dlp or Demucs)
+ * into few writes: one when ≥ minIntervalMs passed or progress rose ≥ minStep
+ * since the last write. Writes run one at a time, in order; a failed write is
+ * reported to onError and does not stop later ones (progress is best-effort).
+ */
+export class ThrottledProgress {
+  private lastValue = -1;
+  private lastAt = Number.NEGATIVE_INFINITY;
+  private chain: Promise<void> = Promise.resolve();
+  private readonly minIntervalMs: number;
+  private readonly minStep: number;
+
+  constructor(
+    private readonly write: (progress: number) => Promise<unknown>,
+    options: ThrottleOptions = {},
+    private readonly onError: (error: unknown) => void = () => undefined,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.minIntervalMs = options.minIntervalMs ?? 1000;
+    this.minStep = options.minStep ?? 2;
+  }
+
+  report = (percent: number): void => {
+    const value = Math.max(0, Math.min(100, Math.floor(percent)));
+    if (!Number.isFinite(value) || value <= this.lastValue) return;
+    const t = this.now();
+    if (value - this.lastValue < this.minStep && t - this.lastAt < this.minIntervalMs) return;
+    this.lastValue = value;
+    this.lastAt = t;
+    this.chain = this.chain.then(() => this.write(value)).then(
+      () => undefined,
+      (error: unknown) => this.onError(error),
+    );
+  };
+
+  /** Waits for writes already started (call before the final status change). */
+  flush(): Promise<void> {
+    return this.chain;
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * Analyze worker: one AnalysisJob row -> the engine's analysis of the track's
+ * audio, the overview PNG stored at analysis/<jobId>/overview.png, and the
+ * AnalysisResult row committed with the completed status.
+ */
+import { UserFacingError } from '../download/errors.ts';
+import { moveIntoPlace, removePartial } from '../storage/atomicWrite.ts';
+import { findDownloadedAudio } from '../pipeline/reuse.ts';
+import { moveJob, ThrottledProgress, writeProgress } from '../pipeline/rowWrites.ts';
+import type { AnalyzePayload } from '../queues/payloads.ts';
+import { claimJob } from './claim.ts';
+import type { WorkerContext } from './context.ts';
+import { settleFailure } from './failures.ts';
+import { AUDIO_GONE } from './separate.ts';
+import path from 'node:path';
+
+const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+export async function runAnalyzeJob(ctx: WorkerContext, payload: AnalyzePayload, signal?: AbortSignal): Promise<void> {
+  const id = payload.analysisJobId;
+  const claim = await claimJob(ctx, 'analysis', id, payload.lostAttempts);
+  if (!claim.run) return;
+  const { trackId } = claim;
+  const progress = new ThrottledProgress(
+    (p) => writeProgress(ctx.orm.em.fork(), 'analysis', id, trackId, 'processing', p),
+    ctx.progressThrottle,
+    (e) => ctx.log.warn(`analyze ${id}: progress write failed: ${String(e)}`),
+  );
+  let workDir: string | undefined;
+  let finalPng: string | undefined;
+  try {
+    const audio = await findDownloadedAudio(ctx.orm.em.fork(), trackId);
+    if (!audio) throw new UserFacingError('not_found', AUDIO_GONE);
+    workDir = await ctx.paths.makeTempDir('analyze');
+    const tmpPng = path.join(workDir, 'overview.png');
+    const result = await ctx.engine.request(
+      { cmd: 'analyze', input: audio.path, features: ['all'], overview_png: tmpPng, max_duration: ctx.maxDurationSeconds },
+      { onProgress: (p) => progress.report(p), ...(signal ? { signal } : {}) },
+    );
+    finalPng = ctx.paths.analysisOverview(id);
+    await moveIntoPlace(tmpPng, finalPng);
+    const features = { ...((result.features as Record<string, unknown> | undefined) ?? {}), overview_png: finalPng };
+    await progress.flush();
+    await removePartial(workDir); // outputs are in place; nothing temporary outlives the job
+    workDir = undefined;
+
+    await ctx.orm.em.fork().transactional(async (tx) => {
+      await tx.execute(
+        `insert into analysis_results
+           (track_id, analysis_job_id, tempo, key, energy, spectral_centroid, spectral_rolloff, zero_crossing_rate, features)
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb)`,
+        [
+          trackId,
+          id,
+          num(result.tempo),
+          typeof result.key === 'string' ? result.key : null,
+          num(result.energy),
+          num(result.spectral_centroid),
+          num(result.spectral_rolloff),
+          num(result.zero_crossing_rate),
+          JSON.stringify(features),
+        ],
+      );
+      await moveJob(tx, 'analysis', id, trackId, 'completed', {
+        results: { features: ['all'], overview_png: finalPng!, input_download_job_id: audio.id },
+      });
+    });
+    ctx.log.info(`analyze ${id}: tempo ${String(result.tempo)}, key ${String(result.key)}`);
+  } catch (error) {
+    await progress.flush();
+    if (finalPng) await removePartial(path.dirname(finalPng));
+    await settleFailure(ctx, 'analysis', id, trackId, error, signal, payload.lostAttempts);
+  } finally {
+    if (workDir) await removePartial(workDir);
+  }
+}

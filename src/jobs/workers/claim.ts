@@ -1,0 +1,122 @@
+/**
+ * The worker-side guard run before any work: what to do with the row a pg-boss
+ * job names. pg-boss delivers at-least-once (retries after a thrown error, an
+ * expired attempt, a crashed process), so the row decides:
+ *
+ *   queued                -> claim it (queued -> downloading/processing) and run
+ *   completed / failed    -> no-op: the outcome is already recorded
+ *   downloading/processing-> an earlier attempt was lost (crash, expiry). The
+ *                            machine is forward-only, so that row is failed with
+ *                            "worker lost" and — a retry is a new job row — a new
+ *                            queued row is created for the same work and sent as a
+ *                            new pg-boss job (at most MAX_LOST_ATTEMPTS times).
+ *
+ * All of it happens in one transaction with the row locked, so two deliveries of
+ * the same job cannot both claim or both recover.
+ */
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { JOB_TABLES, type JobKind } from '../../db/jobStatusWrites.ts';
+import { analysisExpirySeconds, separationExpirySeconds } from '../../domain/jobBudget.ts';
+import type { JobStatus } from '../../domain/jobStatus.ts';
+import { sendAnalyze, sendDownload, sendSeparate } from '../queues/send.ts';
+import { failWaitingJobs } from '../pipeline/release.ts';
+import { moveJob } from '../pipeline/rowWrites.ts';
+import type { WorkerContext } from './context.ts';
+
+/** How many lost attempts of the same work are replaced before giving up. */
+export const MAX_LOST_ATTEMPTS = 2;
+
+export const WORKER_LOST =
+  'The worker running this job stopped or timed out before finishing (worker lost).';
+export const WORKER_TIMED_OUT = 'The job ran longer than its time budget and was stopped (worker lost).';
+
+export type Claim =
+  | { run: true; trackId: string }
+  | { run: false; reason: 'missing' | 'completed' | 'failed' | 'recovered' | 'gave_up'; replacementId?: string };
+
+const ACTIVE_STATUS: Record<JobKind, JobStatus> = { download: 'downloading', processing: 'processing', analysis: 'processing' };
+
+export async function claimJob(ctx: WorkerContext, kind: JobKind, id: string, lostAttempts = 0): Promise<Claim> {
+  return ctx.orm.em.fork().transactional(async (em) => {
+    const rows = await em.execute<{ status: JobStatus; track_id: string }[]>(
+      `select status, track_id from ${JOB_TABLES[kind]} where id = ? for update`,
+      [id],
+    );
+    const row = rows[0];
+    if (!row) return { run: false, reason: 'missing' } as const;
+    const trackId = row.track_id;
+    if (row.status === 'completed' || row.status === 'failed') return { run: false, reason: row.status } as const;
+    if (row.status === 'queued') {
+      await moveJob(em, kind, id, trackId, ACTIVE_STATUS[kind], { progress: 0 });
+      return { run: true, trackId } as const;
+    }
+    // Active: a previous attempt of this very row was lost.
+    const outcome = await replaceLost(ctx, em, kind, id, trackId, lostAttempts, WORKER_LOST);
+    return { run: false, ...outcome } as const;
+  });
+}
+
+/**
+ * Fails an active row as lost and, within MAX_LOST_ATTEMPTS, queues a new row for the
+ * same work. Used by claimJob (a redelivery found the row active) and by a worker whose
+ * attempt pg-boss aborted (expiry): either way the next attempt is a new row.
+ */
+export async function replaceLost(
+  ctx: WorkerContext,
+  em: EntityManager,
+  kind: JobKind,
+  id: string,
+  trackId: string,
+  lostAttempts: number,
+  why: string,
+): Promise<{ reason: 'recovered' | 'gave_up'; replacementId?: string }> {
+  const attempts = lostAttempts + 1;
+  if (attempts > MAX_LOST_ATTEMPTS) {
+    const reason = `${why} Gave up after ${attempts} attempts; the track may be too large for this worker.`;
+    await moveJob(em, kind, id, trackId, 'failed', { error: reason });
+    if (kind === 'download') await failWaitingJobs(em, trackId, `The download failed: ${reason}`);
+    ctx.log.warn(`${kind} job ${id}: lost ${attempts} times; gave up`);
+    return { reason: 'gave_up' };
+  }
+  await moveJob(em, kind, id, trackId, 'failed', { error: `${why} A new attempt was queued.` });
+  const replacementId = await replaceRow(ctx, em, kind, id, trackId, attempts);
+  ctx.log.warn(`${kind} job ${id}: lost; retrying as ${replacementId}`);
+  return { reason: 'recovered', replacementId };
+}
+
+/** The worker's attempt was aborted by pg-boss (expired): record it as lost, in its own transaction. */
+export async function abandonAttempt(ctx: WorkerContext, kind: JobKind, id: string, trackId: string, lostAttempts = 0): Promise<void> {
+  await ctx.orm.em.fork().transactional(async (em) => {
+    const rows = await em.execute<{ status: JobStatus }[]>(`select status from ${JOB_TABLES[kind]} where id = ? for update`, [id]);
+    if (rows[0]?.status !== ACTIVE_STATUS[kind]) return; // already settled by someone else
+    await replaceLost(ctx, em, kind, id, trackId, lostAttempts, WORKER_TIMED_OUT);
+  });
+}
+
+/** A new queued row for the same work, requests repointed to it, and its pg-boss job sent. */
+async function replaceRow(ctx: WorkerContext, em: EntityManager, kind: JobKind, oldId: string, trackId: string, attempts: number): Promise<string> {
+  const track = await em.execute<{ duration: number | null }[]>(`select duration from tracks where id = ?`, [trackId]);
+  const duration = track[0]?.duration ?? null;
+  if (kind === 'download') {
+    const rows = await em.execute<{ id: string }[]>(`insert into download_jobs (track_id) values (?) returning id`, [trackId]);
+    const id = rows[0]!.id;
+    await sendDownload(ctx.boss, em, id, attempts);
+    return id;
+  }
+  if (kind === 'processing') {
+    const rows = await em.execute<{ id: string; model: string }[]>(
+      `insert into processing_jobs (track_id, model, options)
+         select track_id, model, options from processing_jobs where id = ? returning id, model`,
+      [oldId],
+    );
+    const { id, model } = rows[0]!;
+    await em.execute(`update requests set processing_job_id = ? where processing_job_id = ?`, [id, oldId]);
+    await sendSeparate(ctx.boss, em, id, separationExpirySeconds(duration, model, ctx.maxDurationSeconds), attempts);
+    return id;
+  }
+  const rows = await em.execute<{ id: string }[]>(`insert into analysis_jobs (track_id) values (?) returning id`, [trackId]);
+  const id = rows[0]!.id;
+  await em.execute(`update requests set analysis_job_id = ? where analysis_job_id = ?`, [id, oldId]);
+  await sendAnalyze(ctx.boss, em, id, analysisExpirySeconds(duration, ctx.maxDurationSeconds), attempts);
+  return id;
+}

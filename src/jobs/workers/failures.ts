@@ -1,0 +1,75 @@
+/** Turning an error into the `error` column of a failed row, and writing it. */
+import { InvalidTransitionError } from '../../domain/jobStatus.ts';
+import type { JobKind } from '../../db/jobStatusWrites.ts';
+import { UserFacingError } from '../download/errors.ts';
+import { EngineError } from '../engine/client.ts';
+import { failWaitingJobs } from '../pipeline/release.ts';
+import { moveJob } from '../pipeline/rowWrites.ts';
+import { abandonAttempt } from './claim.ts';
+import type { WorkerContext } from './context.ts';
+
+const STAGE: Record<JobKind, string> = { download: 'download', processing: 'separation', analysis: 'analysis' };
+
+const ENGINE_PREFIX: Record<string, string> = {
+  bad_input: 'The engine refused the request',
+  unsupported_audio: 'The audio could not be decoded',
+  too_long: 'The track is too long',
+  model_missing: 'The model is not installed on this worker (ask the admin to run `sfa models check`)',
+  out_of_memory: 'The worker ran out of memory; try a shorter track or a lighter model',
+  cancelled: 'The job was stopped before it finished (it took too long or was cancelled)',
+  timeout: 'The job took too long and was stopped',
+  internal: 'The engine failed',
+};
+
+/** What the user reads: says what went wrong and, where it helps, what to do. Never a stack trace. */
+export function failureMessage(kind: JobKind, error: unknown): string {
+  if (error instanceof UserFacingError) return error.userMessage;
+  if (error instanceof EngineError) {
+    const prefix = ENGINE_PREFIX[error.code] ?? `The ${STAGE[kind]} failed`;
+    return `${prefix}: ${error.message}`.slice(0, 2000);
+  }
+  const text = error instanceof Error ? error.message : String(error);
+  return `The ${STAGE[kind]} failed with an internal error (${text.slice(0, 300)}). Try again; if it keeps happening, tell the bot admin.`;
+}
+
+/**
+ * Fails the row (and, for a download, the rows waiting for its audio). A row
+ * that is no longer active (recovered as "worker lost" meanwhile) is left alone.
+ */
+export async function failJob(ctx: WorkerContext, kind: JobKind, id: string, trackId: string, error: unknown): Promise<void> {
+  const message = failureMessage(kind, error);
+  try {
+    await ctx.orm.em.fork().transactional(async (em) => {
+      await moveJob(em, kind, id, trackId, 'failed', { error: message });
+      if (kind === 'download') await failWaitingJobs(em, trackId, `The download failed: ${message}`);
+    });
+  } catch (err) {
+    if (err instanceof InvalidTransitionError) {
+      ctx.log.warn(`${kind} job ${id}: not failed (already ${err.from})`);
+      return;
+    }
+    throw err;
+  }
+  ctx.log.info(`${kind} job ${id} failed: ${message}`);
+}
+
+/**
+ * The end of a failed attempt: aborted by pg-boss (the job expired) -> recorded as
+ * lost and retried as a new row; any other error -> the row fails with its reason.
+ */
+export async function settleFailure(
+  ctx: WorkerContext,
+  kind: JobKind,
+  id: string,
+  trackId: string,
+  error: unknown,
+  signal: AbortSignal | undefined,
+  lostAttempts: number | undefined,
+): Promise<void> {
+  if (signal?.aborted) {
+    ctx.log.warn(`${kind} job ${id}: aborted by pg-boss (expired): ${error instanceof Error ? error.message : String(error)}`);
+    await abandonAttempt(ctx, kind, id, trackId, lostAttempts ?? 0);
+    return;
+  }
+  await failJob(ctx, kind, id, trackId, error);
+}

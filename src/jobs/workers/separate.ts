@@ -1,0 +1,92 @@
+/**
+ * Separate worker: one ProcessingJob row -> stems via the engine, written into a
+ * temporary directory, moved to stems/<trackId>/<jobId>/<stem>.<format>, Stem rows
+ * and the completed status committed together.
+ */
+import { stat } from 'node:fs/promises';
+import { moveIntoPlace, removePartial } from '../storage/atomicWrite.ts';
+import { findDownloadedAudio } from '../pipeline/reuse.ts';
+import { moveJob, ThrottledProgress, writeProgress } from '../pipeline/rowWrites.ts';
+import type { SeparatePayload } from '../queues/payloads.ts';
+import { claimJob } from './claim.ts';
+import type { WorkerContext } from './context.ts';
+import { settleFailure } from './failures.ts';
+import { UserFacingError } from '../download/errors.ts';
+
+const FORMATS = new Set(['wav', 'flac', 'mp3']);
+
+export const AUDIO_GONE =
+  'The downloaded audio for this track is no longer available. Request it again to download it anew.';
+
+export async function runSeparateJob(ctx: WorkerContext, payload: SeparatePayload, signal?: AbortSignal): Promise<void> {
+  const id = payload.processingJobId;
+  const claim = await claimJob(ctx, 'processing', id, payload.lostAttempts);
+  if (!claim.run) return;
+  const { trackId } = claim;
+  const progress = new ThrottledProgress(
+    (p) => writeProgress(ctx.orm.em.fork(), 'processing', id, trackId, 'processing', p),
+    ctx.progressThrottle,
+    (e) => ctx.log.warn(`separate ${id}: progress write failed: ${String(e)}`),
+  );
+  let workDir: string | undefined;
+  let stemsDir: string | undefined;
+  try {
+    const em = ctx.orm.em.fork();
+    const row = (await em.execute<{ model: string; options: Record<string, unknown> | null }[]>(
+      `select model, options from processing_jobs where id = ?`,
+      [id],
+    ))[0]!;
+    const options = row.options ?? {};
+    const format = typeof options.format === 'string' && FORMATS.has(options.format) ? (options.format as 'wav' | 'flac' | 'mp3') : 'wav';
+    const audio = await findDownloadedAudio(em, trackId);
+    if (!audio) throw new UserFacingError('not_found', AUDIO_GONE);
+
+    workDir = await ctx.paths.makeTempDir('separate');
+    const result = await ctx.engine.request(
+      { cmd: 'separate', input: audio.path, out_dir: workDir, model: row.model, format, max_duration: ctx.maxDurationSeconds },
+      { onProgress: (p) => progress.report(p), ...(signal ? { signal } : {}) },
+    );
+    stemsDir = ctx.paths.stemsDir(trackId, id);
+    const stems: { name: string; path: string; size: number }[] = [];
+    for (const stem of result.stems) {
+      const dest = ctx.paths.stemFile(trackId, id, stem.name, result.format);
+      await moveIntoPlace(stem.path, dest);
+      stems.push({ name: stem.name, path: dest, size: (await stat(dest)).size });
+    }
+    await progress.flush();
+    await removePartial(workDir); // outputs are in place; nothing temporary outlives the job
+    workDir = undefined;
+
+    await ctx.orm.em.fork().transactional(async (tx) => {
+      for (const stem of stems) {
+        await tx.execute(`insert into stems (processing_job_id, track_id, stem_type, file_path, file_size) values (?, ?, ?, ?, ?)`, [
+          id,
+          trackId,
+          stem.name,
+          stem.path,
+          stem.size,
+        ]);
+      }
+      await moveJob(tx, 'processing', id, trackId, 'completed', {
+        outputPath: stemsDir!,
+        options: {
+          ...options,
+          format: result.format,
+          inputDownloadJobId: audio.id,
+          duration: result.duration,
+          sampleRate: result.sample_rate,
+          clipped: result.clipped,
+          elapsedSeconds: result.elapsed_seconds,
+          device: result.device,
+        },
+      });
+    });
+    ctx.log.info(`separate ${id}: ${stems.length} stems in ${result.elapsed_seconds.toFixed(1)} s`);
+  } catch (error) {
+    await progress.flush();
+    if (stemsDir) await removePartial(stemsDir);
+    await settleFailure(ctx, 'processing', id, trackId, error, signal, payload.lostAttempts);
+  } finally {
+    if (workDir) await removePartial(workDir);
+  }
+}

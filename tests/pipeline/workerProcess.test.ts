@@ -1,0 +1,72 @@
+/**
+ * startWorkerProcess composed from a Config, working only the download queue
+ * (no engine started): a direct http(s) URL (a local fake server) is fetched
+ * into storage and the separation/analysis rows waiting for it are released
+ * into their queues.
+ */
+import { readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config.ts';
+import { requestSeparation } from '../../src/jobs/pipeline/requestSeparation.ts';
+import { startWorkerProcess, type WorkerProcess } from '../../src/jobs/workers/runtime.ts';
+import { startFakeHttp, type FakeHttp } from '../support/fakeHttp.ts';
+import { testDatabaseUrl } from '../support/db.ts';
+import { jobRow, memoryLogger, tempDir, toneWav, waitFor } from './helpers.ts';
+
+let server: FakeHttp;
+const dirs: string[] = [];
+let proc: WorkerProcess;
+const schema = `pgboss_proc_${randomBytes(4).toString('hex')}`;
+
+beforeAll(async () => {
+  dirs.push(tempDir('audio'), tempDir('data'));
+  const wav = readFileSync(await toneWav(path.join(dirs[0]!, 'song.wav'), 2));
+  server = await startFakeHttp((req, res) => {
+    if (req.path !== '/music/song.wav') return res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': 'audio/wav', 'content-length': String(wav.length) });
+    res.end(wav);
+  });
+  const parsed = parseConfig({ DATABASE_URL: testDatabaseUrl(), SFA_DATA_DIR: dirs[1]!, SFA_MAX_DURATION_SECONDS: '60' });
+  if (!parsed.ok) throw new Error(parsed.problems.join('; '));
+  proc = await startWorkerProcess(parsed.config, testDatabaseUrl(), {
+    queues: ['download'],
+    pollingIntervalSeconds: 0.5,
+    boss: { schema, supervise: false, maxConnections: 2 },
+    log: memoryLogger(),
+    allowPrivateHosts: true,
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await proc?.stop();
+  await server?.close();
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('startWorkerProcess', () => {
+  it('downloads a direct URL and releases the waiting rows', async () => {
+    const { ctx } = proc;
+    const ticket = await requestSeparation(
+      { orm: ctx.orm, boss: ctx.boss, maxDurationSeconds: ctx.maxDurationSeconds },
+      { input: `${server.baseUrl}/music/song.wav`, model: 'htdemucs_ft', format: 'flac' },
+    );
+    const download = await waitFor('download', async () => {
+      const row = await jobRow(ctx.orm, 'download_jobs', ticket.downloadJobId);
+      return row.status === 'completed' || row.status === 'failed' ? row : undefined;
+    });
+    expect(download).toMatchObject({ status: 'completed', error: null });
+    expect(download.output_path).toMatch(new RegExp(`downloads/${ticket.trackId}/source\\.wav$`));
+    const track = (await ctx.orm.em.fork().execute<Record<string, unknown>[]>(`select * from tracks where id = ?`, [ticket.trackId]))[0]!;
+    expect(track).toMatchObject({ title: 'song', duration: 2, source_url: `${server.baseUrl}/music/song.wav` });
+
+    // Released: one pg-boss job each, queued for a separate/analyze worker; expiry sized from the row.
+    const [separate] = await ctx.boss.findJobs('separate', { key: ticket.processingJobId });
+    const [analyze] = await ctx.boss.findJobs('analyze', { key: ticket.analysisJobId });
+    expect(separate).toMatchObject({ state: 'created', data: { processingJobId: ticket.processingJobId } });
+    expect(analyze).toMatchObject({ state: 'created', data: { analysisJobId: ticket.analysisJobId } });
+    expect(separate!.expireInSeconds).toBe(600); // 2 s of htdemucs_ft: the 10-minute floor
+    expect((await jobRow(ctx.orm, 'processing_jobs', ticket.processingJobId)).status).toBe('queued');
+  }, 60_000);
+});
