@@ -213,7 +213,8 @@ export class EngineClient {
   private spawn(): EngineProcess {
     const child = execa(this.python, ['-m', 'sfa_engine'], {
       cwd: path.join(REPO_ROOT, 'python'),
-      env: { PYTHONUNBUFFERED: '1', ...this.env },
+      // The numba cache that `npm run setup` warms: saves ~60 s on a fresh engine's first analysis.
+      env: { PYTHONUNBUFFERED: '1', NUMBA_CACHE_DIR: path.join(REPO_ROOT, '.cache/numba'), ...process.env, ...this.env },
       extendEnv: true,
       stdin: 'pipe',
       stdout: 'pipe',
