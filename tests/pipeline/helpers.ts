@@ -5,15 +5,13 @@
  * test database.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { rmSync } from 'node:fs';
 import { execa } from 'execa';
 import type { PgBoss } from 'pg-boss';
 import type { Orm } from '../../src/db/orm.ts';
 import type { JobStatus } from '../../src/domain/jobStatus.ts';
 import { createAudioSources } from '../../src/jobs/download/sources.ts';
-import { EngineClient, EngineError, REPO_ROOT } from '../../src/jobs/engine/client.ts';
+import { EngineClient, EngineError } from '../../src/jobs/engine/client.ts';
 import { followProgress, type ProgressEvent, type ProgressFollower } from '../../src/jobs/pipeline/progressEvents.ts';
 import type { PipelineContext, SeparationTicket } from '../../src/jobs/pipeline/requestSeparation.ts';
 import { createBoss } from '../../src/jobs/queues/boss.ts';
@@ -22,11 +20,9 @@ import type { Engine, WorkerContext, WorkerLogger } from '../../src/jobs/workers
 import { startWorkers, type RunningWorkers } from '../../src/jobs/workers/start.ts';
 import { openTestOrm, testDatabaseUrl } from '../support/db.ts';
 
-export const PYTHON = process.env.SFA_PYTHON ?? path.join(REPO_ROOT, 'python/.venv/bin/python');
+import { tempDir } from '../engine/helpers.ts';
 
-export function tempDir(prefix: string): string {
-  return mkdtempSync(path.join(tmpdir(), `sfa-${prefix}-`));
-}
+export { PYTHON, tempDir, makeTinyModels } from '../engine/helpers.ts';
 
 /** Stereo 44.1 kHz 16-bit WAV: two tones plus a little noise, `seconds` long. */
 export async function toneWav(file: string, seconds: number, frequency = 220): Promise<string> {
@@ -38,16 +34,6 @@ export async function toneWav(file: string, seconds: number, frequency = 220): P
     '-ar', '44100', '-c:a', 'pcm_s16le', file,
   ]);
   return file;
-}
-
-export async function makeTinyModels(names: string[]): Promise<string> {
-  const dir = tempDir('models');
-  for (const name of names) {
-    await execa(PYTHON, ['-m', 'sfa_engine.make_test_model', '--name', name, '--size', 'tiny', '--dir', dir], {
-      cwd: path.join(REPO_ROOT, 'python'),
-    });
-  }
-  return dir;
 }
 
 export function memoryLogger(): WorkerLogger & { lines: string[] } {
