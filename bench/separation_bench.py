@@ -123,6 +123,20 @@ def speed(work: Path) -> dict:
     return runs
 
 
+def speed_one(work: Path) -> dict:
+    """The one-track pairs of `speed` only, each twice, interleaved (a quick check)."""
+    models = make_model(work / "models-full", "full")
+    inputs = [make_input(work / "in30_0.wav", 30, 0)]
+    out = work / "out"
+    equal_cli = ["--shifts", "0", "--overlap", "0.25", "--float32", "--clip-mode", "none"]
+    equal_ours = {"shifts": 0, "overlap": 0.25, "wav_subtype": "FLOAT"}
+    runs = Runs(work, "speed-one")
+    for i in (1, 2):
+        runs[f"one_cli_equal_{i}"] = cli(inputs, out, models, equal_cli)
+        runs[f"one_ours_equal_{i}"] = ours(inputs, out, models, equal_ours)
+    return runs
+
+
 def memory(work: Path) -> dict:
     models = make_model(work / "models-tiny", "tiny")
     # One torch thread: this measures memory, not speed, and leaves a core for the rest.
@@ -139,12 +153,13 @@ def memory(work: Path) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=("speed", "memory"))
+    ap.add_argument("what", choices=("speed", "speed-one", "memory"))
     ap.add_argument("--work", type=Path, default=Path("/tmp/sfa-bench"))
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
-    runs = speed(args.work) if args.what == "speed" else memory(args.work)
+    suites = {"speed": speed, "speed-one": speed_one, "memory": memory}
+    runs = suites[args.what](args.work)
     record = {"what": args.what, "started": started, "cpus": os.cpu_count(), "runs": runs}
     path = args.work / f"results-{args.what}.json"
     path.write_text(json.dumps(record, indent=2))

@@ -210,19 +210,22 @@ def _take_over_stdout() -> int:
 
 
 def _limit_heap_fragmentation() -> None:
-    """Serve allocations >= 1 MB (tensors: windows, activations) with mmap.
+    """Serve allocations >= 16 MB (windows, big activations) with mmap.
 
     glibc otherwise raises its mmap threshold after the first big frees and
-    keeps later tensors in the heap, where the per-window churn fragments it:
-    measured on a 30 s input, peak RSS 741 MB -> 619 MB (the demucs CLI: 734 MB)
-    at no visible speed cost. An explicit MALLOC_MMAP_THRESHOLD_ wins.
+    keeps later tensors in the heap, where the per-window churn fragments it.
+    A fixed threshold trades page-fault time against peak RSS; measured on a
+    30 s input with full-size htdemucs on an idle 2-core machine
+    (docs/benchmarks.md): 1 MB 105 s / 867 MB, 2 MB 68 s / 903 MB,
+    8 MB 58 s / 1053 MB, 16 MB 54 s / 1217 MB, 32 MB 47 s / 1627 MB; the
+    demucs CLI 64 s / 1267 MB. An explicit MALLOC_MMAP_THRESHOLD_ wins.
     """
     if os.environ.get("MALLOC_MMAP_THRESHOLD_") is not None:
         return
     try:
         import ctypes
         libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD
+        libc.mallopt(-3, 16 << 20)  # M_MMAP_THRESHOLD
     except (OSError, AttributeError):  # not glibc: nothing to tune
         pass
 
