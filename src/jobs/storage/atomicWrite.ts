@@ -15,8 +15,7 @@ function siblingTemp(finalPath: string): string {
 
 export async function writeFileAtomic(finalPath: string, data: string | Uint8Array): Promise<void> {
   await mkdir(path.dirname(finalPath), { recursive: true });
-  const tmp = siblingTemp(finalPath);
-  try {
+  await publishViaSibling(finalPath, async (tmp) => {
     const fh = await open(tmp, 'wx');
     try {
       await fh.writeFile(data);
@@ -24,11 +23,7 @@ export async function writeFileAtomic(finalPath: string, data: string | Uint8Arr
     } finally {
       await fh.close();
     }
-    await rename(tmp, finalPath);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw storageFailure(err, finalPath);
-  }
+  });
 }
 
 /**
@@ -44,8 +39,7 @@ export async function moveIntoPlace(tempPath: string, finalPath: string): Promis
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw storageFailure(err, finalPath);
   }
-  const tmp = siblingTemp(finalPath);
-  try {
+  await publishViaSibling(finalPath, async (tmp) => {
     await copyFile(tempPath, tmp);
     const fh = await open(tmp, 'r+');
     try {
@@ -53,12 +47,20 @@ export async function moveIntoPlace(tempPath: string, finalPath: string): Promis
     } finally {
       await fh.close();
     }
+  });
+  await unlink(tempPath).catch(() => undefined);
+}
+
+/** Fill a temp file beside `finalPath`, then rename it into place; on failure remove it. */
+async function publishViaSibling(finalPath: string, fill: (tmp: string) => Promise<void>): Promise<void> {
+  const tmp = siblingTemp(finalPath);
+  try {
+    await fill(tmp);
     await rename(tmp, finalPath);
   } catch (err) {
     await rm(tmp, { force: true });
     throw storageFailure(err, finalPath);
   }
-  await unlink(tempPath).catch(() => undefined);
 }
 
 /** Remove a partial file or temp directory; missing is fine (idempotent cleanup). */
