@@ -112,8 +112,20 @@ export const SeparateResult = z.object({
   elapsed_seconds: z.number().nonnegative(),
   device: z.string(),
 });
-/** Analysis results are owned by the analyzer; only the contract's keys are pinned here. */
-export const AnalyzeResult = z.looseObject({});
+/**
+ * The AnalysisResult columns (null when not requested or not measurable) plus
+ * the open-ended `features` map; further keys are the analyzer's to add.
+ */
+const column = z.number().nullable();
+export const AnalyzeResult = z.looseObject({
+  tempo: column,
+  key: z.string().nullable(),
+  energy: column,
+  spectral_centroid: column,
+  spectral_rolloff: column,
+  zero_crossing_rate: column,
+  features: z.record(z.string(), z.unknown()),
+});
 
 export type PingResult = z.infer<typeof PingResult>;
 export type CancelResult = z.infer<typeof CancelResult>;

@@ -14,7 +14,6 @@ import { settleFailure } from './failures.ts';
 import { AUDIO_GONE } from './separate.ts';
 import path from 'node:path';
 
-const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
 export async function runAnalyzeJob(ctx: WorkerContext, payload: AnalyzePayload, signal?: AbortSignal): Promise<void> {
   const id = payload.analysisJobId;
@@ -39,7 +38,7 @@ export async function runAnalyzeJob(ctx: WorkerContext, payload: AnalyzePayload,
     );
     finalPng = ctx.paths.analysisOverview(id);
     await moveIntoPlace(tmpPng, finalPng);
-    const features = { ...((result.features as Record<string, unknown> | undefined) ?? {}), overview_png: finalPng };
+    const features = { ...result.features, overview_png: finalPng };
     await progress.flush();
     await removePartial(workDir); // outputs are in place; nothing temporary outlives the job
     workDir = undefined;
@@ -52,12 +51,12 @@ export async function runAnalyzeJob(ctx: WorkerContext, payload: AnalyzePayload,
         [
           trackId,
           id,
-          num(result.tempo),
-          typeof result.key === 'string' ? result.key : null,
-          num(result.energy),
-          num(result.spectral_centroid),
-          num(result.spectral_rolloff),
-          num(result.zero_crossing_rate),
+          result.tempo,
+          result.key,
+          result.energy,
+          result.spectral_centroid,
+          result.spectral_rolloff,
+          result.zero_crossing_rate,
           JSON.stringify(features),
         ],
       );
