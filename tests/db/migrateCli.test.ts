@@ -9,11 +9,14 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, inject, it, vi } from 'vitest';
 import { run as runDbCommand } from '../../src/cli/commands/db.ts';
+import { MIGRATIONS } from '../../src/db/migrations/index.ts';
 import { createOrm } from '../../src/db/orm.ts';
 import { openDatabase } from '../../src/db/postgres.ts';
 import { dropDatabase, uniqueDatabaseName, withDatabase } from '../support/db.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
+/** What a first `sfa db migrate` prints: every registered migration, in order. */
+const APPLIED_ALL = MIGRATIONS.map((m) => `applied ${m.name}\n`).join('');
 const execFileAsync = promisify(execFile);
 
 async function sfa(args: string[], env: NodeJS.ProcessEnv) {
@@ -73,7 +76,7 @@ describe('sfa db migrate', () => {
     const first = await sfa(['db', 'migrate'], { SFA_DATA_DIR: dataDir });
     expect(first, first.stderr).toMatchObject({ code: 0 });
     expect(first.stderr).toContain(`started embedded PostgreSQL (data in ${clusterDir}`);
-    expect(first.stdout).toBe('applied 0001_initial_schema\n');
+    expect(first.stdout).toBe(APPLIED_ALL);
     expect(existsSync(join(clusterDir, 'PG_VERSION'))).toBe(true);
     expect(processesMentioning(clusterDir)).toEqual([]);
     expect(existsSync(join(clusterDir, 'postmaster.pid'))).toBe(false);
@@ -86,9 +89,11 @@ describe('sfa db migrate', () => {
       expect(await publicTables(database.url)).toEqual([
         'analysis_jobs',
         'analysis_results',
+        'deliveries',
         'download_jobs',
         'mikro_orm_migrations',
         'processing_jobs',
+        'reaction_choices',
         'requests',
         'stems',
         'tracks',
@@ -109,7 +114,7 @@ describe('sfa db migrate', () => {
     const url = withDatabase(admin, name);
     try {
       const result = await sfa(['db', 'migrate'], { DATABASE_URL: url, SFA_DATA_DIR: join(scratch, 'unused') });
-      expect(result, result.stderr).toMatchObject({ code: 0, stdout: 'applied 0001_initial_schema\n' });
+      expect(result, result.stderr).toMatchObject({ code: 0, stdout: APPLIED_ALL });
       expect(result.stderr).not.toContain('embedded');
       expect(existsSync(join(scratch, 'unused'))).toBe(false);
       expect(await publicTables(url)).toContain('tracks');
@@ -182,7 +187,7 @@ describe('db command run()', () => {
     try {
       expect(await runDb(['migrate'], { DATABASE_URL: url })).toMatchObject({
         code: 0,
-        stdout: 'applied 0001_initial_schema\n',
+        stdout: APPLIED_ALL,
       });
       expect(await runDb(['migrate'], { DATABASE_URL: url })).toMatchObject({
         code: 0,

@@ -8,7 +8,17 @@ import { migrate } from '../../src/db/migrate.ts';
 import { createOrm, type Orm } from '../../src/db/orm.ts';
 import { createDatabase, dropDatabase, openTestOrm, uniqueDatabaseName, withDatabase } from '../support/db.ts';
 
-const TABLES = ['analysis_jobs', 'analysis_results', 'download_jobs', 'processing_jobs', 'requests', 'stems', 'tracks'];
+const TABLES = [
+  'analysis_jobs',
+  'analysis_results',
+  'deliveries',
+  'download_jobs',
+  'processing_jobs',
+  'reaction_choices',
+  'requests',
+  'stems',
+  'tracks',
+];
 
 async function tablesIn(orm: Orm): Promise<string[]> {
   const rows = await orm.em

@@ -125,3 +125,18 @@ export async function countRows(em: EntityManager, table: string, where: string,
   const rows = await em.execute<{ n: string }[]>(`select count(*) as n from ${table} where ${where}`, params);
   return Number(rows[0]!.n);
 }
+
+export function insertDelivery(em: EntityManager, requestId: string, fields: Row = {}) {
+  return insert(em, 'deliveries', { request_id: requestId, kind: 'notice', payload: { content: 'hello' }, ...fields });
+}
+
+export function insertReactionChoice(em: EntityManager, requestId: string, fields: Row = {}) {
+  return insert(em, 'reaction_choices', {
+    request_id: requestId,
+    message_id: '500000000000000005',
+    user_id: '100000000000000001',
+    emoji: '💎',
+    model: 'htdemucs_ft',
+    ...fields,
+  });
+}

@@ -11,10 +11,24 @@ export {
   REQUEST_KINDS,
   DELIVERY_STATES,
   AUDIO_FORMATS,
+  MODEL_SOURCES,
+  DM_STATES,
   type RequestKind,
   type DeliveryState,
   type AudioFormat,
+  type ModelSource,
+  type DmState,
 } from './request.ts';
+export {
+  Delivery,
+  type IDelivery,
+  DELIVERY_KINDS,
+  OUTBOX_STATES,
+  SINGLE_DELIVERY_KINDS,
+  type DeliveryKind,
+  type OutboxState,
+} from './delivery.ts';
+export { ReactionChoice, type IReactionChoice, REACTION_STATES, type ReactionState } from './reactionChoice.ts';
 
 import { Track } from './track.ts';
 import { DownloadJob } from './downloadJob.ts';
@@ -23,5 +37,7 @@ import { AnalysisJob } from './analysisJob.ts';
 import { Stem } from './stem.ts';
 import { AnalysisResult } from './analysisResult.ts';
 import { Request } from './request.ts';
+import { Delivery } from './delivery.ts';
+import { ReactionChoice } from './reactionChoice.ts';
 
-export const ENTITIES = [Track, DownloadJob, ProcessingJob, AnalysisJob, Stem, AnalysisResult, Request];
+export const ENTITIES = [Track, DownloadJob, ProcessingJob, AnalysisJob, Stem, AnalysisResult, Request, Delivery, ReactionChoice];

@@ -20,6 +20,14 @@ export type DeliveryState = (typeof DELIVERY_STATES)[number];
 export const AUDIO_FORMATS = ['wav', 'flac', 'mp3'] as const;
 export type AudioFormat = (typeof AUDIO_FORMATS)[number];
 
+/** Where the model came from: the `model:` option, the requester's reaction in the window, or the default after it. */
+export const MODEL_SOURCES = ['option', 'reaction', 'default'] as const;
+export type ModelSource = (typeof MODEL_SOURCES)[number];
+
+/** The analysis DM: pending until sent; DMs closed -> a channel message instead; failed otherwise. NULL: no DM for this request. */
+export const DM_STATES = ['pending', 'sent', 'closed_fallback_sent', 'failed'] as const;
+export type DmState = (typeof DM_STATES)[number];
+
 export const Request = defineEntity({
   name: 'Request',
   tableName: 'requests',
@@ -48,7 +56,26 @@ export const Request = defineEntity({
     deliveryState: p.enum(DELIVERY_STATES).default('pending').index('requests_delivery_state_index'),
     deliveryError: p.text().nullable(),
     deliveredAt: p.datetime().nullable(),
+    /** End of the requester's reaction window for choosing the model; NULL when the model: option was given. */
+    reactionWindowEndsAt: p.datetime().nullable(),
+    /** NULL until the model is chosen; set together with `model`. */
+    modelSource: p.enum(MODEL_SOURCES).nullable(),
+    /** Bytes per attachment from the interaction (`attachment_size_limit`); NULL = Discord's default (DMs). */
+    attachmentSizeLimit: p.bigint('number').nullable(),
+    // The progress message, so edits resume after a restart without repeating or going backwards.
+    /** Hash of the last rendered state that reached Discord. */
+    progressHash: p.text().nullable(),
+    progressEditedAt: p.datetime().nullable(),
+    /** When the message now being edited was posted (edits of messages older than an hour are capped). */
+    progressMessagePostedAt: p.datetime().nullable(),
+    /** Set once progress moved from the interaction reply (token lives 15 min) to a bot-token channel message. */
+    channelMessageId: p.text().nullable(),
+    dmState: p.enum(DM_STATES).nullable().default('pending'),
     ...timestampColumns(),
   },
+  checks: [
+    { name: 'requests_model_chosen_check', expression: 'model_source is null or model is not null' },
+    { name: 'requests_attachment_size_limit_check', expression: 'attachment_size_limit > 0' },
+  ],
 });
 export type IRequest = InferEntity<typeof Request>;

@@ -5,5 +5,9 @@
  */
 import type { MigrationObject } from '@mikro-orm/core';
 import { InitialSchema } from './0001_initial_schema.ts';
+import { BotDelivery } from './0002_bot_delivery.ts';
 
-export const MIGRATIONS: MigrationObject[] = [{ name: '0001_initial_schema', class: InitialSchema }];
+export const MIGRATIONS: MigrationObject[] = [
+  { name: '0001_initial_schema', class: InitialSchema },
+  { name: '0002_bot_delivery', class: BotDelivery },
+];

@@ -1,0 +1,52 @@
+/**
+ * The bot's outbox: one row per thing that must reach Discord (a progress
+ * edit, the stems, the analysis DM, a notice). Written in the transaction that
+ * decides it; a sender claims due rows, so pending deliveries survive restarts.
+ * progress_edit and dm are unique per request (partial unique index): progress
+ * is coalesced by overwriting the row's payload, and a request sends one DM.
+ */
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { idColumn, timestampColumns } from './columns.ts';
+import { Request } from './request.ts';
+
+export const DELIVERY_KINDS = ['progress_edit', 'stems', 'dm', 'notice'] as const;
+export type DeliveryKind = (typeof DELIVERY_KINDS)[number];
+
+/** pending (due at next_attempt_at) -> sending (claimed) -> sent | failed (gave up; last_error says why). */
+export const OUTBOX_STATES = ['pending', 'sending', 'sent', 'failed'] as const;
+export type OutboxState = (typeof OUTBOX_STATES)[number];
+
+/** The kinds with at most one row per request. */
+export const SINGLE_DELIVERY_KINDS: readonly DeliveryKind[] = ['progress_edit', 'dm'];
+
+export const Delivery = defineEntity({
+  name: 'Delivery',
+  tableName: 'deliveries',
+  properties: {
+    id: idColumn(),
+    request: () => p.manyToOne(Request).deleteRule('cascade').index('deliveries_request_id_index'),
+    kind: p.enum(DELIVERY_KINDS),
+    /** What to send (rendered message, stem ids and plan, ...), as the sender for `kind` expects it. */
+    payload: p.json<Record<string, unknown>>(),
+    state: p.enum(OUTBOX_STATES).default('pending'),
+    attempts: p.integer().default(0),
+    nextAttemptAt: p.datetime().defaultRaw('now()').onCreate(() => new Date()),
+    lastError: p.text().nullable(),
+    sentAt: p.datetime().nullable(),
+    ...timestampColumns(),
+  },
+  checks: [
+    { name: 'deliveries_attempts_check', expression: 'attempts >= 0' },
+    { name: 'deliveries_sent_at_check', expression: "(state = 'sent') = (sent_at is not null)" },
+    { name: 'deliveries_failed_error_check', expression: "state <> 'failed' or last_error is not null" },
+  ],
+  indexes: [
+    { name: 'deliveries_state_next_attempt_at_index', properties: ['state', 'nextAttemptAt'] },
+    {
+      name: 'deliveries_request_id_kind_unique',
+      expression:
+        "create unique index deliveries_request_id_kind_unique on deliveries (request_id, kind) where kind in ('progress_edit', 'dm')",
+    },
+  ],
+});
+export type IDelivery = InferEntity<typeof Delivery>;
