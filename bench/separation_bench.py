@@ -48,7 +48,11 @@ def timed(argv: list[str], env: dict | None = None) -> dict:
     rss_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr).group(1))
     wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): ([\d:.]+)", proc.stderr).group(1)
     seconds = sum(float(x) * 60 ** i for i, x in enumerate(reversed(wall.split(":"))))
-    return {"wall": seconds, "peak_rss_mb": rss_kb / 1024, "load_before": before, "load_after": load_average(),
+    # CPU seconds (user + kernel) move much less than wall time when other jobs share the cores.
+    user = float(re.search(r"User time \(seconds\): ([\d.]+)", proc.stderr).group(1))
+    system = float(re.search(r"System time \(seconds\): ([\d.]+)", proc.stderr).group(1))
+    return {"wall": seconds, "user": user, "sys": system, "cpu": user + system,
+            "peak_rss_mb": rss_kb / 1024, "load_before": before, "load_after": load_average(),
             "stdout": proc.stdout.strip()[-2000:]}
 
 
@@ -124,7 +128,11 @@ def speed(work: Path) -> dict:
 
 
 def speed_one(work: Path) -> dict:
-    """The one-track pairs of `speed` only, each twice, interleaved (a quick check)."""
+    """The one-track runs of `speed` only, each twice, interleaved (a quick check).
+
+    Ours runs on both allocators (jemalloc, the default when installed, and glibc
+    with SFA_ENGINE_ALLOCATOR=glibc) so the allocator's share is measured too.
+    """
     models = make_model(work / "models-full", "full")
     inputs = [make_input(work / "in30_0.wav", 30, 0)]
     out = work / "out"
@@ -134,6 +142,7 @@ def speed_one(work: Path) -> dict:
     for i in (1, 2):
         runs[f"one_cli_equal_{i}"] = cli(inputs, out, models, equal_cli)
         runs[f"one_ours_equal_{i}"] = ours(inputs, out, models, equal_ours)
+        runs[f"one_ours_glibc_equal_{i}"] = ours(inputs, out, models, equal_ours, {"SFA_ENGINE_ALLOCATOR": "glibc"})
     return runs
 
 

@@ -1,5 +1,9 @@
 """`python -m sfa_engine`: run the JSON-lines engine server."""
-from .server import main
+import sys
+
+from .allocator import ensure_allocator
 
 if __name__ == "__main__":
+    ensure_allocator(sys.argv[1:])  # before torch is imported; see allocator.py
+    from .server import main
     raise SystemExit(main())

@@ -19,6 +19,7 @@ import traceback
 from typing import Callable
 
 from . import __version__
+from .allocator import active_allocator
 from .catalog import load_catalog
 from .errors import EngineError
 from .protocol import (AnalyzeRequest, BadRequest, Request, SeparateRequest, error_message,
@@ -210,7 +211,7 @@ def _take_over_stdout() -> int:
 
 
 def _limit_heap_fragmentation() -> None:
-    """Serve allocations >= 16 MB (windows, big activations) with mmap.
+    """On glibc (no jemalloc, see allocator.py): serve allocations >= 16 MB with mmap.
 
     glibc otherwise raises its mmap threshold after the first big frees and
     keeps later tensors in the heap, where the per-window churn fragments it.
@@ -220,7 +221,7 @@ def _limit_heap_fragmentation() -> None:
     8 MB 58 s / 1053 MB, 16 MB 54 s / 1217 MB, 32 MB 47 s / 1627 MB; the
     demucs CLI 64 s / 1267 MB. An explicit MALLOC_MMAP_THRESHOLD_ wins.
     """
-    if os.environ.get("MALLOC_MMAP_THRESHOLD_") is not None:
+    if os.environ.get("MALLOC_MMAP_THRESHOLD_") is not None or active_allocator() != "glibc":
         return
     try:
         import ctypes
@@ -258,7 +259,7 @@ def main() -> int:
     writer.on_broken = engine.cancel_all
     engine.worker.start()
     writer.send(ready_message(__version__, engine.device))
-    log.info("ready (device %s, model dir %s)", engine.device, engine.cache.model_dir)
+    log.info("ready (device %s, model dir %s, allocator %s)", engine.device, engine.cache.model_dir, active_allocator())
     stdin = open(sys.stdin.fileno(), "r", encoding="utf-8", errors="replace", closefd=False)
     for line in stdin:
         try:
