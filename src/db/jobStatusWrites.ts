@@ -186,3 +186,18 @@ export async function setProgress(em: EntityManager, kind: JobKind, id: string, 
   );
   return rows.length > 0;
 }
+
+/**
+ * A running job's heartbeat: bumps updated_at while the row is active, so the
+ * reaper can tell a live worker from a vanished one even when progress does
+ * not move. Returns false when the row is no longer active (cancelled, or
+ * settled as lost by the reaper): its worker must stop.
+ */
+export async function touchJob(em: EntityManager, kind: JobKind, id: string): Promise<boolean> {
+  if (!UUID.test(id)) return false;
+  const rows = await em.execute<Json[]>(
+    `update ${JOB_TABLES[kind]} set updated_at = now() where id = ? and status in (?) returning id`,
+    [id, ACTIVE_STATUSES],
+  );
+  return rows.length > 0;
+}

@@ -8,7 +8,9 @@ import { moveIntoPlace, removePartial } from '../storage/atomicWrite.ts';
 import { findDownloadedAudio } from '../pipeline/reuse.ts';
 import { moveJob, ThrottledProgress, writeProgress } from '../pipeline/rowWrites.ts';
 import type { AnalyzePayload } from '../queues/payloads.ts';
+import { beginAttempt } from './attempt.ts';
 import { claimJob } from './claim.ts';
+import { commitCompletion } from './complete.ts';
 import type { WorkerContext } from './context.ts';
 import { settleFailure } from './failures.ts';
 import { AUDIO_GONE } from './separate.ts';
@@ -20,6 +22,7 @@ export async function runAnalyzeJob(ctx: WorkerContext, payload: AnalyzePayload,
   const claim = await claimJob(ctx, 'analysis', id, payload.lostAttempts);
   if (!claim.run) return;
   const { trackId } = claim;
+  const attempt = beginAttempt(ctx, 'analysis', id, signal);
   const progress = new ThrottledProgress(
     (p) => writeProgress(ctx.orm.em.fork(), 'analysis', id, trackId, 'processing', p),
     ctx.progressThrottle,
@@ -30,12 +33,13 @@ export async function runAnalyzeJob(ctx: WorkerContext, payload: AnalyzePayload,
   try {
     const audio = await findDownloadedAudio(ctx.orm.em.fork(), trackId);
     if (!audio) throw new UserFacingError('not_found', AUDIO_GONE);
-    workDir = await ctx.paths.makeTempDir('analyze');
+    workDir = await ctx.paths.makeTempDir(`analyze-${id.toLowerCase()}`); // named by the row: the reaper removes a lost attempt's leftovers
     const tmpPng = path.join(workDir, 'overview.png');
     const result = await ctx.engine.request(
       { cmd: 'analyze', input: audio.path, features: ['all'], overview_png: tmpPng, max_duration: ctx.maxDurationSeconds },
-      { onProgress: (p) => progress.report(p), ...(signal ? { signal } : {}) },
+      { onProgress: (p) => progress.report(p), signal: attempt.signal },
     );
+    attempt.signal.throwIfAborted(); // cancelled as the result came in: publish nothing
     finalPng = ctx.paths.analysisOverview(id);
     await moveIntoPlace(tmpPng, finalPng);
     const features = { ...result.features, overview_png: finalPng };
@@ -43,7 +47,10 @@ export async function runAnalyzeJob(ctx: WorkerContext, payload: AnalyzePayload,
     await removePartial(workDir); // outputs are in place; nothing temporary outlives the job
     workDir = undefined;
 
-    await ctx.orm.em.fork().transactional(async (tx) => {
+    await commitCompletion(ctx, 'analysis', id, async (tx) => {
+      await moveJob(tx, 'analysis', id, trackId, 'completed', {
+        results: { features: ['all'], overview_png: finalPng!, input_download_job_id: audio.id },
+      });
       await tx.execute(
         `insert into analysis_results
            (track_id, analysis_job_id, tempo, key, energy, spectral_centroid, spectral_rolloff, zero_crossing_rate, features)
@@ -60,16 +67,15 @@ export async function runAnalyzeJob(ctx: WorkerContext, payload: AnalyzePayload,
           JSON.stringify(features),
         ],
       );
-      await moveJob(tx, 'analysis', id, trackId, 'completed', {
-        results: { features: ['all'], overview_png: finalPng!, input_download_job_id: audio.id },
-      });
     });
+    attempt.end();
     ctx.log.info(`analyze ${id}: tempo ${String(result.tempo)}, key ${String(result.key)}`);
   } catch (error) {
     await progress.flush();
     if (finalPng) await removePartial(path.dirname(finalPng));
-    await settleFailure(ctx, 'analysis', id, trackId, error, signal, payload.lostAttempts);
+    await settleFailure(ctx, 'analysis', id, trackId, error, attempt, payload.lostAttempts);
   } finally {
+    attempt.end();
     if (workDir) await removePartial(workDir);
   }
 }

@@ -18,13 +18,15 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { JOB_TABLES, type JobKind } from '../../db/jobStatusWrites.ts';
 import { analysisExpirySeconds, separationExpirySeconds } from '../../domain/jobBudget.ts';
 import type { JobStatus } from '../../domain/jobStatus.ts';
+import { afterLostAttempt, MAX_LOST_ATTEMPTS } from '../../domain/recovery.ts';
 import { sendAnalyze, sendDownload, sendSeparate } from '../queues/send.ts';
 import { failWaitingJobs } from '../pipeline/release.ts';
 import { moveJob } from '../pipeline/rowWrites.ts';
-import type { WorkerContext } from './context.ts';
+import { claimRetryMs, SETTLE_RETRY_MS, type WorkerContext } from './context.ts';
+import { retryTransient } from './dbRetry.ts';
 
-/** How many lost attempts of the same work are replaced before giving up. */
-export const MAX_LOST_ATTEMPTS = 2;
+/** How many lost attempts of the same work are replaced before giving up (src/domain/recovery.ts). */
+export { MAX_LOST_ATTEMPTS };
 
 export const WORKER_LOST =
   'The worker running this job stopped or timed out before finishing (worker lost).';
@@ -36,7 +38,12 @@ export type Claim =
 
 const ACTIVE_STATUS: Record<JobKind, JobStatus> = { download: 'downloading', processing: 'processing', analysis: 'processing' };
 
+/** Retried through a short database outage (or a deadlock), then thrown: pg-boss retries the delivery. */
 export async function claimJob(ctx: WorkerContext, kind: JobKind, id: string, lostAttempts = 0): Promise<Claim> {
+  return retryTransient(`claiming ${kind} job ${id}`, () => claimOnce(ctx, kind, id, lostAttempts), { forMs: claimRetryMs(ctx), log: ctx.log });
+}
+
+async function claimOnce(ctx: WorkerContext, kind: JobKind, id: string, lostAttempts: number): Promise<Claim> {
   return ctx.orm.em.fork().transactional(async (em) => {
     const rows = await em.execute<{ status: JobStatus; track_id: string }[]>(
       `select status, track_id from ${JOB_TABLES[kind]} where id = ? for update`,
@@ -71,7 +78,7 @@ export async function replaceLost(
   why: string,
 ): Promise<{ reason: 'recovered' | 'gave_up'; replacementId?: string }> {
   const attempts = lostAttempts + 1;
-  if (attempts > MAX_LOST_ATTEMPTS) {
+  if (afterLostAttempt(lostAttempts) === 'give_up') {
     const reason = `${why} Gave up after ${attempts} attempts; the track may be too large for this worker.`;
     await moveJob(em, kind, id, trackId, 'failed', { error: reason });
     if (kind === 'download') await failWaitingJobs(em, trackId, `The download failed: ${reason}`);
@@ -86,37 +93,54 @@ export async function replaceLost(
 
 /** The worker's attempt was aborted by pg-boss (expired): record it as lost, in its own transaction. */
 export async function abandonAttempt(ctx: WorkerContext, kind: JobKind, id: string, trackId: string, lostAttempts = 0): Promise<void> {
-  await ctx.orm.em.fork().transactional(async (em) => {
-    const rows = await em.execute<{ status: JobStatus }[]>(`select status from ${JOB_TABLES[kind]} where id = ? for update`, [id]);
-    if (rows[0]?.status !== ACTIVE_STATUS[kind]) return; // already settled by someone else
-    await replaceLost(ctx, em, kind, id, trackId, lostAttempts, WORKER_TIMED_OUT);
-  });
+  const once = () =>
+    ctx.orm.em.fork().transactional(async (em) => {
+      const rows = await em.execute<{ status: JobStatus }[]>(`select status from ${JOB_TABLES[kind]} where id = ? for update`, [id]);
+      if (rows[0]?.status !== ACTIVE_STATUS[kind]) return; // already settled by someone else
+      await replaceLost(ctx, em, kind, id, trackId, lostAttempts, WORKER_TIMED_OUT);
+    });
+  await retryTransient(`recording ${kind} job ${id} as lost`, once, { forMs: SETTLE_RETRY_MS, log: ctx.log });
 }
 
 /** A new queued row for the same work, requests repointed to it, and its pg-boss job sent. */
 async function replaceRow(ctx: WorkerContext, em: EntityManager, kind: JobKind, oldId: string, trackId: string, attempts: number): Promise<string> {
-  const track = await em.execute<{ duration: number | null }[]>(`select duration from tracks where id = ?`, [trackId]);
-  const duration = track[0]?.duration ?? null;
+  let id: string;
   if (kind === 'download') {
-    const rows = await em.execute<{ id: string }[]>(`insert into download_jobs (track_id) values (?) returning id`, [trackId]);
-    const id = rows[0]!.id;
-    await sendDownload(ctx.boss, em, id, attempts);
-    return id;
-  }
-  if (kind === 'processing') {
-    const rows = await em.execute<{ id: string; model: string }[]>(
+    id = (await em.execute<{ id: string }[]>(`insert into download_jobs (track_id) values (?) returning id`, [trackId]))[0]!.id;
+  } else if (kind === 'processing') {
+    const rows = await em.execute<{ id: string }[]>(
       `insert into processing_jobs (track_id, model, options)
-         select track_id, model, options from processing_jobs where id = ? returning id, model`,
+         select track_id, model, options from processing_jobs where id = ? returning id`,
       [oldId],
     );
-    const { id, model } = rows[0]!;
+    id = rows[0]!.id;
     await em.execute(`update requests set processing_job_id = ? where processing_job_id = ?`, [id, oldId]);
-    await sendSeparate(ctx.boss, em, id, separationExpirySeconds(duration, model, ctx.maxDurationSeconds), attempts);
-    return id;
+  } else {
+    id = (await em.execute<{ id: string }[]>(`insert into analysis_jobs (track_id) values (?) returning id`, [trackId]))[0]!.id;
+    await em.execute(`update requests set analysis_job_id = ? where analysis_job_id = ?`, [id, oldId]);
   }
-  const rows = await em.execute<{ id: string }[]>(`insert into analysis_jobs (track_id) values (?) returning id`, [trackId]);
-  const id = rows[0]!.id;
-  await em.execute(`update requests set analysis_job_id = ? where analysis_job_id = ?`, [id, oldId]);
-  await sendAnalyze(ctx.boss, em, id, analysisExpirySeconds(duration, ctx.maxDurationSeconds), attempts);
+  await sendRowJob(ctx, em, kind, id, trackId, attempts);
   return id;
+}
+
+/**
+ * Sends the pg-boss job of a queued row (in `em`'s transaction), its expiry sized from the
+ * row. Returns null when a job for the row is already waiting or running (singletonKey).
+ */
+export async function sendRowJob(
+  ctx: WorkerContext,
+  em: EntityManager,
+  kind: JobKind,
+  id: string,
+  trackId: string,
+  lostAttempts: number,
+): Promise<string | null> {
+  const track = await em.execute<{ duration: number | null }[]>(`select duration from tracks where id = ?`, [trackId]);
+  const duration = track[0]?.duration ?? null;
+  if (kind === 'download') return sendDownload(ctx.boss, em, id, lostAttempts);
+  if (kind === 'processing') {
+    const rows = await em.execute<{ model: string }[]>(`select model from processing_jobs where id = ?`, [id]);
+    return sendSeparate(ctx.boss, em, id, separationExpirySeconds(duration, rows[0]!.model, ctx.maxDurationSeconds), lostAttempts);
+  }
+  return sendAnalyze(ctx.boss, em, id, analysisExpirySeconds(duration, ctx.maxDurationSeconds), lostAttempts);
 }

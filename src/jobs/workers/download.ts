@@ -12,7 +12,9 @@ import { filePathOfSource } from '../pipeline/input.ts';
 import { releaseWaitingJobs } from '../pipeline/release.ts';
 import { moveJob, ThrottledProgress, writeProgress } from '../pipeline/rowWrites.ts';
 import type { DownloadPayload } from '../queues/payloads.ts';
+import { beginAttempt } from './attempt.ts';
 import { claimJob } from './claim.ts';
+import { commitCompletion } from './complete.ts';
 import type { WorkerContext } from './context.ts';
 import { settleFailure } from './failures.ts';
 
@@ -31,40 +33,60 @@ export async function runDownloadJob(ctx: WorkerContext, payload: DownloadPayloa
   const claim = await claimJob(ctx, 'download', id, payload.lostAttempts);
   if (!claim.run) return;
   const { trackId } = claim;
+  const attempt = beginAttempt(ctx, 'download', id, signal);
   const progress = new ThrottledProgress(
     (p) => writeProgress(ctx.orm.em.fork(), 'download', id, trackId, 'downloading', p),
     ctx.progressThrottle,
     (e) => ctx.log.warn(`download ${id}: progress write failed: ${String(e)}`),
   );
   let workDir: string | undefined;
+  let placed: string | undefined;
   try {
     const em = ctx.orm.em.fork();
     const track = (await em.execute<TrackRow[]>(`select * from tracks where id = ?`, [trackId]))[0]!;
-    const request = await audioRequestFor(ctx, trackId, track, signal);
-    workDir = await ctx.paths.makeTempDir('download');
-    const resolved = await resolveAudio(request, ctx.sources, { workDir, onProgress: progress.report, ...(signal ? { signal } : {}) });
+    const request = await audioRequestFor(ctx, trackId, track, attempt.signal);
+    workDir = await ctx.paths.makeTempDir(`download-${id.toLowerCase()}`); // named by the row: the reaper removes a lost attempt's leftovers
+    const resolved = await resolveAudio(request, ctx.sources, { workDir, onProgress: progress.report, signal: attempt.signal });
+    attempt.signal.throwIfAborted(); // cancelled as the file came in: publish nothing
     const ext = path.extname(resolved.path).slice(1).toLowerCase() || 'audio';
     const finalPath = ctx.paths.downloadSource(trackId, ext);
+    placed = finalPath;
     await moveIntoPlace(resolved.path, finalPath);
     const size = (await stat(finalPath)).size;
     await progress.flush();
     await removePartial(workDir); // outputs are in place; nothing temporary outlives the job
     workDir = undefined;
 
-    await ctx.orm.em.fork().transactional(async (tx) => {
+    // The row first, then the track: the lock order of every writer (cancel, failures, the reaper).
+    await commitCompletion(ctx, 'download', id, async (tx) => {
+      await moveJob(tx, 'download', id, trackId, 'completed', { outputPath: finalPath, fileSize: size });
       await tx.execute(`update tracks set duration = coalesce(duration, ?), updated_at = now() where id = ?`, [
         Math.round(resolved.audio.durationSeconds),
         trackId,
       ]);
-      await moveJob(tx, 'download', id, trackId, 'completed', { outputPath: finalPath, fileSize: size });
       await releaseWaitingJobs(tx, ctx, trackId);
     });
+    placed = undefined;
+    attempt.end();
     ctx.log.info(`download ${id}: ${resolved.description} -> ${finalPath}`);
   } catch (error) {
     await progress.flush();
-    await settleFailure(ctx, 'download', id, trackId, error, signal, payload.lostAttempts);
+    // Moved into place but not recorded (cancelled, or the commit failed): remove it unless another
+    // (completed) download row of the track owns that same path.
+    if (placed && !(await ownedByCompletedDownload(ctx, placed))) await removePartial(placed);
+    await settleFailure(ctx, 'download', id, trackId, error, attempt, payload.lostAttempts);
   } finally {
+    attempt.end();
     if (workDir) await removePartial(workDir);
+  }
+}
+
+async function ownedByCompletedDownload(ctx: WorkerContext, file: string): Promise<boolean> {
+  try {
+    const rows = await ctx.orm.em.fork().execute(`select id from download_jobs where output_path = ? and status = 'completed' limit 1`, [file]);
+    return rows.length > 0;
+  } catch {
+    return true; // cannot tell (database unreachable): keep the file rather than risk a completed row's audio
   }
 }
 

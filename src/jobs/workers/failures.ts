@@ -5,8 +5,10 @@ import { UserFacingError } from '../download/errors.ts';
 import { EngineError } from '../engine/client.ts';
 import { failWaitingJobs } from '../pipeline/release.ts';
 import { moveJob } from '../pipeline/rowWrites.ts';
+import type { Attempt } from './attempt.ts';
 import { abandonAttempt } from './claim.ts';
-import type { WorkerContext } from './context.ts';
+import { SETTLE_RETRY_MS, type WorkerContext } from './context.ts';
+import { retryTransient } from './dbRetry.ts';
 
 const STAGE: Record<JobKind, string> = { download: 'download', processing: 'separation', analysis: 'analysis' };
 
@@ -38,11 +40,13 @@ export function failureMessage(kind: JobKind, error: unknown): string {
  */
 export async function failJob(ctx: WorkerContext, kind: JobKind, id: string, trackId: string, error: unknown): Promise<void> {
   const message = failureMessage(kind, error);
-  try {
-    await ctx.orm.em.fork().transactional(async (em) => {
+  const once = () =>
+    ctx.orm.em.fork().transactional(async (em) => {
       await moveJob(em, kind, id, trackId, 'failed', { error: message });
       if (kind === 'download') await failWaitingJobs(em, trackId, `The download failed: ${message}`);
     });
+  try {
+    await retryTransient(`failing ${kind} job ${id}`, once, { forMs: SETTLE_RETRY_MS, log: ctx.log });
   } catch (err) {
     if (err instanceof InvalidTransitionError) {
       ctx.log.warn(`${kind} job ${id}: not failed (already ${err.from})`);
@@ -54,8 +58,11 @@ export async function failJob(ctx: WorkerContext, kind: JobKind, id: string, tra
 }
 
 /**
- * The end of a failed attempt: aborted by pg-boss (the job expired) -> recorded as
- * lost and retried as a new row; any other error -> the row fails with its reason.
+ * The end of a failed attempt:
+ * - the row was settled elsewhere (cancelled, or reaped as lost): nothing to write —
+ *   a cancel is not a loss to retry, and a reaped row already has its replacement;
+ * - aborted by pg-boss (the job expired): recorded as lost and retried as a new row;
+ * - any other error: the row fails with its reason.
  */
 export async function settleFailure(
   ctx: WorkerContext,
@@ -63,10 +70,14 @@ export async function settleFailure(
   id: string,
   trackId: string,
   error: unknown,
-  signal: AbortSignal | undefined,
+  attempt: Attempt,
   lostAttempts: number | undefined,
 ): Promise<void> {
-  if (signal?.aborted) {
+  if (attempt.rowGone !== undefined) {
+    ctx.log.info(`${kind} job ${id}: stopped, its row ${attempt.rowGone}`);
+    return;
+  }
+  if (attempt.expired) {
     ctx.log.warn(`${kind} job ${id}: aborted by pg-boss (expired): ${error instanceof Error ? error.message : String(error)}`);
     await abandonAttempt(ctx, kind, id, trackId, lostAttempts ?? 0);
     return;

@@ -1,7 +1,8 @@
 /**
  * Composition of a worker process from the app Config: ORM, pg-boss, one engine,
- * download sources, Spotify metadata, and the three workers. For `npm start
- * --role worker|all` (src/main.ts, not wired yet).
+ * download sources, Spotify metadata, the three workers, the attempt watch
+ * (heartbeats + cancellation, one LISTEN connection) and the reaper. For
+ * `npm start --role worker|all` (src/main.ts).
  */
 import type { Config } from '../../config.ts';
 import { createOrm } from '../../db/orm.ts';
@@ -10,7 +11,9 @@ import { fetchTrackMetadata, type TrackMetadata } from '../download/spotifyMetad
 import { EngineClient } from '../engine/client.ts';
 import { createBoss, type BossOptions } from '../queues/boss.ts';
 import { StoragePaths } from '../storage/paths.ts';
+import { AttemptWatch } from './attempt.ts';
 import { stderrWorkerLogger, type WorkerContext, type WorkerLogger } from './context.ts';
+import { startReaper, type RunningReaper } from './reaper.ts';
 import { startWorkers, type StartWorkersOptions } from './start.ts';
 
 /** Spotify track metadata with the configured API hosts and credentials (oEmbed without them). */
@@ -28,6 +31,8 @@ export function spotifyMetadataFor(config: Config): (spotifyId: string, signal?:
 
 export interface WorkerProcess {
   ctx: WorkerContext;
+  /** Undefined when started with `reaper: false`. */
+  reaper: RunningReaper | undefined;
   stop(): Promise<void>;
 }
 
@@ -39,6 +44,8 @@ export async function startWorkerProcess(
     log?: WorkerLogger;
     /** Direct URLs to localhost/private networks: true for the CLI, false (default) for the bot. */
     allowPrivateHosts?: boolean;
+    /** Run the reaper in this process (default: unless SFA_REAPER_INTERVAL_SECONDS is 0; every worker process may run one). */
+    reaper?: boolean;
   } = {},
 ): Promise<WorkerProcess> {
   const log = options.log ?? stderrWorkerLogger;
@@ -55,6 +62,10 @@ export async function startWorkerProcess(
     maxDurationSeconds: config.limits.maxDurationSeconds,
     allowPrivateHosts: options.allowPrivateHosts ?? false,
   });
+  const { heartbeatSeconds, staleAfterSeconds, reaperIntervalSeconds } = config.recovery;
+  // One LISTEN connection for the whole process: running jobs stop as soon as their row is cancelled.
+  const attempts = new AttemptWatch(orm, log, { heartbeatMs: heartbeatSeconds * 1000 });
+  await attempts.listen(databaseUrl);
   const ctx: WorkerContext = {
     orm,
     boss,
@@ -64,12 +75,19 @@ export async function startWorkerProcess(
     spotifyMetadata: spotifyMetadataFor(config),
     engine,
     log,
+    attempts,
+    recovery: { heartbeatSeconds, staleAfterSeconds },
   };
   const workers = await startWorkers(ctx, options);
+  const reaper: RunningReaper | undefined =
+    options.reaper === false || reaperIntervalSeconds === 0 ? undefined : startReaper(ctx, { staleAfterSeconds, intervalSeconds: reaperIntervalSeconds });
   return {
     ctx,
+    reaper,
     async stop() {
+      await reaper?.stop();
       await workers.stop();
+      await attempts.close();
       await boss.stop({ graceful: true });
       await engine.close();
       await orm.close();

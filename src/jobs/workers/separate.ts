@@ -8,7 +8,9 @@ import { moveIntoPlace, removePartial } from '../storage/atomicWrite.ts';
 import { findDownloadedAudio } from '../pipeline/reuse.ts';
 import { moveJob, ThrottledProgress, writeProgress } from '../pipeline/rowWrites.ts';
 import type { SeparatePayload } from '../queues/payloads.ts';
+import { beginAttempt } from './attempt.ts';
 import { claimJob } from './claim.ts';
+import { commitCompletion } from './complete.ts';
 import type { WorkerContext } from './context.ts';
 import { settleFailure } from './failures.ts';
 import { UserFacingError } from '../download/errors.ts';
@@ -23,6 +25,7 @@ export async function runSeparateJob(ctx: WorkerContext, payload: SeparatePayloa
   const claim = await claimJob(ctx, 'processing', id, payload.lostAttempts);
   if (!claim.run) return;
   const { trackId } = claim;
+  const attempt = beginAttempt(ctx, 'processing', id, signal);
   const progress = new ThrottledProgress(
     (p) => writeProgress(ctx.orm.em.fork(), 'processing', id, trackId, 'processing', p),
     ctx.progressThrottle,
@@ -41,11 +44,12 @@ export async function runSeparateJob(ctx: WorkerContext, payload: SeparatePayloa
     const audio = await findDownloadedAudio(em, trackId);
     if (!audio) throw new UserFacingError('not_found', AUDIO_GONE);
 
-    workDir = await ctx.paths.makeTempDir('separate');
+    workDir = await ctx.paths.makeTempDir(`separate-${id.toLowerCase()}`); // named by the row: the reaper removes a lost attempt's leftovers
     const result = await ctx.engine.request(
       { cmd: 'separate', input: audio.path, out_dir: workDir, model: row.model, format, max_duration: ctx.maxDurationSeconds },
-      { onProgress: (p) => progress.report(p), ...(signal ? { signal } : {}) },
+      { onProgress: (p) => progress.report(p), signal: attempt.signal },
     );
+    attempt.signal.throwIfAborted(); // cancelled as the result came in: publish nothing
     stemsDir = ctx.paths.stemsDir(trackId, id);
     const stems: { name: string; path: string; size: number }[] = [];
     for (const stem of result.stems) {
@@ -57,16 +61,7 @@ export async function runSeparateJob(ctx: WorkerContext, payload: SeparatePayloa
     await removePartial(workDir); // outputs are in place; nothing temporary outlives the job
     workDir = undefined;
 
-    await ctx.orm.em.fork().transactional(async (tx) => {
-      for (const stem of stems) {
-        await tx.execute(`insert into stems (processing_job_id, track_id, stem_type, file_path, file_size) values (?, ?, ?, ?, ?)`, [
-          id,
-          trackId,
-          stem.name,
-          stem.path,
-          stem.size,
-        ]);
-      }
+    await commitCompletion(ctx, 'processing', id, async (tx) => {
       await moveJob(tx, 'processing', id, trackId, 'completed', {
         outputPath: stemsDir!,
         options: {
@@ -80,13 +75,24 @@ export async function runSeparateJob(ctx: WorkerContext, payload: SeparatePayloa
           device: result.device,
         },
       });
+      for (const stem of stems) {
+        await tx.execute(`insert into stems (processing_job_id, track_id, stem_type, file_path, file_size) values (?, ?, ?, ?, ?)`, [
+          id,
+          trackId,
+          stem.name,
+          stem.path,
+          stem.size,
+        ]);
+      }
     });
+    attempt.end();
     ctx.log.info(`separate ${id}: ${stems.length} stems in ${result.elapsed_seconds.toFixed(1)} s`);
   } catch (error) {
     await progress.flush();
     if (stemsDir) await removePartial(stemsDir);
-    await settleFailure(ctx, 'processing', id, trackId, error, signal, payload.lostAttempts);
+    await settleFailure(ctx, 'processing', id, trackId, error, attempt, payload.lostAttempts);
   } finally {
+    attempt.end();
     if (workDir) await removePartial(workDir);
   }
 }

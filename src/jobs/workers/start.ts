@@ -7,7 +7,8 @@
 import type { Job, PgBoss } from 'pg-boss';
 import { InvalidPayloadError, parsePayload, QUEUES, type QueueName } from '../queues/payloads.ts';
 import { runAnalyzeJob } from './analyze.ts';
-import type { WorkerContext } from './context.ts';
+import { AttemptWatch } from './attempt.ts';
+import { DEFAULT_RECOVERY_TIMING, type WorkerContext } from './context.ts';
 import { runDownloadJob } from './download.ts';
 import { runSeparateJob } from './separate.ts';
 
@@ -43,6 +44,11 @@ const RUNNERS: Record<QueueName, (ctx: WorkerContext, data: unknown, signal: Abo
 
 export async function startWorkers(ctx: WorkerContext, options: StartWorkersOptions = {}): Promise<RunningWorkers> {
   const concurrency = { ...DEFAULT_CONCURRENCY, ...options.concurrency };
+  // Without a process-wide watch (startWorkerProcess makes one that also LISTENs), heartbeats alone
+  // keep running rows alive and notice cancelled ones.
+  const ownWatch = ctx.attempts
+    ? undefined
+    : (ctx.attempts = new AttemptWatch(ctx.orm, ctx.log, { heartbeatMs: (ctx.recovery ?? DEFAULT_RECOVERY_TIMING).heartbeatSeconds * 1000 }));
   const queues = options.queues ?? Object.values(QUEUES);
   const boss: PgBoss = ctx.boss;
   const ids: string[] = [];
@@ -67,6 +73,10 @@ export async function startWorkers(ctx: WorkerContext, options: StartWorkersOpti
   return {
     async stop() {
       for (const queue of queues) await boss.offWork(queue, { wait: true });
+      if (ownWatch) {
+        await ownWatch.close();
+        if (ctx.attempts === ownWatch) delete ctx.attempts;
+      }
     },
   };
 }
