@@ -8,7 +8,9 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isIP } from 'node:net';
 import { z } from 'zod';
+import { MIN_SECRET_LENGTH } from './domain/signedLink.ts';
 
 export class Secret {
   readonly #value: string;
@@ -58,13 +60,26 @@ export interface Config {
     readonly tokenUrl: string;
   };
   readonly publicBaseUrl: string | undefined;
+  /** The bot's file server (src/bot/files): address and port to listen on. */
+  readonly httpHost: string;
   readonly httpPort: number;
+  /** Signs file links; unset: generated once under dataDir (src/bot/files/secret.ts). */
+  readonly linkSecret: Secret | undefined;
   readonly limits: {
     readonly maxDurationSeconds: number;
     readonly maxFileMb: number;
     /** maxFileMb in bytes (MiB, 1024 * 1024). */
     readonly maxFileBytes: number;
     readonly userConcurrency: number;
+  };
+  /** Lost-work detection (src/jobs/workers/reaper.ts). */
+  readonly recovery: {
+    /** A running job touches its row this often, even when progress does not move. */
+    readonly heartbeatSeconds: number;
+    /** A running row whose heartbeat is older than this is taken for lost and retried as a new row. */
+    readonly staleAfterSeconds: number;
+    /** How often each worker process looks for lost or stranded rows; 0: this process runs no reaper. */
+    readonly reaperIntervalSeconds: number;
   };
   readonly logLevel: LogLevel;
 }
@@ -88,11 +103,15 @@ export const DEFAULTS = {
   SFA_MAX_FILE_MB: 200,
   SFA_USER_CONCURRENCY: 2,
   SFA_HTTP_PORT: 8080,
+  SFA_HTTP_HOST: '127.0.0.1',
+  SFA_HEARTBEAT_SECONDS: 5,
+  SFA_STALE_AFTER_SECONDS: 180,
+  SFA_REAPER_INTERVAL_SECONDS: 30,
   LOG_LEVEL: 'info',
 } as const;
 
 /** Never echoed in problem messages nor shown by describeConfig. */
-export const SECRET_VARIABLES = ['DISCORD_TOKEN', 'SPOTIFY_CLIENT_SECRET', 'DATABASE_URL'] as const;
+export const SECRET_VARIABLES = ['DISCORD_TOKEN', 'SPOTIFY_CLIENT_SECRET', 'DATABASE_URL', 'SFA_LINK_SECRET'] as const;
 
 class Invalid {
   constructor(readonly message: string) {}
@@ -174,6 +193,19 @@ const discordToken = variable((v) => {
   return new Secret(v);
 });
 
+/** An IP address or a host name to listen on. */
+const listenHost = variable((v) =>
+  isIP(v) !== 0 || /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(v)
+    ? v
+    : new Invalid(`expected an IP address or host name to listen on, e.g. 127.0.0.1 or 0.0.0.0${got(v)}`),
+);
+
+const linkSecret = variable((v) =>
+  v.length >= MIN_SECRET_LENGTH && !/\s/.test(v)
+    ? new Secret(v)
+    : new Invalid(`expected at least ${MIN_SECRET_LENGTH} characters without spaces (e.g. the output of \`openssl rand -hex 32\`)`),
+);
+
 const schemaFor = (home: string | undefined) =>
   z.object({
     DATABASE_URL: databaseUrl,
@@ -194,6 +226,11 @@ const schemaFor = (home: string | undefined) =>
     SFA_MAX_FILE_MB: integer(1, 100_000, 'the largest download to accept in MB'),
     SFA_USER_CONCURRENCY: integer(1, 100, 'how many jobs one user may run at once'),
     SFA_HTTP_PORT: integer(0, 65_535, 'a TCP port (0 picks a free one)'),
+    SFA_HTTP_HOST: listenHost,
+    SFA_LINK_SECRET: linkSecret,
+    SFA_HEARTBEAT_SECONDS: integer(1, 3_600, 'seconds between a running job\'s heartbeats'),
+    SFA_STALE_AFTER_SECONDS: integer(2, 86_400, 'seconds without a heartbeat before a job is taken for lost'),
+    SFA_REAPER_INTERVAL_SECONDS: integer(0, 3_600, 'seconds between checks for lost jobs (0: no reaper in this process)'),
     LOG_LEVEL: oneOf(LOG_LEVELS),
   });
 
@@ -211,6 +248,16 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, o
   if (blank(env.SPOTIFY_CLIENT_ID) !== blank(env.SPOTIFY_CLIENT_SECRET)) {
     const [set, unset] = blank(env.SPOTIFY_CLIENT_ID) ? ['SPOTIFY_CLIENT_SECRET', 'SPOTIFY_CLIENT_ID'] : ['SPOTIFY_CLIENT_ID', 'SPOTIFY_CLIENT_SECRET'];
     problems.push(`${unset}: expected SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET to be set together (only ${set} is set)`);
+  }
+  if (parsed.success) {
+    const heartbeat = parsed.data.SFA_HEARTBEAT_SECONDS ?? DEFAULTS.SFA_HEARTBEAT_SECONDS;
+    const stale = parsed.data.SFA_STALE_AFTER_SECONDS ?? DEFAULTS.SFA_STALE_AFTER_SECONDS;
+    // One late heartbeat (a slow query, a busy machine) must not make a live job look lost.
+    if (stale < 2 * heartbeat) {
+      problems.push(
+        `SFA_STALE_AFTER_SECONDS: expected at least twice SFA_HEARTBEAT_SECONDS (${heartbeat} s), or live jobs would be taken for lost (got ${stale})`,
+      );
+    }
   }
   if (!parsed.success || problems.length > 0) return { ok: false, problems };
 
@@ -244,12 +291,19 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, o
       tokenUrl: `${accountsBase}/api/token`,
     }),
     publicBaseUrl: e.PUBLIC_BASE_URL,
+    httpHost: e.SFA_HTTP_HOST ?? DEFAULTS.SFA_HTTP_HOST,
     httpPort: e.SFA_HTTP_PORT ?? DEFAULTS.SFA_HTTP_PORT,
+    linkSecret: e.SFA_LINK_SECRET,
     limits: Object.freeze({
       maxDurationSeconds: e.SFA_MAX_DURATION_SECONDS ?? DEFAULTS.SFA_MAX_DURATION_SECONDS,
       maxFileMb,
       maxFileBytes: maxFileMb * 1024 * 1024,
       userConcurrency: e.SFA_USER_CONCURRENCY ?? DEFAULTS.SFA_USER_CONCURRENCY,
+    }),
+    recovery: Object.freeze({
+      heartbeatSeconds: e.SFA_HEARTBEAT_SECONDS ?? DEFAULTS.SFA_HEARTBEAT_SECONDS,
+      staleAfterSeconds: e.SFA_STALE_AFTER_SECONDS ?? DEFAULTS.SFA_STALE_AFTER_SECONDS,
+      reaperIntervalSeconds: e.SFA_REAPER_INTERVAL_SECONDS ?? DEFAULTS.SFA_REAPER_INTERVAL_SECONDS,
     }),
     logLevel: e.LOG_LEVEL ?? DEFAULTS.LOG_LEVEL,
   };
@@ -304,10 +358,15 @@ export function describeConfig(config: Config): string {
     ['spotify api', config.spotify.apiBase],
     ['spotify accounts', config.spotify.accountsBase],
     ['public base url', config.publicBaseUrl ?? 'not set'],
-    ['http port', String(config.httpPort)],
+    ['file server', `${config.httpHost}:${config.httpPort}`],
+    ['link secret', config.linkSecret ? 'set (redacted)' : 'not set (generated under the data dir)'],
     [
       'limits',
       `${config.limits.maxDurationSeconds} s per track, ${config.limits.maxFileMb} MB per file, ${config.limits.userConcurrency} jobs per user`,
+    ],
+    [
+      'recovery',
+      `heartbeat every ${config.recovery.heartbeatSeconds} s, lost after ${config.recovery.staleAfterSeconds} s, ${config.recovery.reaperIntervalSeconds > 0 ? `checked every ${config.recovery.reaperIntervalSeconds} s` : 'no reaper in this process'}`,
     ],
     ['log level', config.logLevel],
   ];
