@@ -6,12 +6,16 @@
 export const USAGE = `usage: sfa <command> [options]
 
 commands:
-  separate <file|url> [--model M] [--out DIR] [--format wav|flac|mp3] [--json]
-  analyze <file|url> [--features tempo,key,energy,spectral,mfcc,chroma|all] [--json]
+  separate <file|url|spotify link> [--model M] [--out DIR] [--format wav|flac|mp3] [--json] [--no-worker]
+  analyze <file|url|spotify link> [--features tempo,key,energy,spectral,mfcc,chroma|all] [--json] [--png PATH] [--no-worker]
   models list|check [M]
   models make-test-model --name N --size tiny|full --dir D
   status <trackId|spotify url> [--json]
+  gc [--max-age DAYS] [--max-bytes SIZE] [--grace MINUTES] [--dry-run] [--json]
   db migrate
+  discord register [--guild ID | --global]
+
+Exit codes: 0 ok, 1 the work failed, 2 usage or configuration, 130 interrupted.
 `;
 
 type CommandModule = { run(args: string[]): Promise<number> };
@@ -21,7 +25,9 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   analyze: () => import('./commands/analyze.ts'),
   models: () => import('./commands/models.ts'),
   status: () => import('./commands/status.ts'),
+  gc: () => import('./commands/gc.ts'),
   db: () => import('./commands/db.ts'),
+  discord: () => import('./commands/discord.ts'),
 };
 
 export async function main(argv: string[]): Promise<number> {

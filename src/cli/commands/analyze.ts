@@ -1,36 +1,46 @@
 /**
- * `sfa analyze <file> [--features tempo,key,...|all] [--json] [--png PATH]`
+ * `sfa analyze <file|url|spotify link> [--features tempo,key,...|all] [--json] [--png PATH] [--no-worker]`
  *
- * Measures tempo, key, energy and timbre of an audio file with the Python
- * analyzer (`python -m sfa_engine.analyze_cli`, one JSON object on stdout).
- * `--json` prints that object unchanged: the AnalysisResult columns (`tempo`,
- * `key`, `energy`, `spectral_centroid`, `spectral_rolloff`,
- * `zero_crossing_rate`) and `features`. Without it, a short summary for people.
+ * Tempo, key, energy and timbre through the pipeline: requestAnalysis (a
+ * download and an analysis row; no separation), workers in this process
+ * unless --no-worker, live progress on stderr, then the AnalysisResult row.
+ * `--json` prints one object: the AnalysisResult columns (`tempo`, `key`,
+ * `energy`, `spectral_centroid`, `spectral_rolloff`, `zero_crossing_rate`) and
+ * `features`. The analysis always measures everything (a stored result serves
+ * every later request); --features picks what the summary shows and is
+ * recorded as `features.requested`.
  *
- * Exit status: 0 ok, 1 analysis failed, 2 usage or bad input.
+ * Exit status: 0 ok, 1 the work failed (the row's reason is printed), 2 usage,
+ * configuration or a file that does not exist, 130 interrupted.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
+import { formatProblems, parseConfig } from '../../config.ts';
+import { failedStages } from '../../domain/cliProgress.ts';
 import { camelotForKeyName } from '../../domain/keys.ts';
+import { InputError, parsePipelineInput } from '../../jobs/pipeline/input.ts';
+import type { AnalysisTicket } from '../../jobs/pipeline/requestAnalysis.ts';
+import type { FollowOutcome } from '../follow.ts';
+import { copyOut, OutputError } from '../output.ts';
+import type { Session } from '../session.ts';
 
-const REPO_ROOT = path.resolve(fileURLToPath(new URL('../../../', import.meta.url)));
 const VALID_FEATURES = ['tempo', 'key', 'energy', 'spectral', 'mfcc', 'chroma', 'all'] as const;
+const ALL_FEATURES = VALID_FEATURES.filter((f) => f !== 'all');
 
-const USAGE = `usage: sfa analyze <file> [--features tempo,key,energy,spectral,mfcc,chroma|all] [--json] [--png PATH]
+const USAGE = `usage: sfa analyze <file|url|spotify link> [--features tempo,key,energy,spectral,mfcc,chroma|all] [--json] [--png PATH] [--no-worker]
 
 Measures tempo (BPM with half/double alternatives), key (with Camelot code),
-energy and brightness of an audio file.
-  --features LIST  comma-separated features to compute (default all)
+energy and brightness of a track, through the pipeline (stored results are reused).
+  --features LIST  what the summary shows (default all; everything is measured)
   --json           print one JSON object (AnalysisResult columns + features)
-  --png PATH       also write an overview picture (waveform, beats, chroma)
-  SFA_PYTHON       Python with the engine's packages (default python/.venv/bin/python)
+  --png PATH       also copy the overview picture (waveform, beats, chroma) to PATH
+  --no-worker      only queue the request and follow it; worker processes
+                   (\`npm start -- --role worker\`) on the same database do the work
 `;
 
-export type AnalyzeOptions = { file: string; features: string[]; json: boolean; png?: string };
+export type AnalyzeOptions = { file: string; features: string[]; json: boolean; png?: string | undefined; noWorker?: true };
 
-/** Analysis result as printed by the Python side; only the fields the summary reads are typed. */
+/** The analysis result as printed: the AnalysisResult columns and `features`. */
 export type AnalysisResult = {
   tempo: number | null;
   key: string | null;
@@ -54,22 +64,39 @@ export async function run(args: string[]): Promise<number> {
     return 2;
   }
   const { options } = parsed;
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(options.file)) {
-    process.stderr.write('sfa analyze: URLs are not supported yet; download the audio and pass the file\n');
+  let input;
+  try {
+    input = parsePipelineInput(options.file);
+  } catch (error) {
+    if (!(error instanceof InputError)) throw error;
+    process.stderr.write(`sfa analyze: ${error.userMessage}\n`);
     return 2;
   }
-  if (!existsSync(options.file)) {
+  if (input.kind === 'file' && !existsSync(input.path)) {
     process.stderr.write(`sfa analyze: no such file: ${options.file}\n`);
     return 2;
   }
-
-  const outcome = await runAnalyzer(options);
-  if ('error' in outcome) {
-    process.stderr.write(`sfa analyze: ${outcome.error.message}\n`);
-    return outcome.error.code === 'bad_input' ? 2 : 1;
+  const config = parseConfig(process.env);
+  if (!config.ok) {
+    process.stderr.write(formatProblems(config.problems));
+    return 2;
   }
-  process.stdout.write(options.json ? `${JSON.stringify(outcome.result)}\n` : formatSummary(options.file, outcome.result));
-  return 0;
+  const { runPipeline } = await import('../pipelineRun.ts');
+  return runPipeline<AnalysisTicket>({
+    command: 'sfa analyze',
+    config: config.config,
+    inProcessWorkers: !options.noWorker,
+    json: options.json,
+    request: async (session) => {
+      const { requestAnalysis } = await import('../../jobs/pipeline/requestAnalysis.ts');
+      return requestAnalysis(session.pipeline, { input: options.file });
+    },
+    rowsOf: (t) => [
+      { stage: 'download', kind: 'download', id: t.downloadJobId, reused: t.reused.download },
+      { stage: 'analyze', kind: 'analysis', id: t.analysisJobId, reused: t.reused.analysis },
+    ],
+    finish: (session, ticket, outcome) => finish(session, ticket, outcome, options),
+  });
 }
 
 export function parseArgs(args: string[]): ParseOutcome {
@@ -77,12 +104,14 @@ export function parseArgs(args: string[]): ParseOutcome {
   let features = ['all'];
   let json = false;
   let png: string | undefined;
+  let noWorker = false;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] as string;
     const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
     const value = (): string | undefined => inline ?? args[++i];
     if (flag === '--help' || flag === '-h') return { ok: 'help' };
     if (flag === '--json') json = true;
+    else if (flag === '--no-worker') noWorker = true;
     else if (flag === '--features') {
       const list = value();
       if (!list) return { ok: false, message: '--features needs a value' };
@@ -99,40 +128,51 @@ export function parseArgs(args: string[]): ParseOutcome {
     else return { ok: false, message: `unexpected argument '${arg}'` };
   }
   if (file === undefined) return { ok: false, message: 'missing <file>' };
-  return { ok: true, options: { file, features, json, png } };
+  return { ok: true, options: { file, features, json, png, ...(noWorker ? { noWorker: true as const } : {}) } };
 }
 
-type AnalyzerOutcome = { result: AnalysisResult } | { error: { code: string; message: string } };
-
-/** Runs `python -m sfa_engine.analyze_cli` and parses its one JSON object. */
-async function runAnalyzer(options: AnalyzeOptions): Promise<AnalyzerOutcome> {
-  const python = process.env.SFA_PYTHON ?? path.join(REPO_ROOT, 'python', '.venv', 'bin', 'python');
-  const argv = ['-m', 'sfa_engine.analyze_cli', path.resolve(options.file), '--features', options.features.join(',')];
-  if (options.png) argv.push('--png', path.resolve(options.png));
-  const child = await execa(python, argv, {
-    cwd: path.join(REPO_ROOT, 'python'),
-    // The same compiled-kernel cache `npm run setup` warms (saves ~25 s per run).
-    env: { NUMBA_CACHE_DIR: process.env.NUMBA_CACHE_DIR ?? path.join(REPO_ROOT, '.cache', 'numba') },
-    stdin: 'ignore',
-    reject: false,
-  });
-  if (child.failed && child.exitCode === undefined) {
-    return { error: { code: 'internal', message: `cannot run ${python}: ${child.shortMessage}` } };
+async function finish(session: Session, ticket: AnalysisTicket, outcome: FollowOutcome, options: AnalyzeOptions): Promise<number> {
+  const failed = failedStages(outcome.stages);
+  if (failed.length > 0) {
+    for (const f of failed) process.stderr.write(`sfa analyze: ${f.stage} failed: ${f.reason}\n`);
+    return 1;
   }
-  const line = String(child.stdout).trim().split('\n').pop() ?? '';
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(line);
-  } catch {
-    const tail = String(child.stderr).trim().split('\n').slice(-5).join('\n');
-    return { error: { code: 'internal', message: `the analyzer exited with ${child.exitCode} and no result${tail ? `:\n${tail}` : ''}` } };
+  const rows = await session.orm.em.fork().execute<AnalysisResult[]>(
+    `select tempo, key, energy, spectral_centroid, spectral_rolloff, zero_crossing_rate, features
+       from analysis_results where analysis_job_id = ?`,
+    [outcome.ids.analyze ?? ticket.analysisJobId],
+  );
+  const row = rows[0];
+  if (!row) {
+    process.stderr.write('sfa analyze: the analysis completed but its result is gone (removed meanwhile?); run the command again\n');
+    return 1;
   }
-  if (isErrorObject(parsed)) return { error: parsed.error };
-  return { result: parsed as AnalysisResult };
-}
-
-function isErrorObject(value: unknown): value is { error: { code: string; message: string } } {
-  return typeof value === 'object' && value !== null && 'error' in value;
+  const requested = options.features.includes('all') ? [...ALL_FEATURES] : options.features;
+  const features: Record<string, unknown> = { ...(row.features ?? {}), requested };
+  if (options.png) {
+    const stored = typeof features.overview_png === 'string' ? features.overview_png : undefined;
+    const destination = path.resolve(options.png);
+    try {
+      if (!stored || !existsSync(stored)) throw new OutputError('the stored overview picture is gone; run the command again');
+      await copyOut(stored, destination);
+    } catch (error) {
+      if (!(error instanceof OutputError)) throw error;
+      process.stderr.write(`sfa analyze: ${error.message}\n`);
+      return 1;
+    }
+    features.overview_png = destination;
+  }
+  const result: AnalysisResult = {
+    tempo: row.tempo,
+    key: row.key,
+    energy: row.energy,
+    spectral_centroid: row.spectral_centroid,
+    spectral_rolloff: row.spectral_rolloff,
+    zero_crossing_rate: row.zero_crossing_rate,
+    features,
+  };
+  process.stdout.write(options.json ? `${JSON.stringify(result)}\n` : formatSummary(options.file, result));
+  return 0;
 }
 
 /** The human summary: one line per measured quantity. */

@@ -1,135 +1,209 @@
 /**
- * `sfa separate <file> [--model M] [--out DIR] [--format wav|flac|mp3] [--two-stems STEM] [--json]`
+ * `sfa separate <file|url|spotify link> [--model M] [--out DIR] [--format wav|flac|mp3] [--json] [--no-worker]`
  *
- * Runs the Python engine directly (one EngineClient for this process). The
- * queued pipeline will replace the direct call later; the output contract
- * (stem files in --out, `--json` = the engine's result object) stays.
- * Progress goes to stderr: a bar on a TTY, plain lines otherwise.
- * Exit codes: 0 ok, 1 separation failed, 2 usage or configuration.
+ * The bot's pipeline without Discord: requestSeparation (download -> separate
+ * -> analyze rows and pg-boss jobs), workers in this process unless
+ * --no-worker, live progress from the rows, then the stems are copied from
+ * storage into --out. A repeated request is served from storage.
+ * Exit codes: 0 ok, 1 the work failed (the row's reason is printed),
+ * 2 usage or configuration (nothing written), 130 interrupted.
  */
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { parseConfig } from '../../config.ts';
+import { formatProblems, parseConfig } from '../../config.ts';
+import type { AudioFormat } from '../../db/entities/index.ts';
+import { failedStages, type StageStates } from '../../domain/cliProgress.ts';
+import { camelotForKeyName } from '../../domain/keys.ts';
 import { DEFAULT_MODEL, getModel, unknownModelMessage } from '../../domain/modelCatalog.ts';
-import { EngineClient, EngineError, type EngineLogger } from '../../jobs/engine/client.ts';
+import { defaultStemsFolder } from '../../domain/outputNames.ts';
+import { InputError, parsePipelineInput } from '../../jobs/pipeline/input.ts';
+import type { SeparationTicket } from '../../jobs/pipeline/requestSeparation.ts';
+import type { FollowOutcome } from '../follow.ts';
+import { copyStems, OutputError } from '../output.ts';
+import type { Session } from '../session.ts';
 
-const USAGE = `usage: sfa separate <file> [--model M] [--out DIR] [--format wav|flac|mp3] [--two-stems STEM] [--json]
+export const USAGE = `usage: sfa separate <file|url|spotify link> [--model M] [--out DIR] [--format wav|flac|mp3] [--json] [--no-worker]
+
+Splits a track into stems through the pipeline (download -> separate -> analyze),
+reusing stored results. Stems are copied to --out (default: a folder in the
+current directory named <title>-<track id>-<model>).
+  --model M     Demucs model (default ${DEFAULT_MODEL}; \`sfa models list\`)
+  --out DIR     where the stem files go
+  --format F    wav (default), flac or mp3
+  --json        print one JSON object at the end (nothing else on stdout)
+  --no-worker   only queue the request and follow it; worker processes
+                (\`npm start -- --role worker\`) on the same database do the work
 `;
-const FORMATS = ['wav', 'flac', 'mp3'] as const;
-type Format = (typeof FORMATS)[number];
 
-/** Bar on a TTY (redrawn in place), otherwise a line per stage and per 10%. */
-export function progressPrinter(stream: NodeJS.WriteStream): { update(p: number, stage: string): void; done(): void } {
-  let lastStage = '';
-  let lastDecile = -1;
-  return {
-    update(progress, stage) {
-      if (stream.isTTY) {
-        const width = 30;
-        const filled = Math.round((progress / 100) * width);
-        stream.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${progress.toFixed(0).padStart(3)}% ${stage.padEnd(14)}`);
-        return;
-      }
-      const decile = Math.floor(progress / 10);
-      if (stage !== lastStage || decile !== lastDecile) {
-        stream.write(`${progress.toFixed(0)}% ${stage}\n`);
-        lastStage = stage;
-        lastDecile = decile;
-      }
-    },
-    done() {
-      if (stream.isTTY) stream.write('\n');
-    },
-  };
+const FORMATS: readonly AudioFormat[] = ['wav', 'flac', 'mp3'];
+
+export interface SeparateOptions {
+  input: string;
+  model: string;
+  format: AudioFormat;
+  out?: string;
+  json: boolean;
+  noWorker: boolean;
 }
 
-function usage(problem: string): number {
-  process.stderr.write(`sfa separate: ${problem}\n\n${USAGE}`);
-  return 2;
-}
-
-export async function run(args: string[]): Promise<number> {
+/** Argument checks only (no I/O besides looking at --out): usage problems never write anything. */
+export function parseSeparateArgs(args: string[]): { ok: true; options: SeparateOptions } | { ok: false; message: string } | { ok: 'help' } {
   let parsed;
   try {
     parsed = parseArgs({
       args,
       allowPositionals: true,
       options: {
-        model: { type: 'string', short: 'm', default: DEFAULT_MODEL },
+        model: { type: 'string', short: 'm' },
         out: { type: 'string', short: 'o' },
-        format: { type: 'string', short: 'f', default: 'wav' },
-        'two-stems': { type: 'string' },
-        json: { type: 'boolean', default: false },
+        format: { type: 'string', short: 'f' },
+        json: { type: 'boolean' },
+        'no-worker': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
       },
     });
   } catch (error) {
-    return usage((error as Error).message);
+    return { ok: false, message: (error as Error).message };
   }
   const { values, positionals } = parsed;
-  if (positionals.length !== 1) return usage('expected exactly one input file');
+  if (values.help) return { ok: 'help' };
+  if (positionals.length !== 1) return { ok: false, message: positionals.length === 0 ? 'missing <file|url>' : `expected one input, got ${positionals.length}` };
+  const model = values.model ?? DEFAULT_MODEL;
+  if (!getModel(model)) return { ok: false, message: unknownModelMessage(model) };
+  const format = values.format ?? 'wav';
+  if (!(FORMATS as readonly string[]).includes(format)) return { ok: false, message: `--format must be one of ${FORMATS.join(', ')} (got "${format.slice(0, 20)}")` };
+  if (values.out !== undefined && (values.out === '' || (existsSync(values.out) && !statSync(values.out).isDirectory()))) {
+    return { ok: false, message: `--out ${values.out === '' ? 'needs a directory' : `${values.out} exists and is not a directory`}` };
+  }
   const input = positionals[0]!;
-  if (/^[a-z]+:\/\//i.test(input)) return usage('URLs go through the download pipeline (not wired yet); pass a local file');
-  if (!existsSync(input)) return usage(`no such file: ${input}`);
-  const model = getModel(values.model);
-  if (!model) return usage(unknownModelMessage(values.model));
-  if (!(FORMATS as readonly string[]).includes(values.format)) return usage(`--format must be one of ${FORMATS.join(', ')}`);
-  const twoStems = values['two-stems'];
-  if (twoStems !== undefined && !(model.stems as readonly string[]).includes(twoStems)) {
-    return usage(`model ${model.name} has no "${twoStems}" stem (it has ${model.stems.join(', ')})`);
+  try {
+    parsePipelineInput(input);
+  } catch (error) {
+    if (error instanceof InputError) return { ok: false, message: error.userMessage };
+    throw error;
+  }
+  return {
+    ok: true,
+    options: { input, model, format: format as AudioFormat, ...(values.out !== undefined ? { out: values.out } : {}), json: values.json ?? false, noWorker: values['no-worker'] ?? false },
+  };
+}
+
+export async function run(args: string[]): Promise<number> {
+  const parsed = parseSeparateArgs(args);
+  if (parsed.ok === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (!parsed.ok) {
+    process.stderr.write(`sfa separate: ${parsed.message}\n\n${USAGE}`);
+    return 2;
   }
   const config = parseConfig(process.env);
-  if (!config.ok) return usage(`configuration problems:\n  - ${config.problems.join('\n  - ')}`);
-  const outDir = path.resolve(values.out ?? path.join('separated', `${path.parse(input).name}-${model.name}`));
-
-  const logger: EngineLogger = {
-    info: (m) => process.env.SFA_VERBOSE && process.stderr.write(`[engine] ${m}\n`),
-    warn: (m) => process.stderr.write(`[engine] ${m}\n`),
-    error: (m) => process.stderr.write(`[engine] ${m}\n`),
-  };
-  const client = new EngineClient({
-    python: config.config.python,
-    env: { SFA_MODEL_DIR: config.config.modelDir, SFA_DEVICE: config.config.device },
-    logger,
-  });
-  const controller = new AbortController();
-  const onSigint = () => controller.abort();
-  process.once('SIGINT', onSigint);
-  const bar = progressPrinter(process.stderr);
-  try {
-    const result = await client.request(
-      {
-        cmd: 'separate',
-        input: path.resolve(input),
-        out_dir: outDir,
-        model: model.name,
-        format: values.format as Format,
-        max_duration: config.config.limits.maxDurationSeconds,
-        ...(twoStems ? { two_stems: twoStems } : {}),
-      },
-      { onProgress: (p, stage) => bar.update(p, stage), signal: controller.signal },
-    );
-    bar.done();
-    if (values.json) {
-      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-    } else {
-      process.stdout.write(`${model.name}: ${result.stems.length} stems in ${outDir} (${result.elapsed_seconds.toFixed(1)} s on ${result.device})\n`);
-      for (const stem of result.stems) process.stdout.write(`  ${stem.name.padEnd(14)} ${stem.path}\n`);
-      const clipped = Object.entries(result.clipped).filter(([, n]) => n > 0);
-      if (clipped.length > 0) {
-        process.stderr.write(`warning: samples clipped (${clipped.map(([s, n]) => `${s}: ${n}`).join(', ')}); float WAV keeps them\n`);
-      }
-    }
-    return 0;
-  } catch (error) {
-    bar.done();
-    if (error instanceof EngineError) {
-      process.stderr.write(`sfa separate: ${error.code}: ${error.message}\n`);
-      return 1;
-    }
-    throw error;
-  } finally {
-    process.off('SIGINT', onSigint);
-    await client.close();
+  if (!config.ok) {
+    process.stderr.write(formatProblems(config.problems));
+    return 2;
   }
+  const options = parsed.options;
+  const { runPipeline } = await import('../pipelineRun.ts');
+  return runPipeline<SeparationTicket>({
+    command: 'sfa separate',
+    config: config.config,
+    inProcessWorkers: !options.noWorker,
+    json: options.json,
+    request: async (session) => {
+      const { requestSeparation } = await import('../../jobs/pipeline/requestSeparation.ts');
+      return requestSeparation(session.pipeline, { input: options.input, model: options.model, format: options.format, requester: 'cli' });
+    },
+    rowsOf: (t) => [
+      { stage: 'download', kind: 'download', id: t.downloadJobId, reused: t.reused.download },
+      { stage: 'separate', kind: 'processing', id: t.processingJobId, reused: t.reused.processing },
+      { stage: 'analyze', kind: 'analysis', id: t.analysisJobId, reused: t.reused.analysis },
+    ],
+    finish: (session, ticket, outcome) => finish(session, ticket, outcome, options),
+  });
+}
+
+interface AnalysisColumns {
+  tempo: number | null;
+  key: string | null;
+  energy: number | null;
+  spectral_centroid: number | null;
+  spectral_rolloff: number | null;
+  zero_crossing_rate: number | null;
+}
+
+async function finish(session: Session, ticket: SeparationTicket, outcome: FollowOutcome, options: SeparateOptions): Promise<number> {
+  const em = session.orm.em.fork();
+  const stages: StageStates = outcome.stages;
+  const processingId = outcome.ids.separate ?? ticket.processingJobId;
+  const track = (await em.execute<{ title: string }[]>(`select title from tracks where id = ?`, [ticket.trackId]))[0];
+  const title = track?.title ?? 'track';
+  let exit = 0;
+
+  let stems: { name: string; path: string; bytes: number }[] | undefined;
+  let outDir: string | undefined;
+  if (stages.separate?.status === 'completed') {
+    const rows = await em.execute<{ stem_type: string; file_path: string | null; file_size: string | null }[]>(
+      `select stem_type, file_path, file_size from stems where processing_job_id = ?`,
+      [processingId],
+    );
+    const order = getModel(options.model)?.stems ?? [];
+    const rank = (t: string) => (order.indexOf(t as never) + 1 || order.length + 1);
+    rows.sort((a, b) => rank(a.stem_type) - rank(b.stem_type) || a.stem_type.localeCompare(b.stem_type));
+    outDir = path.resolve(options.out ?? defaultStemsFolder(title, ticket.trackId, options.model));
+    try {
+      stems = await copyStems(
+        rows.map((r) => ({ type: r.stem_type, path: r.file_path, size: r.file_size === null ? null : Number(r.file_size) })),
+        outDir,
+      );
+    } catch (error) {
+      if (!(error instanceof OutputError)) throw error;
+      process.stderr.write(`sfa separate: ${error.message}\n`);
+      exit = 1;
+    }
+  }
+  let analysis: AnalysisColumns | null = null;
+  if (stages.analyze?.status === 'completed') {
+    const rows = await em.execute<AnalysisColumns[]>(
+      `select tempo, key, energy, spectral_centroid, spectral_rolloff, zero_crossing_rate from analysis_results where analysis_job_id = ?`,
+      [outcome.ids.analyze ?? ticket.analysisJobId],
+    );
+    analysis = rows[0] ?? null;
+  }
+
+  const failed = failedStages(stages);
+  for (const f of failed) process.stderr.write(`sfa separate: ${f.stage} failed: ${f.reason}\n`);
+  if (failed.length > 0 || exit !== 0) {
+    if (stems && outDir) process.stderr.write(`sfa separate: the stems were written to ${outDir}\n`);
+    return 1;
+  }
+  const stored = stages.download?.stored && stages.separate?.stored && stages.analyze?.stored;
+  if (options.json) {
+    const result = {
+      trackId: ticket.trackId,
+      title,
+      model: options.model,
+      format: options.format,
+      outDir,
+      stems,
+      analysis,
+      jobs: { download: outcome.ids.download, processing: processingId, analysis: outcome.ids.analyze },
+      fromStorage: { download: Boolean(stages.download?.stored), separation: Boolean(stages.separate?.stored), analysis: Boolean(stages.analyze?.stored) },
+    };
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    return 0;
+  }
+  const lines = [`${title}: ${stems?.length ?? 0} stems (${options.model}, ${options.format}) in ${outDir}`];
+  for (const s of stems ?? []) lines.push(`  ${s.name.padEnd(14)} ${s.path}`);
+  if (analysis) lines.push(`  ${describeAnalysis(analysis)}`);
+  lines.push(`  track ${ticket.trackId}${stored ? ' (served from storage; nothing was recomputed)' : ''}`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return 0;
+}
+
+function describeAnalysis(a: AnalysisColumns): string {
+  const tempo = a.tempo === null ? 'no steady beat' : `${a.tempo.toFixed(1)} BPM`;
+  const key = a.key === null ? 'no clear key' : `key ${a.key} (Camelot ${camelotForKeyName(a.key)})`;
+  return `${tempo}, ${key}`;
 }

@@ -1,5 +1,7 @@
 /**
- * requestSeparation: the one entry point of the pipeline (CLI and bot).
+ * requestSeparation: the entry point of the pipeline for stems (CLI and bot);
+ * requestAnalysis (requestAnalysis.ts) is the same request without the
+ * separation. Both run requestWork.
  *
  * In ONE transaction: find-or-create the Track, lock it, reuse or create the
  * download, processing (track, model, format) and analysis rows, and send the
@@ -12,7 +14,7 @@ import type { AudioFormat } from '../../db/entities/index.ts';
 import type { Orm } from '../../db/orm.ts';
 import { DEFAULT_MODEL, UnknownModelError, isModelName } from '../../domain/modelCatalog.ts';
 import { sendDownload } from '../queues/send.ts';
-import { InputError, parsePipelineInput } from './input.ts';
+import { InputError, parsePipelineInput, type PipelineInput } from './input.ts';
 import { announce } from './progressEvents.ts';
 import { lockTrack, releaseWaitingJobs } from './release.ts';
 import { findReusableAnalysis, findReusableDownload, findReusableProcessing } from './reuse.ts';
@@ -58,27 +60,64 @@ export async function requestSeparation(ctx: PipelineContext, request: Separatio
   const format = request.format ?? 'wav';
   if (!FORMATS.includes(format)) throw new InputError(`Unknown format "${String(format).slice(0, 20)}". Use wav, flac or mp3.`);
   const input = parsePipelineInput(request.input, request.cwd);
+  const rows = await requestWork(ctx, input, { separation: { model, format, requester: request.requester } });
+  const processing = rows.processing!;
+  return {
+    trackId: rows.trackId,
+    downloadJobId: rows.download.id,
+    processingJobId: processing.id,
+    analysisJobId: rows.analysis.id,
+    reused: { download: rows.download.reused, processing: processing.reused, analysis: rows.analysis.reused },
+  };
+}
 
+/** What one request asks for: the analysis always; a separation (track, model, format) when given. */
+export interface WorkWanted {
+  separation?: { model: string; format: AudioFormat; requester?: string | undefined };
+}
+
+export interface RequestedRow {
+  id: string;
+  /** The row existed (ready or in progress) rather than being created by this request. */
+  reused: boolean;
+}
+
+export interface RequestedWork {
+  trackId: string;
+  download: RequestedRow;
+  processing?: RequestedRow;
+  analysis: RequestedRow;
+}
+
+/**
+ * The shared body of requestSeparation and requestAnalysis, in ONE transaction:
+ * find-or-create the track, lock it, reuse or create each wanted row, send what
+ * can start now. Callers validate the request first (nothing is written for bad input).
+ */
+export async function requestWork(ctx: PipelineContext, input: PipelineInput, wanted: WorkWanted): Promise<RequestedWork> {
   return ctx.orm.em.fork().transactional(async (em) => {
     const track = await findOrCreateTrack(em, input);
     await lockTrack(em, track.id);
 
-    const processing = (await findReusableProcessing(em, track.id, model, format)) ?? {
-      id: await createRow(em, 'processing_jobs', track.id, {
-        model,
-        options: { format, ...(request.requester ? { requester: request.requester } : {}) },
-      }),
-      ready: false,
-      created: true,
-    };
+    const sep = wanted.separation;
+    const processing = sep
+      ? ((await findReusableProcessing(em, track.id, sep.model, sep.format)) ?? {
+          id: await createRow(em, 'processing_jobs', track.id, {
+            model: sep.model,
+            options: { format: sep.format, ...(sep.requester ? { requester: sep.requester } : {}) },
+          }),
+          ready: false,
+          created: true,
+        })
+      : undefined;
     const analysis = (await findReusableAnalysis(em, track.id)) ?? {
       id: await createRow(em, 'analysis_jobs', track.id),
       ready: false,
       created: true,
     };
-    // The audio is only an input: when stems and analysis are both served from storage, a
+    // The audio is only an input: when everything wanted is served from storage, a
     // vanished download file is not fetched again (the next request that needs it will).
-    const needsAudio = !(processing.ready && analysis.ready);
+    const needsAudio = !((processing === undefined || processing.ready) && analysis.ready);
     const download = (await findReusableDownload(em, track.id)) ??
       (needsAudio ? undefined : await latestCompletedDownload(em, track.id)) ?? {
         id: await createRow(em, 'download_jobs', track.id),
@@ -92,15 +131,17 @@ export async function requestSeparation(ctx: PipelineContext, request: Separatio
     } else if (download.ready) {
       await releaseWaitingJobs(em, ctx, track.id);
     }
-    if ('created' in processing) await announce(em, { kind: 'processing', jobId: processing.id, trackId: track.id, status: 'queued', progress: 0 });
+    if (processing && 'created' in processing) {
+      await announce(em, { kind: 'processing', jobId: processing.id, trackId: track.id, status: 'queued', progress: 0 });
+    }
     if ('created' in analysis) await announce(em, { kind: 'analysis', jobId: analysis.id, trackId: track.id, status: 'queued', progress: 0 });
 
+    const row = (r: { id: string }): RequestedRow => ({ id: r.id, reused: !('created' in r) });
     return {
       trackId: track.id,
-      downloadJobId: download.id,
-      processingJobId: processing.id,
-      analysisJobId: analysis.id,
-      reused: { download: !('created' in download), processing: !('created' in processing), analysis: !('created' in analysis) },
+      download: row(download),
+      ...(processing ? { processing: row(processing) } : {}),
+      analysis: row(analysis),
     };
   });
 }

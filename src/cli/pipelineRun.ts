@@ -1,0 +1,160 @@
+/**
+ * The part `sfa separate` and `sfa analyze` share: open a session, make the
+ * request, run the workers here (unless --no-worker), follow the rows with
+ * live progress until they settle, hand the outcome to the command, and shut
+ * everything down — also on Ctrl-C (exit 130; a second Ctrl-C exits at once).
+ */
+import type { Config } from '../config.ts';
+import { allSettled, type StageStates } from '../domain/cliProgress.ts';
+import { EngineClient, type EngineLogger } from '../jobs/engine/client.ts';
+import type { WorkerLogger } from '../jobs/workers/context.ts';
+import type { FollowedRow, FollowOutcome } from './follow.ts';
+import { chooseMode, createProgressView, type ProgressView } from './progressView.ts';
+import type { Session } from './session.ts';
+
+export const EXIT_INTERRUPTED = 130;
+
+export interface PipelineRunSpec<T extends object> {
+  /** For messages: `sfa <command>: ...`. */
+  command: string;
+  config: Config;
+  /** false: other processes serve the queues (`--no-worker`). */
+  inProcessWorkers: boolean;
+  json: boolean;
+  request(session: Session): Promise<T>;
+  rowsOf(ticket: T): FollowedRow[];
+  /** Called once the rows settled; prints the result and returns the exit code. */
+  finish(session: Session, ticket: T, outcome: FollowOutcome, view: ProgressView): Promise<number>;
+}
+
+/** Seconds a stage may sit queued with --no-worker before the user is told why nothing moves. */
+const WORKER_HINT_AFTER_MS = 15_000;
+
+export async function runPipeline<T extends object>(spec: PipelineRunSpec<T>): Promise<number> {
+  const view = createProgressView(chooseMode(process.stderr, spec.json), process.stderr);
+  const verbose = Boolean(process.env.SFA_VERBOSE) || spec.config.logLevel === 'debug' || spec.config.logLevel === 'trace';
+  // After Ctrl-C the workers report the rows they could not finish; that is expected, not news.
+  let stopping = false;
+  const log: WorkerLogger & EngineLogger = {
+    info: (m) => (verbose ? view.log(`[worker] ${m}`) : undefined),
+    warn: (m) => (verbose || !stopping ? view.log(`[worker] ${m}`) : undefined),
+    error: (m) => view.log(`[worker] ${m}`),
+  };
+  const interrupt = new AbortController();
+  let signals = 0;
+  let interruptedBy: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    interruptedBy ??= signal;
+    if (signals > 1) {
+      process.stderr.write(`\n${spec.command}: interrupted again; exiting now\n`);
+      process.exit(signal === 'SIGTERM' ? 143 : EXIT_INTERRUPTED);
+    }
+    view.log(`${spec.command}: interrupted; stopping (press Ctrl-C again to quit at once)`);
+    stopping = true;
+    process.on('uncaughtException', onDroppedConnection);
+    interrupt.abort();
+  };
+  // A terminal's Ctrl-C reaches the whole process group, embedded PostgreSQL included: it shuts
+  // down and drops our connections while we stop. Those drops are expected then; anything else
+  // still ends the process as an uncaught exception would.
+  const onDroppedConnection = (error: Error) => {
+    if (isDroppedConnection(error)) {
+      if (verbose) view.log(`${spec.command}: database connection dropped while stopping (${error.message})`);
+      return;
+    }
+    process.stderr.write(`${spec.command}: ${error.stack ?? String(error)}\n`);
+    process.exit(1);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  // The engine imports torch for a few seconds: start it now, alongside the database
+  // set-up. If the request turns out to be served from storage it is stopped unused.
+  const engine = spec.inProcessWorkers
+    ? new EngineClient({
+        python: spec.config.python,
+        env: { SFA_MODEL_DIR: spec.config.modelDir, SFA_DEVICE: spec.config.device },
+        logger: { info: (m) => (verbose ? view.log(`[engine] ${m}`) : undefined), warn: (m) => view.log(`[engine] ${m}`), error: (m) => view.log(`[engine] ${m}`) },
+      })
+    : undefined;
+  engine?.start().catch(() => undefined); // a start-up failure surfaces as the job's failure, if a job needs it
+
+  let session: Session | undefined;
+  let ticket: T | undefined;
+  let hint: NodeJS.Timeout | undefined;
+  try {
+    const { openSession } = await import('./session.ts');
+    try {
+      session = await openSession({ config: spec.config, ...(engine ? { engine } : {}), log });
+    } catch (error) {
+      process.stderr.write(`${spec.command}: cannot open the database: ${(error as Error).message}\n`);
+      return 1;
+    }
+    if (interrupt.signal.aborted) return interruptedExit(interruptedBy);
+
+    ticket = await spec.request(session);
+    const rows = spec.rowsOf(ticket);
+    let latest: StageStates = {};
+    let workersStarted = false;
+    let workersFailed: string | undefined;
+    const onChange = (stages: StageStates) => {
+      latest = stages;
+      view.update(stages);
+      if (!workersStarted && !allSettled(stages) && session?.runsWorkers) {
+        workersStarted = true;
+        session.startWorkers().catch((error: unknown) => {
+          // Nothing would run the rows: stop following, cancel them, fail.
+          workersFailed = `cannot start the workers: ${(error as Error).message}`;
+          interrupt.abort();
+        });
+      }
+    };
+    hint = session.runsWorkers
+      ? undefined
+      : setTimeout(() => {
+          if (Object.values(latest).some((s) => s.status === 'queued')) {
+            view.log(`${spec.command}: still queued; with --no-worker a worker process must serve the queues (\`npm start -- --role worker\` on this database)`);
+          }
+        }, WORKER_HINT_AFTER_MS);
+    const outcome = await session.follower.follow(rows, onChange, interrupt.signal);
+    if (!outcome.settled) {
+      const what = await session.interrupt(ticket, workersFailed && !interruptedBy ? `the command line's workers could not start` : undefined);
+      view.finish();
+      if (workersFailed && !interruptedBy) {
+        process.stderr.write(`${spec.command}: ${workersFailed} (${what})\n`);
+        return 1;
+      }
+      process.stderr.write(`${spec.command}: interrupted (${what})\n`);
+      return interruptedExit(interruptedBy);
+    }
+    await session.stopFetching();
+    view.finish();
+    return await spec.finish(session, ticket, outcome, view);
+  } catch (error) {
+    // The database went away mid-run, a row vanished, ...: say what, and fail.
+    view.finish();
+    process.stderr.write(`${spec.command}: ${(error as Error).message}\n`);
+    return interruptedBy ? interruptedExit(interruptedBy) : 1;
+  } finally {
+    clearTimeout(hint);
+    view.finish();
+    if (session) await session.close();
+    else await engine?.close(1000).catch(() => undefined);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.off('uncaughtException', onDroppedConnection);
+  }
+}
+
+/** 130 after Ctrl-C (SIGINT), 143 after SIGTERM: 128 + the signal number, as shells report it. */
+function interruptedExit(signal: NodeJS.Signals | undefined): number {
+  return signal === 'SIGTERM' ? 143 : EXIT_INTERRUPTED;
+}
+
+/** PostgreSQL's admin shutdown / crash codes, and node-postgres' "Connection terminated". */
+export function isDroppedConnection(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === '57P01' || code === '57P02' || code === '57P03') return true;
+  return /connection terminated/i.test(String((error as Error | null)?.message ?? ''));
+}

@@ -1,0 +1,120 @@
+/**
+ * What the `sfa` CLI shows while it follows a request's rows (pure): one bar
+ * per stage on a terminal, or plain lines for logs and pipes (one when a
+ * stage's status changes, one per 10 % step while it runs).
+ */
+import type { JobStatus } from './jobStatus.ts';
+
+export type CliStage = 'download' | 'separate' | 'analyze';
+export const CLI_STAGES: readonly CliStage[] = ['download', 'separate', 'analyze'];
+
+export interface StageState {
+  status: JobStatus;
+  /** 0..100 as stored in the row. */
+  progress: number;
+  error?: string | null;
+  /** Served from storage by this request (no work was done for it). */
+  stored?: boolean;
+}
+
+/** The stages one command follows; stages it does not run are absent. */
+export type StageStates = Partial<Record<CliStage, StageState>>;
+
+const clamp = (p: number) => (Number.isFinite(p) ? Math.max(0, Math.min(100, Math.floor(p))) : 0);
+
+/** The percentage a stage shows: completed is 100 whatever the row said. */
+export function shownPercent(state: StageState): number {
+  return state.status === 'completed' ? 100 : clamp(state.progress);
+}
+
+/** "queued", "downloading 40%", "completed (from storage)", "failed: <reason>". */
+export function describeStageState(state: StageState): string {
+  switch (state.status) {
+    case 'queued':
+      return 'queued';
+    case 'completed':
+      return state.stored ? 'completed (from storage)' : 'completed';
+    case 'failed':
+      return state.error ? `failed: ${oneLine(state.error)}` : 'failed';
+    default:
+      return `${state.status} ${clamp(state.progress)}%`;
+  }
+}
+
+/** `[#####.....]`, `width` cells between the brackets. */
+export function renderBar(percent: number, width: number): string {
+  const cells = Math.max(1, Math.floor(width));
+  const filled = Math.round((clamp(percent) / 100) * cells);
+  return `[${'#'.repeat(filled)}${'.'.repeat(cells - filled)}]`;
+}
+
+export interface BarOptions {
+  /** Cells per bar (default 24). */
+  barWidth?: number;
+  /** Terminal width: lines are cut to it, since a wrapped line breaks the in-place redraw. */
+  columns?: number;
+}
+
+/** One line per present stage, in pipeline order: `separate  [####....]  40% processing`. */
+export function renderStageBars(stages: StageStates, options: BarOptions = {}): string[] {
+  const width = options.barWidth ?? 24;
+  const lines: string[] = [];
+  for (const stage of CLI_STAGES) {
+    const state = stages[stage];
+    if (!state) continue;
+    const status = state.status === 'downloading' || state.status === 'processing' ? state.status : describeStageState(state);
+    const line = `${stage.padEnd(8)} ${renderBar(shownPercent(state), width)} ${String(shownPercent(state)).padStart(3)}% ${status}`;
+    lines.push(cut(line, options.columns));
+  }
+  return lines;
+}
+
+/** What the plain-line printer remembers per stage between updates. */
+export type PlainMemory = Partial<Record<CliStage, { status: JobStatus; decile: number }>>;
+
+/**
+ * The plain lines due for `stages` given what was printed before: a stage's first
+ * sighting and every status change print a line; while it runs, each new 10 % step
+ * does. Progress going down (a replacement row) prints nothing until it passes the
+ * last printed step again.
+ */
+export function plainProgressLines(previous: PlainMemory, stages: StageStates): { lines: string[]; memory: PlainMemory } {
+  const memory: PlainMemory = { ...previous };
+  const lines: string[] = [];
+  for (const stage of CLI_STAGES) {
+    const state = stages[stage];
+    if (!state) continue;
+    const decile = Math.floor(shownPercent(state) / 10);
+    const before = previous[stage];
+    if (!before || before.status !== state.status) {
+      lines.push(`${stage}: ${describeStageState(state)}`);
+      memory[stage] = { status: state.status, decile };
+    } else if (decile > before.decile) {
+      lines.push(`${stage}: ${describeStageState(state)}`);
+      memory[stage] = { status: state.status, decile };
+    }
+  }
+  return { lines, memory };
+}
+
+/** Every present stage is completed or failed. */
+export function allSettled(stages: StageStates): boolean {
+  return CLI_STAGES.every((s) => stages[s] === undefined || stages[s].status === 'completed' || stages[s].status === 'failed');
+}
+
+/** The failed stages with their reasons, in pipeline order. */
+export function failedStages(stages: StageStates): { stage: CliStage; reason: string }[] {
+  return CLI_STAGES.flatMap((stage) => {
+    const state = stages[stage];
+    return state?.status === 'failed' ? [{ stage, reason: state.error?.trim() || 'no reason was recorded' }] : [];
+  });
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
+}
+
+function cut(line: string, columns: number | undefined): string {
+  if (!columns || columns < 8 || line.length < columns) return line;
+  return `${line.slice(0, columns - 2)}…`;
+}
