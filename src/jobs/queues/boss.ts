@@ -14,11 +14,13 @@ type QueueOptions = Omit<Queue, 'name'>;
  * Retries exist for lost workers (crash, expiry) and infrastructure errors; a job
  * that fails for a user-facing reason marks its row failed and completes normally.
  * The per-job expireInSeconds sent with each job (send.ts) overrides these defaults.
+ * `notify`: creating a job NOTIFYs, so an idle worker starts it at once instead of at
+ * its next poll (a pipeline is three hops; polling cost up to one interval each).
  */
 export const QUEUE_OPTIONS: Readonly<Record<QueueName, QueueOptions>> = {
-  download: { policy: 'exclusive', retryLimit: 2, retryDelay: 10, retryBackoff: true, retryDelayMax: 300, expireInSeconds: DOWNLOAD_EXPIRY_SECONDS },
-  separate: { policy: 'exclusive', retryLimit: 2, retryDelay: 30, retryBackoff: true, retryDelayMax: 600, expireInSeconds: 3600 },
-  analyze: { policy: 'exclusive', retryLimit: 2, retryDelay: 10, retryBackoff: true, retryDelayMax: 300, expireInSeconds: 1200 },
+  download: { policy: 'exclusive', notify: true, retryLimit: 2, retryDelay: 10, retryBackoff: true, retryDelayMax: 300, expireInSeconds: DOWNLOAD_EXPIRY_SECONDS },
+  separate: { policy: 'exclusive', notify: true, retryLimit: 2, retryDelay: 30, retryBackoff: true, retryDelayMax: 600, expireInSeconds: 3600 },
+  analyze: { policy: 'exclusive', notify: true, retryLimit: 2, retryDelay: 10, retryBackoff: true, retryDelayMax: 300, expireInSeconds: 1200 },
 };
 
 export interface BossOptions {
@@ -41,6 +43,8 @@ export async function createBoss(url: string, options: BossOptions = {}): Promis
     supervise: options.supervise ?? true,
     schedule: false,
     application_name: 'sfa-pg-boss',
+    // Wake workers on NOTIFY (queues opt in with `notify`); polling stays as the backstop.
+    useListenNotify: true,
     ...(options.schema ? { schema: options.schema } : {}),
   });
   boss.on('error', options.onError ?? ((error) => process.stderr.write(`[pg-boss] ${error.message}\n`)));

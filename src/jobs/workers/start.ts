@@ -55,7 +55,13 @@ export async function startWorkers(ctx: WorkerContext, options: StartWorkersOpti
   for (const queue of queues) {
     const id = await boss.work(
       queue,
-      { batchSize: 1, localConcurrency: concurrency[queue], pollingIntervalSeconds: options.pollingIntervalSeconds ?? 2 },
+      {
+        batchSize: 1,
+        localConcurrency: concurrency[queue],
+        pollingIntervalSeconds: options.pollingIntervalSeconds ?? 2,
+        // Backstop poll while NOTIFY is active (a missed notification waits at most this long).
+        notifyPollingIntervalSeconds: 10,
+      },
       async (jobs: Job<unknown>[]) => {
         for (const job of jobs) {
           try {
