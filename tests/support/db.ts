@@ -20,6 +20,31 @@ export function openTestOrm(): Promise<Orm> {
   return createOrm(testDatabaseUrl());
 }
 
+let fileDatabase: Promise<string> | undefined;
+
+/**
+ * A migrated database of this test file's own, created on first use and dropped with
+ * the run's database (globalSetup drops `<run database>_f_*`). For files whose child
+ * processes run workers on the default pg-boss queues: on the shared database, two such
+ * files running in parallel would take each other's jobs (and their reapers each other's rows).
+ */
+export function fileDatabaseUrl(): Promise<string> {
+  fileDatabase ??= (async () => {
+    const run = testDatabaseUrl();
+    const name = `${decodeURIComponent(new URL(run).pathname.slice(1))}_f_${randomBytes(4).toString('hex')}`;
+    await createDatabase(serverUrl(run), name);
+    const url = withDatabase(run, name);
+    const { migrate } = await import('../../src/db/migrate.ts');
+    await migrate(url);
+    return url;
+  })();
+  return fileDatabase;
+}
+
+export async function openFileOrm(): Promise<Orm> {
+  return createOrm(await fileDatabaseUrl());
+}
+
 /** The maintenance database (`postgres`) of the server `url` points at. */
 export function serverUrl(url: string | undefined): string {
   return withDatabase(url?.trim() || DEFAULT_SERVER_URL, 'postgres');
