@@ -1,0 +1,66 @@
+/**
+ * One `stems` outbox row: the processing row's Stem rows, delivered with
+ * deliverStems (src/bot/delivery/stems.ts). While the interaction token is
+ * good they go as followups of the interaction; after it (or when Discord
+ * refuses the token) as channel messages with the bot token. The outcome is
+ * stored on the request (delivery_state, delivery_error, delivered_at).
+ */
+import type { LinkSettings, StemsTarget } from '../delivery/stems.ts';
+import { deliverStems } from '../delivery/stems.ts';
+import type { StemEncoder } from '../delivery/encode.ts';
+import type { BotDeps } from '../deps.ts';
+import { loadRequest, trackCard } from '../requests/view.ts';
+import type { Outcome } from './dispatcher.ts';
+
+export interface StemsContext {
+  encoder: StemEncoder;
+  /** undefined without PUBLIC_BASE_URL. */
+  links: LinkSettings | undefined;
+}
+
+/** Margin before the interaction token's expiry after which the bot token is used. */
+const TOKEN_MARGIN_MS = 60_000;
+
+export async function probeAndDeliverStems(deps: BotDeps, ctx: StemsContext, requestId: string, payload: Record<string, string>): Promise<Outcome> {
+  const row = await loadRequest(deps.orm, requestId);
+  if (!row) return { ok: true };
+  const processingJobId = payload.processingJobId;
+  const stems = await deps.orm.em
+    .getConnection()
+    .execute<{ id: string; stem_type: string; file_path: string | null }[]>(`select id, stem_type, file_path from stems where processing_job_id = ? order by stem_type`, [processingJobId]);
+  const sources = stems.filter((s) => s.file_path).map((s) => ({ id: s.id, name: s.stem_type, filePath: s.file_path!, durationSeconds: row.duration }));
+  const model = (await deps.orm.em.getConnection().execute<{ model: string }[]>(`select model from processing_jobs where id = ?`, [processingJobId]))[0]?.model ?? row.model ?? 'htdemucs';
+  await deps.orm.em.getConnection().execute(`update requests set delivery_state = 'delivering', updated_at = now() where id = ? and delivery_state = 'pending'`, [requestId]);
+
+  const tokenGood = row.interaction_expires_at.getTime() - TOKEN_MARGIN_MS > Date.now();
+  const run = (target: StemsTarget) =>
+    deliverStems({
+      rest: deps.rest,
+      target,
+      requesterId: row.requester_id,
+      track: trackCard(row),
+      model,
+      stems: sources,
+      limitBytes: row.attachment_size_limit === null ? null : Number(row.attachment_size_limit),
+      ...(row.format ? { requestedFormat: row.format } : {}),
+      ...(ctx.links ? { links: ctx.links } : {}),
+      encoder: ctx.encoder,
+    });
+  let result = await run(tokenGood ? { via: 'interaction', applicationId: row.application_id, token: row.interaction_token, first: 'followup' } : { via: 'channel', channelId: row.channel_id });
+  const tokenRefused = result.state === 'failed' && result.failures.some((f) => f.status === 401 || f.code === 50027);
+  if (tokenGood && tokenRefused) result = await run({ via: 'channel', channelId: row.channel_id });
+
+  const conn = deps.orm.em.getConnection();
+  if (result.state === 'failed') {
+    const why = result.failures[0]?.text ?? result.outcomes.find((o) => o.status === 'failed')?.['reason' as never] ?? 'nothing could be sent';
+    await conn.execute(`update requests set delivery_state = 'pending', updated_at = now() where id = ? and delivery_state = 'delivering'`, [requestId]);
+    return { ok: false, error: String(why), retry: true };
+  }
+  const failed = result.outcomes.filter((o) => o.status === 'failed').map((o) => `${o.name}: ${'reason' in o ? o.reason : 'failed'}`);
+  await conn.execute(`update requests set delivery_state = 'delivered', delivery_error = ?, delivered_at = now(), updated_at = now() where id = ?`, [
+    failed.length ? `some stems were not delivered (${failed.join('; ').slice(0, 500)})` : null,
+    requestId,
+  ]);
+  deps.log.info(`request ${requestId}: stems ${result.state} (${result.outcomes.map((o) => `${o.name} ${o.status}`).join(', ')})`);
+  return { ok: true };
+}

@@ -1,0 +1,60 @@
+/**
+ * The model of a /separate request without `model:`: the requester's reaction
+ * within the window, or the default when it ends. First choice wins: the
+ * request row is updated only while its model is still NULL (a single atomic
+ * UPDATE, so two concurrent choices cannot both win). The separation is then
+ * requested; a crash between the two is repaired on start by
+ * `resumeUnlinkedChoices` (model set, processing row not linked).
+ */
+import type { ModelName } from '../../domain/modelCatalog.ts';
+import { requestSeparation } from '../../jobs/pipeline/index.ts';
+import type { BotDeps } from '../deps.ts';
+import { pipelineInputOfTrack } from './input.ts';
+
+export type ModelSource = 'reaction' | 'default' | 'option';
+export type ChoiceResult = 'started' | 'already_chosen' | 'cached';
+
+export async function applyModelChoice(deps: BotDeps, requestId: string, model: ModelName, source: ModelSource): Promise<ChoiceResult> {
+  const won = await deps.orm.em.getConnection().execute<{ id: string }[]>(
+    `update requests set model = ?, model_source = ?, reaction_window_ends_at = least(reaction_window_ends_at, now()), updated_at = now()
+      where id = ? and kind = 'separate' and model is null returning id`,
+    [model, source, requestId],
+  );
+  if (won.length === 0) return 'already_chosen';
+  const result = await startSeparation(deps, requestId);
+  deps.requestChanged(requestId);
+  return result;
+}
+
+/** requestSeparation for a request whose model is chosen, and links its processing row. */
+export async function startSeparation(deps: BotDeps, requestId: string): Promise<ChoiceResult> {
+  const conn = deps.orm.em.getConnection();
+  const rows = await conn.execute<{ model: string; format: string | null; requester_id: string; track_id: string }[]>(
+    `select model, format, requester_id, track_id from requests where id = ?`,
+    [requestId],
+  );
+  const row = rows[0];
+  if (!row) return 'already_chosen';
+  const input = await pipelineInputOfTrack(deps.orm, row.track_id);
+  const ticket = await requestSeparation(deps.pipeline, {
+    input,
+    model: row.model,
+    format: (row.format ?? 'wav') as 'wav' | 'flac' | 'mp3',
+    requester: row.requester_id,
+  });
+  await conn.execute(`update requests set processing_job_id = ?, updated_at = now() where id = ?`, [ticket.processingJobId, requestId]);
+  const status = await conn.execute<{ status: string }[]>(`select status from processing_jobs where id = ?`, [ticket.processingJobId]);
+  return ticket.reused.processing && status[0]?.status === 'completed' ? 'cached' : 'started';
+}
+
+/** On start: separations whose model was chosen but whose processing row was never linked (a crash in between). */
+export async function resumeUnlinkedChoices(deps: BotDeps): Promise<number> {
+  const rows = await deps.orm.em
+    .getConnection()
+    .execute<{ id: string }[]>(`select id from requests where kind = 'separate' and model is not null and processing_job_id is null and delivery_state = 'pending'`);
+  for (const r of rows) {
+    await startSeparation(deps, r.id);
+    deps.requestChanged(r.id);
+  }
+  return rows.length;
+}

@@ -1,0 +1,46 @@
+/**
+ * Turns a checked song option into the pipeline's input string. Links go to
+ * the pipeline as they are (the workers fetch them, private hosts refused).
+ * An attached file lives on Discord's CDN: the bot fetches it itself, only
+ * from the trusted CDN bases (SFA_DISCORD_CDN_BASES), into
+ * `<data>/uploads/<sha256 of the bytes>.<ext>` — named by its content, so the
+ * same file attached twice is the same track (one download, one separation).
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { downloadDirectUrl } from '../../jobs/download/directUrl.ts';
+import { isTrustedAttachmentUrl } from '../../domain/botSettings.ts';
+import type { SongSource } from '../../commands/sourceOptions.ts';
+import type { BotDeps } from '../deps.ts';
+
+export class SourceError extends Error {
+  override readonly name = 'SourceError';
+}
+
+export async function pipelineInputFor(deps: Pick<BotDeps, 'config' | 'settings'>, source: SongSource): Promise<string> {
+  if (source.kind !== 'file') return source.url;
+  if (!isTrustedAttachmentUrl(source.url, deps.settings.trustedAttachmentBases)) {
+    throw new SourceError('That attachment does not come from Discord\'s file server, so I will not fetch it. Attach the file again.');
+  }
+  const uploads = path.join(deps.config.dataDir, 'uploads');
+  const staging = path.join(uploads, `.incoming-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`);
+  await mkdir(staging, { recursive: true });
+  try {
+    // The base is trusted explicitly (checked above), so its host may be a private address (a test CDN).
+    const got = await downloadDirectUrl(source.url, staging, { maxFileMb: deps.config.limits.maxFileMb, allowPrivateHosts: true });
+    const hash = createHash('sha256').update(await readFile(got.path)).digest('hex');
+    const ext = path.extname(got.path) || '.bin';
+    const final = path.join(uploads, `${hash}${ext}`);
+    // Keep an existing copy: its size and mtime are the track's identity.
+    if (!(await stat(final).catch(() => undefined))) await rename(got.path, final);
+    return final;
+  } catch (error) {
+    if (error instanceof Error && 'userMessage' in error && typeof (error as { userMessage: unknown }).userMessage === 'string') {
+      throw new SourceError((error as unknown as { userMessage: string }).userMessage);
+    }
+    throw error;
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}

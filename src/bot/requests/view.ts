@@ -1,0 +1,135 @@
+/**
+ * A request as the user sees it: the rows (request, track, its download,
+ * processing and analysis jobs) read in one query, and the request message
+ * rendered from them (src/domain/messages.ts).
+ */
+import type { Orm } from '../../db/orm.ts';
+import type { JobStatus } from '../../domain/jobStatus.ts';
+import { renderRequestMessage, type MessagePayload, type RequestView, type StageView, type TrackCard } from '../../domain/messages.ts';
+
+export interface RequestRow {
+  id: string;
+  kind: 'separate' | 'analyze';
+  requester_id: string;
+  guild_id: string | null;
+  channel_id: string;
+  message_id: string | null;
+  application_id: string;
+  interaction_token: string;
+  interaction_expires_at: Date;
+  model: string | null;
+  format: 'wav' | 'flac' | 'mp3' | null;
+  track_id: string;
+  processing_job_id: string | null;
+  analysis_job_id: string | null;
+  delivery_state: 'pending' | 'delivering' | 'delivered' | 'failed';
+  delivery_error: string | null;
+  reaction_window_ends_at: Date | null;
+  attachment_size_limit: string | number | null;
+  progress_hash: string | null;
+  progress_edited_at: Date | null;
+  progress_message_posted_at: Date | null;
+  channel_message_id: string | null;
+  dm_state: string | null;
+  inserted_at: Date;
+  title: string;
+  artist: string | null;
+  album: string | null;
+  album_art_url: string | null;
+  duration: number | null;
+  spotify_url: string | null;
+  source_url: string | null;
+  d_status: JobStatus | null;
+  d_progress: number | null;
+  d_error: string | null;
+  p_status: JobStatus | null;
+  p_progress: number | null;
+  p_error: string | null;
+  a_status: JobStatus | null;
+  a_progress: number | null;
+  a_error: string | null;
+}
+
+const SELECT = `
+select r.*, t.title, t.artist, t.album, t.album_art_url, t.duration, t.spotify_url, t.source_url,
+       d.status as d_status, d.progress as d_progress, d.error as d_error,
+       p.status as p_status, p.progress as p_progress, p.error as p_error,
+       a.status as a_status, a.progress as a_progress, a.error as a_error
+  from requests r
+  join tracks t on t.id = r.track_id
+  left join processing_jobs p on p.id = r.processing_job_id
+  left join analysis_jobs a on a.id = r.analysis_job_id
+  left join lateral (select status, progress, error from download_jobs where track_id = r.track_id order by inserted_at desc, id desc limit 1) d on true`;
+
+const DATE_FIELDS = ['interaction_expires_at', 'reaction_window_ends_at', 'progress_edited_at', 'progress_message_posted_at', 'inserted_at'] as const;
+
+/** Raw queries may hand timestamps back as strings. */
+function withDates(row: RequestRow): RequestRow {
+  const out = { ...row } as Record<string, unknown>;
+  for (const f of DATE_FIELDS) {
+    const v = out[f];
+    if (v !== null && v !== undefined && !(v instanceof Date)) out[f] = new Date(v as string);
+  }
+  return out as unknown as RequestRow;
+}
+
+export async function loadRequest(orm: Orm, requestId: string): Promise<RequestRow | undefined> {
+  const rows = await orm.em.getConnection().execute<RequestRow[]>(`${SELECT} where r.id = ?`, [requestId]);
+  return rows[0] && withDates(rows[0]);
+}
+
+export async function loadRequests(orm: Orm, where: string, params: unknown[]): Promise<RequestRow[]> {
+  const rows = await orm.em.getConnection().execute<RequestRow[]>(`${SELECT} where ${where} order by r.inserted_at desc`, params);
+  return rows.map(withDates);
+}
+
+export function trackCard(row: RequestRow): TrackCard {
+  const url = row.spotify_url ?? (row.source_url && /^https?:/i.test(row.source_url) ? row.source_url : null);
+  return { title: row.title, artist: row.artist, album: row.album, artUrl: row.album_art_url, durationSeconds: row.duration, url };
+}
+
+function stage(status: JobStatus | null, progress: number | null, error: string | null): StageView | undefined {
+  return status ? { status, progress: progress ?? 0, error } : undefined;
+}
+
+export const CANCELLED_BY_REQUESTER = 'cancelled by the requester';
+
+/** Where the request stands: still running, or final (everything it waits for ended, or it was cancelled). */
+export function isFinal(row: RequestRow): boolean {
+  if (row.delivery_state === 'failed') return true;
+  return row.delivery_state === 'delivered' && workEnded(row);
+}
+
+/** All the work the request waits for has ended (completed or failed). */
+export function workEnded(row: RequestRow): boolean {
+  const ended = (s: JobStatus | null) => s === 'completed' || s === 'failed';
+  const analysis = ended(row.a_status);
+  if (row.kind === 'analyze') return analysis || row.d_status === 'failed';
+  if (row.d_status === 'failed' && row.p_status !== 'completed') return true;
+  return row.model !== null && row.processing_job_id !== null && ended(row.p_status) && analysis;
+}
+
+export function renderRequest(row: RequestRow, now = Date.now()): MessagePayload {
+  const stages: RequestView['stages'] = {};
+  const download = stage(row.d_status, row.d_progress, row.d_error);
+  if (download) stages.download = download;
+  if (row.kind === 'separate') stages.separation = stage(row.p_status, row.p_progress, row.p_error) ?? { status: 'queued', progress: 0 };
+  const analysis = stage(row.a_status, row.a_progress, row.a_error);
+  if (analysis) stages.analysis = analysis;
+  const choosing = row.kind === 'separate' && row.model === null && row.delivery_state === 'pending';
+  const windowEnds = row.reaction_window_ends_at?.getTime() ?? null;
+  const view: RequestView = {
+    requesterId: row.requester_id,
+    track: trackCard(row),
+    model: row.model,
+    stages,
+    reactions: choosing && windowEnds !== null && windowEnds > now ? 'choose' : 'none',
+    choiceEndsAt: windowEnds,
+  };
+  const payload = renderRequestMessage(view);
+  if (row.delivery_state === 'failed' && row.delivery_error) {
+    const note = row.delivery_error === CANCELLED_BY_REQUESTER ? 'Cancelled at your request.' : `Not delivered: ${row.delivery_error.slice(0, 300)}`;
+    return { ...payload, content: note };
+  }
+  return { ...payload, content: '' };
+}

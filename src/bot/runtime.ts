@@ -1,0 +1,178 @@
+/**
+ * The bot role's request handling around the discord.js client: the ORM,
+ * pg-boss (to queue work and cancel it), the file server for stems too large
+ * to attach, the progress follower (LISTEN sfa_progress), the progress
+ * tracker, the outbox dispatcher and the reaction-window timer.
+ *
+ * On start it carries on where a previous process stopped: model choices
+ * whose window ended, choices not yet turned into a separation, work that
+ * finished while the bot was down (delivered now), and progress messages of
+ * unfinished requests (re-rendered; unchanged ones are not edited again).
+ */
+import type { Client } from 'discord.js';
+import type { Config } from '../config.ts';
+import { createOrm, type Orm } from '../db/orm.ts';
+import { DEFAULT_MODEL } from '../domain/modelCatalog.ts';
+import type { BotEnvSettings } from '../domain/botSettings.ts';
+import { createBoss, followProgress, type ProgressEvent, type ProgressFollower } from '../jobs/pipeline/index.ts';
+import { StoragePaths } from '../jobs/storage/paths.ts';
+import type { PgBoss } from 'pg-boss';
+import { StemEncoder } from './delivery/encode.ts';
+import type { BotDeps } from './deps.ts';
+import { stemLookup } from './files/lookup.ts';
+import { resolveLinkSecret } from './files/secret.ts';
+import { startFileServer, type FileServer } from './files/server.ts';
+import type { BotLogger } from './log.ts';
+import { Dispatcher } from './outbox/dispatcher.ts';
+import { enqueueDue } from './outbox/enqueue.ts';
+import { ProgressTracker } from './progress/tracker.ts';
+import { drainPendingReactionChoices, offerModelReactions } from './reactions/index.ts';
+import { applyModelChoice, resumeUnlinkedChoices } from './requests/chooseModel.ts';
+
+export interface BotRuntime {
+  /** Set once the client is ready (needs its REST and user id). */
+  attach(client: Client<true>): BotDeps;
+  deps(): BotDeps;
+  /** Resume after a restart; call after the reaction handling is attached. */
+  resume(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface BotRuntimeOptions {
+  config: Config;
+  databaseUrl: string;
+  settings: BotEnvSettings;
+  log: BotLogger;
+}
+
+const WINDOW_SCAN_MS = 1000;
+
+export async function startBotRuntime(options: BotRuntimeOptions): Promise<BotRuntime> {
+  const { config, log, settings } = options;
+  const orm: Orm = await createOrm(options.databaseUrl);
+  const stops: (() => Promise<void>)[] = [() => orm.close()];
+  const stopAll = async () => {
+    for (const s of stops.reverse()) await s().catch((e: unknown) => log.warn(`stopping: ${(e as Error).message}`));
+  };
+  let boss: PgBoss;
+  let files: FileServer;
+  let secret: string;
+  try {
+    boss = await createBoss(options.databaseUrl, { onError: (e) => log.warn(`pg-boss: ${e.message}`) });
+    stops.push(() => boss.stop({ graceful: true }));
+    secret = (await resolveLinkSecret({ configured: config.linkSecret, dataDir: config.dataDir, log })).reveal();
+    files = await startFileServer({
+      host: config.httpHost,
+      port: config.httpPort,
+      secret,
+      lookup: stemLookup(orm),
+      dataDir: config.dataDir,
+      ...(config.publicBaseUrl ? { publicBaseUrl: config.publicBaseUrl } : {}),
+      log,
+    });
+    stops.push(() => files.close());
+    log.info(`file server listening on ${files.url}`);
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+
+  let deps: BotDeps | undefined;
+  const getDeps = () => {
+    if (!deps) throw new Error('the bot is not ready yet');
+    return deps;
+  };
+  const tracker = new ProgressTracker(getDeps);
+  const encoder = new StemEncoder({ paths: new StoragePaths(config.dataDir) });
+  const links = config.publicBaseUrl ? { publicBaseUrl: config.publicBaseUrl, secret } : undefined;
+  // The request message exists: offer the model reactions while the requester may still choose.
+  tracker.onMessage = (requestId, row, messageId) => {
+    if (row.kind !== 'separate' || row.model !== null) return;
+    void offerModelReactions(getDeps(), row.channel_id, messageId).catch((e: unknown) => log.warn(`request ${requestId}: offering reactions failed: ${(e as Error).message}`));
+  };
+  const dispatcher = new Dispatcher(getDeps, { encoder, links }, (requestId) => void tracker.refresh(requestId));
+
+  /** A request's rows changed: deliver what became due, re-render its message. */
+  const requestChanged = (requestId: string) => {
+    void enqueueDue(orm, requestId)
+      .then((due) => {
+        if (due.stems || due.dm) dispatcher.poke();
+      })
+      .catch((e: unknown) => log.warn(`request ${requestId}: ${(e as Error).message}`))
+      .finally(() => void tracker.refresh(requestId));
+  };
+
+  const onEvent = (event: ProgressEvent) => {
+    if (!deps) return;
+    const column = event.kind === 'processing' ? 'processing_job_id' : event.kind === 'analysis' ? 'analysis_job_id' : 'track_id';
+    const key = event.kind === 'download' ? event.trackId : event.jobId;
+    void orm.em
+      .getConnection()
+      .execute<{ id: string }[]>(`select id from requests where ${column} = ?
+          and (delivery_state in ('pending', 'delivering') or (delivery_state = 'delivered' and (dm_state = 'pending' or delivered_at > now() - interval '1 hour')))`, [key])
+      .then((rows) => rows.forEach((r) => requestChanged(r.id)))
+      .catch((e: unknown) => log.warn(`progress event: ${(e as Error).message}`));
+  };
+  let follower: ProgressFollower;
+  try {
+    follower = await followProgress(options.databaseUrl, onEvent, (e) => log.warn(`progress listener: ${e.message}`));
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+  stops.push(() => follower.close());
+
+  let windowTimer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const scanWindows = async () => {
+    const rows = await orm.em
+      .getConnection()
+      .execute<{ id: string }[]>(
+        `select id from requests where kind = 'separate' and model is null and delivery_state = 'pending' and reaction_window_ends_at <= now() order by reaction_window_ends_at limit 20`,
+      );
+    for (const r of rows) await applyModelChoice(getDeps(), r.id, DEFAULT_MODEL, 'default');
+  };
+  const windowLoop = () => {
+    if (stopped) return;
+    void scanWindows()
+      .catch((e: unknown) => log.warn(`reaction windows: ${(e as Error).message}`))
+      .finally(() => {
+        if (!stopped) windowTimer = setTimeout(windowLoop, WINDOW_SCAN_MS);
+      });
+  };
+
+  return {
+    attach(client) {
+      deps = {
+        orm,
+        boss,
+        pipeline: { orm, boss, maxDurationSeconds: config.limits.maxDurationSeconds },
+        rest: client.rest,
+        config,
+        settings,
+        log,
+        botUserId: client.user.id,
+        requestChanged,
+      };
+      return deps;
+    },
+    deps: getDeps,
+    async resume() {
+      const d = getDeps();
+      await resumeUnlinkedChoices(d);
+      await drainPendingReactionChoices(d);
+      const open = await orm.em.getConnection().execute<{ id: string }[]>(`select id from requests where delivery_state in ('pending', 'delivering') or (delivery_state = 'delivered' and dm_state = 'pending') order by inserted_at`);
+      for (const r of open) requestChanged(r.id);
+      dispatcher.start();
+      windowLoop();
+      if (open.length) log.info(`resumed ${open.length} unfinished request(s)`);
+    },
+    async stop() {
+      stopped = true;
+      if (windowTimer) clearTimeout(windowTimer);
+      await dispatcher.close();
+      await tracker.close();
+      await stopAll();
+    },
+  };
+}

@@ -1,0 +1,82 @@
+/**
+ * What /separate and /analyze share after the defer: turn the song into the
+ * pipeline's input, queue the work (requestSeparation with `model:`,
+ * otherwise requestAnalysis — download and analysis start at once while the
+ * requester picks a model by reaction), write the Request row linked to its
+ * job rows, and show the request message (the first progress render).
+ * A problem found only now (a private link, an attachment that is not audio)
+ * is answered privately; nothing is written for it.
+ */
+import { MessageFlags, type ChatInputCommandInteraction } from 'discord.js';
+import type { BotDeps } from '../bot/deps.ts';
+import { pipelineInputFor, SourceError } from '../bot/requests/source.ts';
+import { InputError, requestAnalysis, requestSeparation } from '../jobs/pipeline/index.ts';
+import { UnknownModelError } from '../domain/modelCatalog.ts';
+import type { SourceOptions } from './sourceOptions.ts';
+import type { CommandDeps } from './types.ts';
+
+export const NOT_READY = 'I am still starting up. Please try again in a few seconds.';
+/** Discord interaction tokens live 15 minutes. */
+export const INTERACTION_TOKEN_LIFETIME_MS = 15 * 60_000;
+
+async function privateAnswer(interaction: ChatInputCommandInteraction, text: string): Promise<void> {
+  // The deferred reply is public: remove it and answer only the user.
+  await interaction.deleteReply().catch(() => undefined);
+  await interaction.followUp({ content: text, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
+}
+
+export async function startRequest(interaction: ChatInputCommandInteraction, input: SourceOptions, deps: CommandDeps, kind: 'separate' | 'analyze'): Promise<void> {
+  const bot: BotDeps | undefined = deps.bot;
+  if (!bot) {
+    await interaction.editReply(NOT_READY);
+    return;
+  }
+  let pipelineInput: string;
+  let ticket: { trackId: string; processingJobId?: string; analysisJobId: string };
+  try {
+    pipelineInput = await pipelineInputFor(bot, input.source);
+    ticket =
+      kind === 'separate' && input.model
+        ? await requestSeparation(bot.pipeline, { input: pipelineInput, model: input.model, format: input.format ?? 'wav', requester: interaction.user.id })
+        : await requestAnalysis(bot.pipeline, { input: pipelineInput });
+  } catch (error) {
+    if (error instanceof SourceError || error instanceof InputError || error instanceof UnknownModelError) {
+      await privateAnswer(interaction, error instanceof InputError ? error.userMessage : error.message);
+      return;
+    }
+    throw error;
+  }
+  const now = Date.now();
+  const choosing = kind === 'separate' && !input.model;
+  const rows = await bot.orm.em.getConnection().execute<{ id: string }[]>(
+    `insert into requests (kind, requester_id, guild_id, channel_id, application_id, interaction_token, interaction_expires_at,
+                           model, model_source, format, track_id, processing_job_id, analysis_job_id, reaction_window_ends_at,
+                           attachment_size_limit, dm_state)
+     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending') returning id`,
+    [
+      kind,
+      interaction.user.id,
+      interaction.guildId,
+      interaction.channelId,
+      interaction.applicationId,
+      interaction.token,
+      new Date(interaction.createdTimestamp + INTERACTION_TOKEN_LIFETIME_MS),
+      kind === 'separate' ? (input.model ?? null) : null,
+      kind === 'separate' && input.model ? 'option' : null,
+      kind === 'separate' ? (input.format ?? 'wav') : null,
+      ticket.trackId,
+      ticket.processingJobId ?? null,
+      ticket.analysisJobId,
+      choosing ? new Date(now + bot.settings.reactionWindowMs) : null,
+      attachmentLimit(interaction),
+    ],
+  );
+  const requestId = rows[0]!.id;
+  bot.log.info(`request ${requestId}: /${kind} by ${interaction.user.id} (track ${ticket.trackId})`);
+  bot.requestChanged(requestId);
+}
+
+function attachmentLimit(interaction: ChatInputCommandInteraction): number | null {
+  const raw = (interaction as unknown as { attachmentSizeLimit?: unknown }).attachmentSizeLimit;
+  return typeof raw === 'number' && Number.isFinite(raw) && raw > 0 ? raw : null;
+}

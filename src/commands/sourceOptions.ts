@@ -1,0 +1,152 @@
+/**
+ * The options of /separate and /analyze, validated before anything is queued:
+ * a song (exactly one of `url:` or `file:`), an optional model and format.
+ * Pure: it sees plain values (what discord.js read from the interaction), so
+ * every rule is tested without Discord. Every problem comes back as one
+ * user-facing line saying what to do; none echoes a link (it came from chat).
+ */
+import { z } from 'zod';
+import type { AudioFormat } from '../db/entities/request.ts';
+import { isModelName, unknownModelMessage, type ModelName } from '../domain/modelCatalog.ts';
+import { classifyInput, parseSpotifyTrack } from '../domain/spotifyInput.ts';
+
+export type SongSource =
+  | { kind: 'spotify'; spotifyId: string; url: string }
+  | { kind: 'url'; url: string }
+  | { kind: 'file'; name: string; url: string; size: number; contentType: string | null };
+
+export interface SourceOptions {
+  source: SongSource;
+  model: ModelName | undefined;
+  format: AudioFormat | undefined;
+}
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
+
+export interface SourceLimits {
+  /** SFA_MAX_FILE_MB in bytes: the largest attachment accepted. */
+  maxFileBytes: number;
+}
+
+/** The request row's formats; a type-only import keeps the ORM out of the bot's start-up path. */
+export const AUDIO_FORMATS = ['wav', 'flac', 'mp3'] as const satisfies readonly AudioFormat[];
+
+/** Extensions of audio files the pipeline's decoders read (ffmpeg), for attachments without an audio/* type. */
+export const AUDIO_FILE_EXTENSIONS: readonly string[] = ['mp3', 'wav', 'flac', 'ogg', 'oga', 'opus', 'm4a', 'aac', 'aif', 'aiff', 'wma', 'webm', 'mka', 'wv', 'ape', 'alac'];
+
+const attachmentShape = z.object({
+  name: z.string(),
+  contentType: z.string().nullable(),
+  size: z.number().int().nonnegative(),
+  url: z.string(),
+});
+
+/** What the command reads from Discord; absent options are null (discord.js) or undefined. */
+export const rawSourceOptions = z.object({
+  url: z.string().nullish(),
+  file: attachmentShape.nullish(),
+  model: z.string().nullish(),
+  format: z.string().nullish(),
+});
+export type RawSourceOptions = z.input<typeof rawSourceOptions>;
+
+const NEED_SONG = 'Give me a song: `url:` with a Spotify track link or a direct link to an audio file, or attach an audio file with `file:`.';
+const ONE_SONG = 'Give either `url:` or `file:`, not both: one song per request.';
+
+/** Printable, clipped: file names come from the user. */
+function shown(name: string): string {
+  const clean = name.replace(/[^\x20-\x7e]/g, '?').replace(/[`*_~|]/g, '');
+  return clean.length > 60 ? `${clean.slice(0, 57)}...` : clean;
+}
+
+function megabytes(bytes: number): string {
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+function extension(name: string): string {
+  return /\.([a-z0-9]+)$/i.exec(name)?.[1]?.toLowerCase() ?? '';
+}
+
+function checkLink(raw: string): Parsed<SongSource> {
+  const classified = classifyInput(raw);
+  if (!classified.ok) return { ok: false, message: classified.reason };
+  if (classified.kind === 'url') return { ok: true, value: { kind: 'url', url: classified.url } };
+  const track = parseSpotifyTrack(classified.url);
+  if (!track.ok) return { ok: false, message: track.reason };
+  return { ok: true, value: { kind: 'spotify', spotifyId: track.id, url: track.url } };
+}
+
+function checkFile(file: z.infer<typeof attachmentShape>, limits: SourceLimits): Parsed<SongSource> {
+  const name = shown(file.name);
+  const type = file.contentType?.split(';')[0]?.trim().toLowerCase() ?? '';
+  const audio = type.startsWith('audio/') || AUDIO_FILE_EXTENSIONS.includes(extension(file.name));
+  if (!audio) {
+    const what = type ? ` (${type})` : '';
+    return {
+      ok: false,
+      message: `"${name}" is not an audio file${what}. Attach an audio file (MP3, WAV, FLAC, OGG, M4A, ...), or give a link with \`url:\`.`,
+    };
+  }
+  if (file.size === 0) return { ok: false, message: `"${name}" is empty. Attach the audio file again.` };
+  if (file.size > limits.maxFileBytes) {
+    return {
+      ok: false,
+      message: `"${name}" is ${megabytes(file.size)}; the largest file I take is ${megabytes(limits.maxFileBytes)}. Attach a compressed version (MP3 or FLAC), or give a link with \`url:\`.`,
+    };
+  }
+  return { ok: true, value: { kind: 'file', name: file.name, url: file.url, size: file.size, contentType: file.contentType } };
+}
+
+function sourceOptionsSchema(limits: SourceLimits, accepts: { model: boolean; format: boolean }) {
+  return rawSourceOptions.transform((raw, ctx): SourceOptions => {
+    const problem = (message: string) => ctx.addIssue({ code: 'custom', message });
+    const url = raw.url?.trim() ? raw.url : undefined;
+    const file = raw.file ?? undefined;
+    let source: SongSource | undefined;
+    if (url !== undefined && file !== undefined) problem(ONE_SONG);
+    else if (url === undefined && file === undefined) problem(NEED_SONG);
+    else {
+      const checked = url !== undefined ? checkLink(url) : checkFile(file!, limits);
+      if (checked.ok) source = checked.value;
+      else problem(checked.message);
+    }
+
+    const model = raw.model?.trim() || undefined;
+    if (model !== undefined && (!accepts.model || !isModelName(model))) problem(`${unknownModelMessage(model)} \`/models\` describes them.`);
+    const format = raw.format?.trim().toLowerCase() || undefined;
+    if (format !== undefined && (!accepts.format || !(AUDIO_FORMATS as readonly string[]).includes(format))) {
+      problem(`Unknown format "${shown(format).slice(0, 20)}". Use ${AUDIO_FORMATS.join(', ')}.`);
+    }
+    return { source: source!, model, format: format as AudioFormat | undefined };
+  });
+}
+
+function run(schema: ReturnType<typeof sourceOptionsSchema>, raw: unknown): Parsed<SourceOptions> {
+  const result = schema.safeParse(raw);
+  if (result.success) return { ok: true, value: result.data };
+  // Every problem at once, one per line, so the user fixes them in one go.
+  return { ok: false, message: result.error.issues.map((issue) => issue.message).join('\n') };
+}
+
+/** /separate: url | file, optional model and format. */
+export function parseSeparateOptions(raw: RawSourceOptions, limits: SourceLimits): Parsed<SourceOptions> {
+  return run(sourceOptionsSchema(limits, { model: true, format: true }), raw);
+}
+
+/** /analyze: url | file only. */
+export function parseAnalyzeOptions(raw: RawSourceOptions, limits: SourceLimits): Parsed<Pick<SourceOptions, 'source'>> {
+  const parsed = run(sourceOptionsSchema(limits, { model: false, format: false }), raw);
+  return parsed.ok ? { ok: true, value: { source: parsed.value.source } } : parsed;
+}
+
+/** One line naming the song, for replies ("Spotify track 4uLU…", "song.mp3"). */
+export function describeSource(source: SongSource): string {
+  switch (source.kind) {
+    case 'spotify':
+      return `Spotify track ${source.spotifyId}`;
+    case 'url':
+      return `the audio at ${new URL(source.url).host}`;
+    case 'file':
+      return `"${shown(source.name)}"`;
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * The shape of a slash-command module (as in the discord.js guide: a builder
+ * `data` and an `execute` handler), plus what the router needs to defer
+ * correctly: whether the answer is private, and a synchronous `parse` of the
+ * options so a bad input is known before the (first-await) deferReply.
+ */
+import type { ChatInputCommandInteraction, RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
+import type { Config } from '../config.ts';
+import type { Parsed } from './sourceOptions.ts';
+import type { BotDeps } from '../bot/deps.ts';
+
+export interface CommandLogger {
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+export interface CommandDeps {
+  config: Config;
+  log: CommandLogger;
+  /** The request handling; unset when the bot runs without it (tests of the command layer). */
+  bot?: BotDeps;
+}
+
+export interface CommandModule<Input = undefined> {
+  data: { readonly name: string; toJSON(): RESTPostAPIChatInputApplicationCommandsJSONBody };
+  /** Answered only to the user who asked. Invalid input is always answered privately. */
+  ephemeral: boolean;
+  /** Reads and checks the options; synchronous and side-effect free, it runs before the defer. */
+  parse?(interaction: ChatInputCommandInteraction, deps: CommandDeps): Parsed<Input>;
+  /** Runs after the reply was deferred; answers with `interaction.editReply`. */
+  execute(interaction: ChatInputCommandInteraction, input: Input, deps: CommandDeps): Promise<void>;
+}
+
+export type { Parsed };

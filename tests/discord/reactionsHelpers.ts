@@ -1,0 +1,121 @@
+/**
+ * Shared by the reaction and rate-limit end-to-end tests: a distinct short
+ * song per test (so tests never share a track, a download or stems), a
+ * /separate with it attached, and the rows the bot wrote for it.
+ */
+import type { APIUser } from 'discord-api-types/v10';
+import type { Orm } from '../../src/db/orm.ts';
+import { REACTION_OPTIONS } from '../../src/domain/reactionChoice.ts';
+import type { InteractionHandle, StoredMessage } from '../support/fakeDiscord/index.ts';
+import type { BotHarness } from './harness.ts';
+
+let nextFrequency = 180;
+
+/** A 16-bit stereo 44.1 kHz WAV of `seconds`: a sine at a frequency no other call in this process used. */
+export function distinctSong(seconds = 3): Buffer {
+  const frequency = (nextFrequency += 17);
+  const rate = 44_100;
+  const frames = Math.round(seconds * rate);
+  const data = Buffer.alloc(frames * 4);
+  for (let i = 0; i < frames; i++) {
+    const v = Math.round(Math.sin((2 * Math.PI * frequency * i) / rate) * 0.4 * 32767);
+    data.writeInt16LE(v, i * 4);
+    data.writeInt16LE(v, i * 4 + 2);
+  }
+  const header = Buffer.alloc(44);
+  header.write('RIFF', 0);
+  header.writeUInt32LE(36 + data.length, 4);
+  header.write('WAVEfmt ', 8);
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(1, 20);
+  header.writeUInt16LE(2, 22);
+  header.writeUInt32LE(rate, 24);
+  header.writeUInt32LE(rate * 4, 28);
+  header.writeUInt16LE(4, 32);
+  header.writeUInt16LE(16, 34);
+  header.write('data', 36);
+  header.writeUInt32LE(data.length, 40);
+  return Buffer.concat([header, data]);
+}
+
+export const emojiOf = (model: string): string => REACTION_OPTIONS.find((o) => o.model === model)!.emoji;
+
+export interface RequestRow {
+  id: string;
+  model: string | null;
+  model_source: string | null;
+  track_id: string;
+  processing_job_id: string | null;
+  message_id: string | null;
+  channel_message_id: string | null;
+  delivery_state: string;
+  requester_id: string;
+}
+
+export async function requestsOf(orm: Orm, userId: string): Promise<RequestRow[]> {
+  return orm.em
+    .fork()
+    .getConnection()
+    .execute<RequestRow[]>(
+      `select id, model, model_source, track_id, processing_job_id, message_id, channel_message_id, delivery_state, requester_id
+         from requests where requester_id = ? order by inserted_at`,
+      [userId],
+    );
+}
+
+export async function processingRows(orm: Orm, trackId: string): Promise<{ id: string; model: string; status: string }[]> {
+  return orm.em.fork().getConnection().execute(`select id, model, status from processing_jobs where track_id = ? order by inserted_at`, [trackId]);
+}
+
+export async function downloadRows(orm: Orm, trackId: string): Promise<{ id: string }[]> {
+  return orm.em.fork().getConnection().execute(`select id from download_jobs where track_id = ?`, [trackId]);
+}
+
+export async function reactionRows(orm: Orm, requestId: string): Promise<{ user_id: string; model: string; state: string; outcome: string | null }[]> {
+  return orm.em
+    .fork()
+    .getConnection()
+    .execute(`select user_id, model, state, outcome from reaction_choices where request_id = ? order by inserted_at`, [requestId]);
+}
+
+/** Polls the database (the fake's waitUntil only re-checks on the fake's own changes and every 20 ms). */
+export async function until<T>(what: string, probe: () => Promise<T | undefined | false | null>, timeoutMs = 60_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export interface SentRequest {
+  handle: InteractionHandle;
+  reply: StoredMessage;
+  request: RequestRow;
+}
+
+/** `/separate file:<a distinct song> [model:]` by `user`; resolves once the reply is there and its request row has the message id. */
+export async function separate(bot: BotHarness, orm: Orm, user: APIUser, options: { model?: string; seconds?: number } = {}): Promise<SentRequest> {
+  const before = (await requestsOf(orm, user.id)).length;
+  const handle = bot.fake.interact({
+    user,
+    command: 'separate',
+    attachments: { file: { filename: 'song.wav', data: distinctSong(options.seconds), contentType: 'audio/wav' } },
+    ...(options.model ? { options: { model: options.model } } : {}),
+  });
+  await handle.acknowledged();
+  const reply = await handle.reply(30_000);
+  const request = await until(`${user.username}'s request row with its message id`, async () => {
+    const rows = await requestsOf(orm, user.id);
+    const row = rows[before];
+    return row && row.message_id === reply.id ? row : undefined;
+  });
+  return { handle, reply, request };
+}
+
+/** The bot's own reactions on a message, in the order it added them. */
+export function botReactions(bot: BotHarness, message: StoredMessage): string[] {
+  const current = bot.fake.message(message.id)!;
+  return [...current.reactions].filter(([, users]) => users.includes(bot.fake.bot.id)).map(([emoji]) => emoji);
+}
