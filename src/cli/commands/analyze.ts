@@ -23,6 +23,7 @@ import type { AnalysisTicket } from '../../jobs/pipeline/requestAnalysis.ts';
 import type { FollowOutcome } from '../follow.ts';
 import { copyOut, OutputError } from '../output.ts';
 import type { Session } from '../session.ts';
+import { usageExit, type ParseOutcome } from '../usage.ts';
 
 const VALID_FEATURES = ['tempo', 'key', 'energy', 'spectral', 'mfcc', 'chroma', 'all'] as const;
 const ALL_FEATURES = VALID_FEATURES.filter((f) => f !== 'all');
@@ -51,18 +52,10 @@ export type AnalysisResult = {
   features: Record<string, unknown>;
 };
 
-type ParseOutcome = { ok: true; options: AnalyzeOptions } | { ok: false; message: string } | { ok: 'help' };
 
 export async function run(args: string[]): Promise<number> {
   const parsed = parseArgs(args);
-  if (parsed.ok === 'help') {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  if (!parsed.ok) {
-    process.stderr.write(`sfa analyze: ${parsed.message}\n\n${USAGE}`);
-    return 2;
-  }
+  if (parsed.ok !== true) return usageExit('sfa analyze', parsed, USAGE);
   const { options } = parsed;
   let input;
   try {
@@ -99,7 +92,7 @@ export async function run(args: string[]): Promise<number> {
   });
 }
 
-export function parseArgs(args: string[]): ParseOutcome {
+export function parseArgs(args: string[]): ParseOutcome<AnalyzeOptions> {
   let file: string | undefined;
   let features = ['all'];
   let json = false;

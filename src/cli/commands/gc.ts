@@ -12,6 +12,7 @@
 import { parseArgs } from 'node:util';
 import { formatProblems, parseConfig } from '../../config.ts';
 import { formatBytes, parseDuration, parseSize } from '../../domain/gcPlan.ts';
+import { usageExit, type ParseOutcome } from '../usage.ts';
 
 export const USAGE = `usage: sfa gc [--max-age DAYS] [--max-bytes SIZE] [--grace MINUTES] [--dry-run] [--json]
 
@@ -38,7 +39,7 @@ export interface GcArgs {
 
 export const DEFAULT_GRACE_MINUTES = 60;
 
-export function parseGcArgs(args: string[]): { ok: true; options: GcArgs } | { ok: false; message: string } | { ok: 'help' } {
+export function parseGcArgs(args: string[]): ParseOutcome<GcArgs> {
   let values;
   try {
     ({ values } = parseArgs({
@@ -77,14 +78,7 @@ export function parseGcArgs(args: string[]): { ok: true; options: GcArgs } | { o
 
 export async function run(args: string[]): Promise<number> {
   const parsed = parseGcArgs(args);
-  if (parsed.ok === 'help') {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  if (!parsed.ok) {
-    process.stderr.write(`sfa gc: ${parsed.message}\n\n${USAGE}`);
-    return 2;
-  }
+  if (parsed.ok !== true) return usageExit('sfa gc', parsed, USAGE);
   const config = parseConfig(process.env);
   if (!config.ok) {
     process.stderr.write(formatProblems(config.problems));

@@ -22,6 +22,7 @@ import type { SeparationTicket } from '../../jobs/pipeline/requestSeparation.ts'
 import type { FollowOutcome } from '../follow.ts';
 import { copyStems, OutputError } from '../output.ts';
 import type { Session } from '../session.ts';
+import { usageExit, type ParseOutcome } from '../usage.ts';
 
 export const USAGE = `usage: sfa separate <file|url|spotify link> [--model M] [--out DIR] [--format wav|flac|mp3] [--json] [--no-worker]
 
@@ -48,7 +49,7 @@ export interface SeparateOptions {
 }
 
 /** Argument checks only (no I/O besides looking at --out): usage problems never write anything. */
-export function parseSeparateArgs(args: string[]): { ok: true; options: SeparateOptions } | { ok: false; message: string } | { ok: 'help' } {
+export function parseSeparateArgs(args: string[]): ParseOutcome<SeparateOptions> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -91,14 +92,7 @@ export function parseSeparateArgs(args: string[]): { ok: true; options: Separate
 
 export async function run(args: string[]): Promise<number> {
   const parsed = parseSeparateArgs(args);
-  if (parsed.ok === 'help') {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  if (!parsed.ok) {
-    process.stderr.write(`sfa separate: ${parsed.message}\n\n${USAGE}`);
-    return 2;
-  }
+  if (parsed.ok !== true) return usageExit('sfa separate', parsed, USAGE);
   const config = parseConfig(process.env);
   if (!config.ok) {
     process.stderr.write(formatProblems(config.problems));
