@@ -16,6 +16,11 @@ import type { SourceOptions } from './sourceOptions.ts';
 import type { CommandDeps } from './types.ts';
 
 export const NOT_READY = 'I am still starting up. Please try again in a few seconds.';
+
+export function tooManyRequests(running: number, limit: number): string {
+  return `You already have ${running} request${running === 1 ? '' : 's'} in progress (the limit is ${limit} per person). ` +
+    'Wait for one to finish, or stop one with /cancel, then ask again.';
+}
 /** Discord interaction tokens live 15 minutes. */
 export const INTERACTION_TOKEN_LIFETIME_MS = 15 * 60_000;
 
@@ -29,6 +34,14 @@ export async function startRequest(interaction: ChatInputCommandInteraction, inp
   const bot: BotDeps | undefined = deps.bot;
   if (!bot) {
     await interaction.editReply(NOT_READY);
+    return;
+  }
+  // Per-user concurrency (SFA_USER_CONCURRENCY), checked before anything is queued. Two commands
+  // of one user in the same instant may both pass; the limit is a guard, not an exact quota.
+  const limit = bot.config.limits.userConcurrency;
+  const running = await unfinishedRequests(bot, interaction.user.id);
+  if (running >= limit) {
+    await privateAnswer(interaction, tooManyRequests(running, limit));
     return;
   }
   let pipelineInput: string;
@@ -74,6 +87,14 @@ export async function startRequest(interaction: ChatInputCommandInteraction, inp
   const requestId = rows[0]!.id;
   bot.log.info(`request ${requestId}: /${kind} by ${interaction.user.id} (track ${ticket.trackId})`);
   bot.requestChanged(requestId);
+}
+
+async function unfinishedRequests(bot: BotDeps, userId: string): Promise<number> {
+  const rows = await bot.orm.em.getConnection().execute<{ n: string }[]>(
+    `select count(*) as n from requests where requester_id = ? and delivery_state in ('pending', 'delivering')`,
+    [userId],
+  );
+  return Number(rows[0]!.n);
 }
 
 function attachmentLimit(interaction: ChatInputCommandInteraction): number | null {

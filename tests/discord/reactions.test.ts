@@ -3,18 +3,19 @@
  * bot: no workers, so every separation stays queued and what the reactions
  * asked for is exactly what the rows show), the fake Discord, the test
  * database. Choosing the model inside the window, the default after it,
- * re-processing by other members, per-user limits, and reactions that reach
+ * re-processing by other members, per-user limits (also on /separate itself), and reactions that reach
  * the bot late (gateway RESUME replay) or were recorded by a process that
  * died before handling them.
  */
-import type { APIUser } from 'discord-api-types/v10';
+import { MessageFlags, type APIUser } from 'discord-api-types/v10';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Orm } from '../../src/db/orm.ts';
 import { DEFAULT_MODEL } from '../../src/domain/modelCatalog.ts';
 import { REACTION_OPTIONS } from '../../src/domain/reactionChoice.ts';
+import { tooManyRequests } from '../../src/commands/requestFlow.ts';
 import { openFileOrm } from '../support/db.ts';
 import { startBotHarness, type BotHarness } from './harness.ts';
-import { botReactions, downloadRows, emojiOf, processingRows, reactionRows, requestsOf, separate, until, type SentRequest } from './reactionsHelpers.ts';
+import { botReactions, distinctSong, downloadRows, emojiOf, processingRows, reactionRows, requestsOf, separate, until, type SentRequest } from './reactionsHelpers.ts';
 
 const WINDOW_SECONDS = 6;
 
@@ -43,6 +44,23 @@ describe('model choice and re-processing by reaction', () => {
   }
 
   const react = (user: APIUser, sent: SentRequest, model: string) => bot.fake.react(user, bot.fake.channelId, sent.reply.id, emojiOf(model));
+
+  it('refuses a second /separate while the user already has one in progress (SFA_USER_CONCURRENCY=1)', async () => {
+    const user = bot.fake.createUser('eager');
+    await separate(bot, orm, user, { model: 'htdemucs' });
+    const second = bot.fake.interact({
+      user,
+      command: 'separate',
+      options: { model: 'htdemucs' },
+      attachments: { file: { filename: 'song.wav', data: distinctSong(), contentType: 'audio/wav' } },
+    });
+    // A refusal found after the (public) defer: the deferred reply is deleted and the user alone is answered.
+    const reply = await bot.fake.waitUntil('the private refusal', () => second.followups()[0], 30_000);
+    expect(reply.flags & MessageFlags.Ephemeral).toBe(MessageFlags.Ephemeral);
+    expect(reply.content).toBe(tooManyRequests(1, 1));
+    expect(await requestsOf(orm, user.id)).toHaveLength(1);
+    expect(bot.fake.violations).toEqual([]);
+  }, 60_000);
 
   it("offers one reaction per catalog model, in catalog order, and never takes its own reactions for a choice", async () => {
     const requester = bot.fake.createUser('chooser');
