@@ -1,13 +1,11 @@
-/** `sfa models ...` and `sfa separate ...` end to end (real engine, tiny models). */
-import { writeFileSync } from 'node:fs';
+/** `sfa models ...` end to end (real engine, tiny models). */
 import path from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../src/jobs/engine/client.ts';
-import { makeTinyModels, tempDir, wavInfo, writeToneWav } from './helpers.ts';
+import { makeTinyModels, tempDir } from './helpers.ts';
 
 let modelDir: string;
-let tone3: string;
 
 function sfa(args: string[], env: Record<string, string> = {}) {
   return execa(process.execPath, [path.join(REPO_ROOT, 'bin/sfa.js'), ...args], {
@@ -19,7 +17,6 @@ function sfa(args: string[], env: Record<string, string> = {}) {
 
 beforeAll(async () => {
   modelDir = await makeTinyModels(['htdemucs']);
-  tone3 = writeToneWav(path.join(tempDir('audio'), 'tone3.wav'), 3);
 }, 120_000);
 
 describe('sfa models', () => {
@@ -56,24 +53,4 @@ describe('sfa models', () => {
   }, 60_000);
 });
 
-describe('sfa separate', () => {
-  it('--json prints the result and the stems exist', async () => {
-    const out = tempDir('cli-out');
-    const run = await sfa(['separate', tone3, '--out', out, '--json']);
-    expect(run.exitCode).toBe(0);
-    const result = JSON.parse(run.stdout) as { stems: { name: string; path: string }[]; duration: number };
-    expect(result.stems.map((s) => s.name)).toEqual(['drums', 'bass', 'other', 'vocals']);
-    expect(wavInfo(result.stems[0]!.path).frames).toBe(3 * 44100);
-    expect(run.stderr).toMatch(/100% done/); // plain progress lines when stderr is not a TTY
-  }, 60_000);
-
-  it('exit 2 on usage errors, 1 when the engine fails', async () => {
-    expect((await sfa(['separate'])).exitCode).toBe(2);
-    expect((await sfa(['separate', tone3, '--format', 'ogg'])).exitCode).toBe(2);
-    const bad = path.join(tempDir('bad'), 'not-audio.mp3');
-    writeFileSync(bad, 'not audio\n');
-    const failed = await sfa(['separate', bad, '--out', tempDir('cli-out')]);
-    expect(failed.exitCode).toBe(1);
-    expect(failed.stderr).toContain('unsupported_audio');
-  }, 60_000);
-});
+// `sfa separate` runs the pipeline now: tests/cli/separate.test.ts covers it end to end.

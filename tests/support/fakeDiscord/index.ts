@@ -97,6 +97,11 @@ export class InteractionHandle {
     );
   }
 
+  /** Ends the interaction token now, as if its lifetime had run out: later webhook calls get 401 / 50027. */
+  expireToken(): void {
+    this.record.expiresAt = Date.now() - 1;
+  }
+
   /** The original response as it is now (undefined before the acknowledgement). */
   original(): StoredMessage | undefined {
     return this.record.originalId ? this.fake.message(this.record.originalId) : undefined;
