@@ -37,7 +37,9 @@ const log = memoryLogger();
 async function compose(queues?: ('download' | 'separate' | 'analyze')[]): Promise<WorkerProcess> {
   const parsed = parseConfig({ DATABASE_URL: db.url, SFA_DATA_DIR: dataDir, SFA_MODEL_DIR: modelDir, SFA_DEVICE: 'cpu', SFA_MAX_DURATION_SECONDS: '60' });
   if (!parsed.ok) throw new Error(parsed.problems.join('; '));
-  return startWorkerProcess(parsed.config, db.url, { pollingIntervalSeconds: 0.5, log, reaper: false, ...(queues ? { queues } : {}) });
+  // Polling only (no NOTIFY wake-up): the tests hand jobs to `vanishing` or to reapOnce before this
+  // process's own workers may look (they poll every 0.5 s).
+  return startWorkerProcess(parsed.config, db.url, { pollingIntervalSeconds: 0.5, log, reaper: false, boss: { listenNotify: false }, ...(queues ? { queues } : {}) });
 }
 
 beforeAll(async () => {

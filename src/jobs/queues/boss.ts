@@ -33,6 +33,8 @@ export interface BossOptions {
   /** PostgreSQL schema of pg-boss's tables (default `pgboss`); tests use one per file to keep workers apart. */
   schema?: string;
   onError?: (error: Error) => void;
+  /** Wake this instance's workers by NOTIFY (default true); false: polling only (tests that race a worker on purpose). */
+  listenNotify?: boolean;
 }
 
 /** Starts pg-boss on `url` (installing/migrating its schema) and creates the three queues. */
@@ -44,7 +46,7 @@ export async function createBoss(url: string, options: BossOptions = {}): Promis
     schedule: false,
     application_name: 'sfa-pg-boss',
     // Wake workers on NOTIFY (queues opt in with `notify`); polling stays as the backstop.
-    useListenNotify: true,
+    useListenNotify: options.listenNotify ?? true,
     ...(options.schema ? { schema: options.schema } : {}),
   });
   boss.on('error', options.onError ?? ((error) => process.stderr.write(`[pg-boss] ${error.message}\n`)));
