@@ -59,8 +59,9 @@ export async function startWorkers(ctx: WorkerContext, options: StartWorkersOpti
         batchSize: 1,
         localConcurrency: concurrency[queue],
         pollingIntervalSeconds: options.pollingIntervalSeconds ?? 2,
-        // Backstop poll while NOTIFY is active (a missed notification waits at most this long).
-        notifyPollingIntervalSeconds: 10,
+        // While NOTIFY is active pg-boss polls at this interval instead; keep it the base interval: a
+        // busy worker learns of a backlog only by polling (a 10 s backstop drained 20 downloads 10x slower).
+        notifyPollingIntervalSeconds: options.pollingIntervalSeconds ?? 2,
       },
       async (jobs: Job<unknown>[]) => {
         for (const job of jobs) {
