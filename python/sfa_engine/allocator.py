@@ -6,7 +6,7 @@ a quarter of the CPU time went to the kernel) or, above its mmap threshold, from
 a heap that fragments and grows with the track. jemalloc with purging disabled
 reuses the same dirty pages window after window, and its size classes keep
 fragmentation bounded. Measured on a 30 s input with full-size htdemucs
-(docs/benchmarks.md): kernel time 25.4 s -> 1.6 s, CPU time 0.75x, peak RSS no higher.
+(docs/benchmarks.md): kernel time ~25 s -> 1.5 s, CPU time 0.66x, peak RSS no higher.
 
 LD_PRELOAD only takes effect at process start, so the engine re-executes itself
 once (same pid, same stdin/stdout) with the library preloaded.
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 CANDIDATES = (
@@ -36,9 +37,8 @@ def find_jemalloc() -> str | None:
 
 def reexec_env(environ: dict[str, str], library: str | None) -> dict[str, str] | None:
     """The environment to re-execute with, or None to keep running as is."""
-    if environ.get("SFA_ENGINE_ALLOCATOR", "jemalloc") == "glibc" or environ.get(MARKER) or library is None:
-        return None
-    if "jemalloc" in environ.get("LD_PRELOAD", ""):
+    if (environ.get("SFA_ENGINE_ALLOCATOR", "jemalloc") == "glibc" or environ.get(MARKER) or library is None
+            or active_allocator(environ) == "jemalloc"):
         return None
     env = dict(environ)
     env["LD_PRELOAD"] = ":".join(x for x in (library, environ.get("LD_PRELOAD")) if x)
@@ -47,7 +47,7 @@ def reexec_env(environ: dict[str, str], library: str | None) -> dict[str, str] |
     return env
 
 
-def active_allocator(environ: dict[str, str] = os.environ) -> str:  # type: ignore[assignment]
+def active_allocator(environ: Mapping[str, str] = os.environ) -> str:
     return "jemalloc" if "jemalloc" in environ.get("LD_PRELOAD", "") else "glibc"
 
 
