@@ -6,15 +6,16 @@
  * --role worker`), and /proc helpers to find a worker's engine child.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { PgBoss } from 'pg-boss';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { migrate } from '../../src/db/migrate.ts';
 import { createOrm, type Orm } from '../../src/db/orm.ts';
 import type { PipelineContext } from '../../src/jobs/pipeline/requestSeparation.ts';
 import { createBoss } from '../../src/jobs/queues/boss.ts';
 import { createDatabase, dropDatabase, uniqueDatabaseName, withDatabase } from '../support/db.ts';
+import { makeTinyModels, tempDir } from './helpers.ts';
 
 export const REPO = path.resolve(import.meta.dirname, '../..');
 
@@ -69,6 +70,40 @@ export function workerEnv(options: { url: string; dataDir: string; modelDir: str
     SFA_REAPER_INTERVAL_SECONDS: '1',
     ...options.extra,
   };
+}
+
+/** What a file running real worker processes works with; its fields are set in beforeAll. */
+export interface WorkerProcessesFixture {
+  db: OwnDatabase;
+  producer: Producer;
+  modelDir: string;
+  audioDir: string;
+  dataDir: string;
+  /** Spawned workers: push them here, and whatever still runs is killed (SIGKILL) after the file. */
+  workers: WorkerChild[];
+}
+
+/**
+ * Registers the file's beforeAll/afterAll: a database of its own, a tiny htdemucs model,
+ * audio and data directories and a producer; afterwards kills the workers left running and
+ * removes it all.
+ */
+export function useWorkerProcesses(): WorkerProcessesFixture {
+  const fx = { workers: [] as WorkerChild[] } as WorkerProcessesFixture;
+  beforeAll(async () => {
+    fx.db = await ownDatabase();
+    fx.modelDir = await makeTinyModels(['htdemucs']);
+    fx.audioDir = tempDir('audio');
+    fx.dataDir = tempDir('data');
+    fx.producer = await openProducer(fx.db.url);
+  }, 180_000);
+  afterAll(async () => {
+    for (const w of fx.workers) if (w.running()) w.child.kill('SIGKILL');
+    await fx.producer?.close();
+    await fx.db?.drop();
+    for (const dir of [fx.modelDir, fx.audioDir, fx.dataDir]) if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+  return fx;
 }
 
 export interface WorkerChild {

@@ -5,55 +5,25 @@
  * lost: no heartbeat for N s", retries them as new rows and completes them.
  * Real worker processes (src/main.ts --role worker), real engine, tiny model.
  */
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { requestSeparation } from '../../src/jobs/pipeline/requestSeparation.ts';
 import { insertRequest } from '../support/db.ts';
-import { makeTinyModels, tempDir, toneWav, waitFor } from './helpers.ts';
-import {
-  enginePidOf,
-  isAlive,
-  openProducer,
-  ownDatabase,
-  spawnWorker,
-  stopWorker,
-  workerEnv,
-  type OwnDatabase,
-  type Producer,
-  type WorkerChild,
-} from './recoveryHelpers.ts';
+import { toneWav, waitFor } from './helpers.ts';
+import { enginePidOf, isAlive, spawnWorker, stopWorker, useWorkerProcesses, workerEnv } from './recoveryHelpers.ts';
 
-let db: OwnDatabase;
-let producer: Producer;
-let modelDir: string;
-let audioDir: string;
-let dataDir: string;
-const workers: WorkerChild[] = [];
-
-beforeAll(async () => {
-  db = await ownDatabase();
-  modelDir = await makeTinyModels(['htdemucs']);
-  audioDir = tempDir('audio');
-  dataDir = tempDir('data');
-  producer = await openProducer(db.url);
-}, 180_000);
-
-afterAll(async () => {
-  for (const w of workers) if (w.running()) w.child.kill('SIGKILL');
-  await producer?.close();
-  await db?.drop();
-  for (const dir of [modelDir, audioDir, dataDir]) if (dir) rmSync(dir, { recursive: true, force: true });
-});
+const fx = useWorkerProcesses();
 
 type Row = { id: string; status: string; progress: number; error: string | null; model?: string };
 
 async function rowsOf(table: string, trackId: string): Promise<Row[]> {
-  return producer.orm.em.fork().execute<Row[]>(`select * from ${table} where track_id = ? order by inserted_at`, [trackId]);
+  return fx.producer.orm.em.fork().execute<Row[]>(`select * from ${table} where track_id = ? order by inserted_at`, [trackId]);
 }
 
 describe('a worker killed with SIGKILL mid-separation', () => {
   it('is noticed by the next worker, whose retry completes the request as new rows', async () => {
+    const { db, producer, dataDir, modelDir, audioDir, workers } = fx;
     const env = workerEnv({ url: db.url, dataDir, modelDir, extra: { SFA_STALE_AFTER_SECONDS: '10' } });
     const first = await spawnWorker(env);
     workers.push(first);

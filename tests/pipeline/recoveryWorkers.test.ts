@@ -5,53 +5,23 @@
  * the reapers of both processes leave live work alone), everything completes,
  * and both processes took work.
  */
-import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { requestSeparation, type SeparationTicket } from '../../src/jobs/pipeline/requestSeparation.ts';
-import { makeTinyModels, tempDir, toneWav, waitForTicket } from './helpers.ts';
-import {
-  finishedInLog,
-  openProducer,
-  ownDatabase,
-  spawnWorker,
-  stopWorker,
-  workerEnv,
-  type OwnDatabase,
-  type Producer,
-  type WorkerChild,
-} from './recoveryHelpers.ts';
+import { toneWav, waitForTicket } from './helpers.ts';
+import { finishedInLog, spawnWorker, stopWorker, useWorkerProcesses, workerEnv } from './recoveryHelpers.ts';
 
-let db: OwnDatabase;
-let producer: Producer;
-let modelDir: string;
-let audioDir: string;
-let dataDir: string;
-const workers: WorkerChild[] = [];
+const fx = useWorkerProcesses();
 const REQUESTS = 4;
 
-beforeAll(async () => {
-  db = await ownDatabase();
-  modelDir = await makeTinyModels(['htdemucs']);
-  audioDir = tempDir('audio');
-  dataDir = tempDir('data');
-  producer = await openProducer(db.url);
-}, 180_000);
-
-afterAll(async () => {
-  for (const w of workers) if (w.running()) w.child.kill('SIGKILL');
-  await producer?.close();
-  await db?.drop();
-  for (const dir of [modelDir, audioDir, dataDir]) if (dir) rmSync(dir, { recursive: true, force: true });
-});
-
 async function count(sql: string, params: unknown[] = []): Promise<number> {
-  const rows = await producer.orm.em.fork().execute<{ n: string }[]>(sql, params);
+  const rows = await fx.producer.orm.em.fork().execute<{ n: string }[]>(sql, params);
   return Number(rows[0]!.n);
 }
 
 describe('two worker processes on one database', () => {
   it('process every job exactly once, and both take work', async () => {
+    const { db, producer, dataDir, modelDir, audioDir, workers } = fx;
     // A generous stale threshold: on a loaded test machine a live job must never look lost here.
     const env = workerEnv({ url: db.url, dataDir, modelDir, extra: { SFA_STALE_AFTER_SECONDS: '30' } });
     workers.push(...(await Promise.all([spawnWorker(env), spawnWorker(env)])));

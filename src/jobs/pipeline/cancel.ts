@@ -18,7 +18,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { JOB_TABLES, type JobKind } from '../../db/jobStatusWrites.ts';
 import { cancelledError, planCancel, type CancelRow } from '../../domain/cancellation.ts';
 import type { JobStatus } from '../../domain/jobStatus.ts';
-import { QUEUES, type QueueName } from '../queues/payloads.ts';
+import { QUEUE_OF_KIND } from '../queues/payloads.ts';
 import { transactionDb } from '../queues/send.ts';
 import { InputError } from './input.ts';
 import type { PipelineContext } from './requestSeparation.ts';
@@ -49,7 +49,6 @@ export interface CancelResult {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const QUEUE_OF: Record<JobKind, QueueName> = { download: QUEUES.download, processing: QUEUES.separate, analysis: QUEUES.analyze };
 const WAITING_BOSS_STATES = new Set(['created', 'retry']);
 /** A deadlock (40P01) rolls the whole transaction back; running it again is safe. */
 const MAX_TRIES = 3;
@@ -119,7 +118,7 @@ async function cancelIn(
   const db = transactionDb(em);
   for (const row of plan.cancel) {
     await moveJob(em, row.kind, row.id, trackId, 'failed', { error });
-    const queue = QUEUE_OF[row.kind];
+    const queue = QUEUE_OF_KIND[row.kind];
     const waiting = (await ctx.boss.findJobs(queue, { key: row.id, ...(db ? { db } : {}) })).filter((j) => WAITING_BOSS_STATES.has(j.state));
     if (waiting.length > 0) await ctx.boss.deleteJob(queue, waiting.map((j) => j.id), db ? { db } : {});
   }

@@ -5,10 +5,18 @@
  * can never disagree with the database.
  */
 import { z } from 'zod';
+import type { JobKind } from '../../db/jobStatusWrites.ts';
 
 export const QUEUES = { download: 'download', separate: 'separate', analyze: 'analyze' } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 export const QUEUE_NAMES: readonly QueueName[] = Object.values(QUEUES);
+
+/** The queue whose jobs run rows of a kind (a row's pg-boss jobs are found by singletonKey = row id). */
+export const QUEUE_OF_KIND: Readonly<Record<JobKind, QueueName>> = {
+  download: QUEUES.download,
+  processing: QUEUES.separate,
+  analysis: QUEUES.analyze,
+};
 
 /**
  * `lostAttempts`: how many earlier rows of this same work were failed as

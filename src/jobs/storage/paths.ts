@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { StorageError } from '../download/errors.ts';
 
@@ -11,6 +11,7 @@ import { StorageError } from '../download/errors.ts';
  *   stems/<trackId>/<processingJobId>/<stem>.<ext>
  *   analysis/<analysisJobId>/overview.png
  *   tmp/<random>/                       (same filesystem, so renames are atomic)
+ *   tmp/<stage>-<jobId>-<random>/       (one attempt at a job row: see makeJobTempDir)
  */
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -71,6 +72,19 @@ export class StoragePaths {
   async makeTempDir(prefix = 'job'): Promise<string> {
     await mkdir(this.tmpRoot(), { recursive: true });
     return mkdtemp(path.join(this.tmpRoot(), `${assertPart(prefix, FILE, 'temp prefix')}-`));
+  }
+  /**
+   * A fresh temp directory for one attempt at a job row, named after the row, so that what
+   * a lost attempt (kill -9) left behind is found by jobTempDirs.
+   */
+  makeJobTempDir(stage: string, jobId: string): Promise<string> {
+    return this.makeTempDir(`${stage}-${assertUuid(jobId, 'job id')}`);
+  }
+  /** The temp directories of every attempt at a job row, whatever its stage. */
+  async jobTempDirs(jobId: string): Promise<string[]> {
+    const tag = `-${assertUuid(jobId, 'job id')}-`;
+    const entries = await readdir(this.tmpRoot()).catch(() => [] as string[]);
+    return entries.filter((entry) => entry.includes(tag)).map((entry) => path.join(this.tmpRoot(), entry));
   }
 
   /** Defence in depth: even after validation, refuse anything outside the root. */

@@ -33,7 +33,7 @@ export async function runAnalyzeJob(ctx: WorkerContext, payload: AnalyzePayload,
   try {
     const audio = await findDownloadedAudio(ctx.orm.em.fork(), trackId);
     if (!audio) throw new UserFacingError('not_found', AUDIO_GONE);
-    workDir = await ctx.paths.makeTempDir(`analyze-${id.toLowerCase()}`); // named by the row: the reaper removes a lost attempt's leftovers
+    workDir = await ctx.paths.makeJobTempDir('analyze', id); // named by the row: the reaper removes a lost attempt's leftovers
     const tmpPng = path.join(workDir, 'overview.png');
     const result = await ctx.engine.request(
       { cmd: 'analyze', input: audio.path, features: ['all'], overview_png: tmpPng, max_duration: ctx.maxDurationSeconds },

@@ -18,15 +18,12 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { JOB_TABLES, type JobKind } from '../../db/jobStatusWrites.ts';
 import { analysisExpirySeconds, separationExpirySeconds } from '../../domain/jobBudget.ts';
 import type { JobStatus } from '../../domain/jobStatus.ts';
-import { afterLostAttempt, MAX_LOST_ATTEMPTS } from '../../domain/recovery.ts';
+import { afterLostAttempt } from '../../domain/recovery.ts';
 import { sendAnalyze, sendDownload, sendSeparate } from '../queues/send.ts';
 import { failWaitingJobs } from '../pipeline/release.ts';
 import { moveJob } from '../pipeline/rowWrites.ts';
 import { claimRetryMs, SETTLE_RETRY_MS, type WorkerContext } from './context.ts';
 import { retryTransient } from './dbRetry.ts';
-
-/** How many lost attempts of the same work are replaced before giving up (src/domain/recovery.ts). */
-export { MAX_LOST_ATTEMPTS };
 
 export const WORKER_LOST =
   'The worker running this job stopped or timed out before finishing (worker lost).';
@@ -64,7 +61,7 @@ async function claimOnce(ctx: WorkerContext, kind: JobKind, id: string, lostAtte
 }
 
 /**
- * Fails an active row as lost and, within MAX_LOST_ATTEMPTS, queues a new row for the
+ * Fails an active row as lost and, within MAX_LOST_ATTEMPTS (src/domain/recovery.ts), queues a new row for the
  * same work. Used by claimJob (a redelivery found the row active) and by a worker whose
  * attempt pg-boss aborted (expiry): either way the next attempt is a new row.
  */

@@ -45,7 +45,7 @@ export async function runDownloadJob(ctx: WorkerContext, payload: DownloadPayloa
     const em = ctx.orm.em.fork();
     const track = (await em.execute<TrackRow[]>(`select * from tracks where id = ?`, [trackId]))[0]!;
     const request = await audioRequestFor(ctx, trackId, track, attempt.signal);
-    workDir = await ctx.paths.makeTempDir(`download-${id.toLowerCase()}`); // named by the row: the reaper removes a lost attempt's leftovers
+    workDir = await ctx.paths.makeJobTempDir('download', id); // named by the row: the reaper removes a lost attempt's leftovers
     const resolved = await resolveAudio(request, ctx.sources, { workDir, onProgress: progress.report, signal: attempt.signal });
     attempt.signal.throwIfAborted(); // cancelled as the file came in: publish nothing
     const ext = path.extname(resolved.path).slice(1).toLowerCase() || 'audio';

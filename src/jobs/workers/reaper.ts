@@ -10,8 +10,6 @@
  * round) and re-reads everything under the lock before acting. Lock order is
  * row, then track, as for every other writer.
  */
-import { readdir } from 'node:fs/promises';
-import path from 'node:path';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { JobWithMetadata } from 'pg-boss';
 import { JOB_KINDS, JOB_TABLES, type JobKind } from '../../db/jobStatusWrites.ts';
@@ -20,17 +18,11 @@ import { decideRecovery, type AudioState, type BossJobFact, type RecoveryAction,
 import { failWaitingJobs } from '../pipeline/release.ts';
 import { findDownloadedAudio } from '../pipeline/reuse.ts';
 import { moveJob } from '../pipeline/rowWrites.ts';
-import { QUEUES, type QueueName } from '../queues/payloads.ts';
+import { QUEUE_OF_KIND } from '../queues/payloads.ts';
 import { transactionDb } from '../queues/send.ts';
 import { removePartial } from '../storage/atomicWrite.ts';
 import { replaceLost, sendRowJob } from './claim.ts';
 import type { WorkerContext } from './context.ts';
-
-export const QUEUE_OF_KIND: Readonly<Record<JobKind, QueueName>> = {
-  download: QUEUES.download,
-  processing: QUEUES.separate,
-  analysis: QUEUES.analyze,
-};
 
 export interface ReaperSettings {
   staleAfterSeconds: number;
@@ -128,10 +120,7 @@ export async function reapRow(ctx: WorkerContext, kind: JobKind, id: string, tra
  * renamed into place, so nothing half-written exists there.
  */
 async function removeLostFiles(ctx: WorkerContext, kind: JobKind, id: string, trackId: string): Promise<void> {
-  const tag = `-${id.toLowerCase()}-`;
-  const tmp = ctx.paths.tmpRoot();
-  const entries = await readdir(tmp).catch(() => [] as string[]);
-  for (const entry of entries) if (entry.includes(tag)) await removePartial(path.join(tmp, entry));
+  for (const dir of await ctx.paths.jobTempDirs(id)) await removePartial(dir);
   if (kind === 'processing') await removePartial(ctx.paths.stemsDir(trackId, id));
   if (kind === 'analysis') await removePartial(ctx.paths.analysisDir(id));
 }

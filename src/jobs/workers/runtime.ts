@@ -4,17 +4,18 @@
  * (heartbeats + cancellation, one LISTEN connection) and the reaper. For
  * `npm start --role worker|all` (src/main.ts).
  */
+import type { PgBoss } from 'pg-boss';
 import type { Config } from '../../config.ts';
-import { createOrm } from '../../db/orm.ts';
+import { createOrm, type Orm } from '../../db/orm.ts';
 import { createAudioSources } from '../download/sources.ts';
 import { fetchTrackMetadata, type TrackMetadata } from '../download/spotifyMetadata.ts';
 import { EngineClient } from '../engine/client.ts';
 import { createBoss, type BossOptions } from '../queues/boss.ts';
 import { StoragePaths } from '../storage/paths.ts';
 import { AttemptWatch } from './attempt.ts';
-import { stderrWorkerLogger, type WorkerContext, type WorkerLogger } from './context.ts';
+import { stderrWorkerLogger, type Engine, type WorkerContext, type WorkerLogger } from './context.ts';
 import { startReaper, type RunningReaper } from './reaper.ts';
-import { startWorkers, type StartWorkersOptions } from './start.ts';
+import { startWorkers, type RunningWorkers, type StartWorkersOptions } from './start.ts';
 
 /** Spotify track metadata with the configured API hosts and credentials (oEmbed without them). */
 export function spotifyMetadataFor(config: Config): (spotifyId: string, signal?: AbortSignal) => Promise<TrackMetadata> {
@@ -29,33 +30,36 @@ export function spotifyMetadataFor(config: Config): (spotifyId: string, signal?:
     });
 }
 
-export interface WorkerProcess {
+/** The worker side of a process, on an ORM, pg-boss and engine its caller owns (and stops). */
+export interface WorkerSide {
   ctx: WorkerContext;
-  /** Undefined when started with `reaper: false`. */
+  workers: RunningWorkers;
+  /** Heartbeats and cancellation of running jobs, through one LISTEN connection. */
+  attempts: AttemptWatch;
+  /** Undefined when started with `reaper: false` or SFA_REAPER_INTERVAL_SECONDS=0. */
   reaper: RunningReaper | undefined;
-  stop(): Promise<void>;
 }
 
-export async function startWorkerProcess(
+export type WorkerSideOptions = StartWorkersOptions & {
+  /** Direct URLs to localhost/private networks: true for the CLI, false (default) for the bot. */
+  allowPrivateHosts?: boolean;
+  /** Run the reaper in this process (default: unless SFA_REAPER_INTERVAL_SECONDS is 0; every worker process may run one). */
+  reaper?: boolean;
+};
+
+/**
+ * Download sources, the attempt watch (LISTENing on `databaseUrl`), the WorkerContext, the
+ * three workers and the reaper, from the Config. Shared by startWorkerProcess and the CLI's
+ * in-process workers (src/cli/session.ts), which stop the parts in their own order:
+ * reaper, workers, attempts.
+ */
+export async function startWorkerSide(
   config: Config,
   databaseUrl: string,
-  options: StartWorkersOptions & {
-    boss?: BossOptions;
-    log?: WorkerLogger;
-    /** Direct URLs to localhost/private networks: true for the CLI, false (default) for the bot. */
-    allowPrivateHosts?: boolean;
-    /** Run the reaper in this process (default: unless SFA_REAPER_INTERVAL_SECONDS is 0; every worker process may run one). */
-    reaper?: boolean;
-  } = {},
-): Promise<WorkerProcess> {
-  const log = options.log ?? stderrWorkerLogger;
-  const orm = await createOrm(databaseUrl);
-  const boss = await createBoss(databaseUrl, options.boss);
-  const engine = new EngineClient({
-    python: config.python,
-    env: { SFA_MODEL_DIR: config.modelDir, SFA_DEVICE: config.device },
-    logger: log,
-  });
+  parts: { orm: Orm; boss: PgBoss; engine: Engine; log: WorkerLogger; paths?: StoragePaths },
+  options: WorkerSideOptions = {},
+): Promise<WorkerSide> {
+  const { orm, boss, engine, log } = parts;
   const sources = await createAudioSources({
     libraryDir: config.libraryDir,
     maxFileMb: config.limits.maxFileMb,
@@ -69,7 +73,7 @@ export async function startWorkerProcess(
   const ctx: WorkerContext = {
     orm,
     boss,
-    paths: new StoragePaths(config.dataDir),
+    paths: parts.paths ?? new StoragePaths(config.dataDir),
     maxDurationSeconds: config.limits.maxDurationSeconds,
     sources,
     spotifyMetadata: spotifyMetadataFor(config),
@@ -79,8 +83,32 @@ export async function startWorkerProcess(
     recovery: { heartbeatSeconds, staleAfterSeconds },
   };
   const workers = await startWorkers(ctx, options);
-  const reaper: RunningReaper | undefined =
+  const reaper =
     options.reaper === false || reaperIntervalSeconds === 0 ? undefined : startReaper(ctx, { staleAfterSeconds, intervalSeconds: reaperIntervalSeconds });
+  return { ctx, workers, attempts, reaper };
+}
+
+export interface WorkerProcess {
+  ctx: WorkerContext;
+  /** Undefined when started with `reaper: false`. */
+  reaper: RunningReaper | undefined;
+  stop(): Promise<void>;
+}
+
+export async function startWorkerProcess(
+  config: Config,
+  databaseUrl: string,
+  options: WorkerSideOptions & { boss?: BossOptions; log?: WorkerLogger } = {},
+): Promise<WorkerProcess> {
+  const log = options.log ?? stderrWorkerLogger;
+  const orm = await createOrm(databaseUrl);
+  const boss = await createBoss(databaseUrl, options.boss);
+  const engine = new EngineClient({
+    python: config.python,
+    env: { SFA_MODEL_DIR: config.modelDir, SFA_DEVICE: config.device },
+    logger: log,
+  });
+  const { ctx, workers, attempts, reaper } = await startWorkerSide(config, databaseUrl, { orm, boss, engine, log }, options);
   return {
     ctx,
     reaper,

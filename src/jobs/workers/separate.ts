@@ -44,7 +44,7 @@ export async function runSeparateJob(ctx: WorkerContext, payload: SeparatePayloa
     const audio = await findDownloadedAudio(em, trackId);
     if (!audio) throw new UserFacingError('not_found', AUDIO_GONE);
 
-    workDir = await ctx.paths.makeTempDir(`separate-${id.toLowerCase()}`); // named by the row: the reaper removes a lost attempt's leftovers
+    workDir = await ctx.paths.makeJobTempDir('separate', id); // named by the row: the reaper removes a lost attempt's leftovers
     const result = await ctx.engine.request(
       { cmd: 'separate', input: audio.path, out_dir: workDir, model: row.model, format, max_duration: ctx.maxDurationSeconds },
       { onProgress: (p) => progress.report(p), signal: attempt.signal },
