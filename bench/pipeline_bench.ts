@@ -47,6 +47,9 @@ import { StoragePaths } from '../src/jobs/storage/paths.ts';
 import type { WorkerContext } from '../src/jobs/workers/context.ts';
 import { startWorkers } from '../src/jobs/workers/start.ts';
 import { openSession } from '../src/cli/session.ts';
+import { separationRows } from '../src/cli/commands/separate.ts';
+import { PYTHON, toneWav } from '../tests/pipeline/helpers.ts';
+import { createDatabase, dropDatabase, serverUrl, uniqueDatabaseName, withDatabase } from '../tests/support/db.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -60,7 +63,6 @@ const { values: args } = parseArgs({
 });
 const TRIALS = Number(args.trials);
 const SECONDS = Number(args.seconds);
-const PYTHON = process.env.SFA_PYTHON ?? path.join(REPO_ROOT, 'python/.venv/bin/python');
 const SFA = path.join(REPO_ROOT, 'bin/sfa.js');
 
 const loadAverage = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
@@ -72,17 +74,6 @@ const median = (xs: number[]) => {
 const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
 const round = (x: number, digits = 2) => Number(x.toFixed(digits));
 const log = (m: string) => process.stderr.write(`${m}\n`);
-
-async function toneWav(file: string, seconds: number, frequency: number): Promise<string> {
-  await execa('ffmpeg', [
-    '-v', 'error', '-y',
-    '-f', 'lavfi', '-i', `sine=frequency=${frequency}:duration=${seconds}:sample_rate=44100`,
-    '-f', 'lavfi', '-i', `anoisesrc=color=pink:amplitude=0.05:duration=${seconds}:sample_rate=44100`,
-    '-filter_complex', '[0][1]amix=inputs=2:normalize=0,aformat=channel_layouts=stereo',
-    '-ar', '44100', '-c:a', 'pcm_s16le', file,
-  ]);
-  return file;
-}
 
 /** CPU seconds (user + system) a live process has used, from /proc (its threads included). */
 function cpuSecondsOf(pid: number | undefined): number {
@@ -120,14 +111,11 @@ async function engineAlone(input: string, out: string, modelDir: string): Promis
 }
 
 async function main(): Promise<void> {
-  const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-  const dbName = `sfa_bench_${randomBytes(4).toString('hex')}`;
+  const adminUrl = serverUrl(process.env.DATABASE_URL);
+  const dbName = uniqueDatabaseName('sfa_bench');
   const work = mkdtempSync(path.join(tmpdir(), 'sfa-pipeline-bench-'));
-  const admin = await createOrm(adminUrl);
-  await admin.em.getConnection().execute(`create database "${dbName}"`);
-  const url = new URL(adminUrl);
-  url.pathname = `/${dbName}`;
-  const dbUrl = url.toString();
+  await createDatabase(adminUrl, dbName);
+  const dbUrl = withDatabase(adminUrl, dbName);
   const loadBefore = loadAverage();
   const results: Record<string, unknown> = { loadBefore, trials: TRIALS, inputSeconds: SECONDS, model: `htdemucs (${args.size} random weights, make-test-model)` };
   try {
@@ -196,14 +184,7 @@ async function main(): Promise<void> {
       for (let i = 0; i < 20; i++) {
         const t0 = performance.now();
         const ticket = await requestSeparation(session.pipeline, { input: path.join(work, 'trial0.wav'), model: 'htdemucs', format: 'wav' });
-        const outcome = await session.follower.follow(
-          [
-            { stage: 'download', kind: 'download', id: ticket.downloadJobId, reused: ticket.reused.download },
-            { stage: 'separate', kind: 'processing', id: ticket.processingJobId, reused: ticket.reused.processing },
-            { stage: 'analyze', kind: 'analysis', id: ticket.analysisJobId, reused: ticket.reused.analysis },
-          ],
-          () => undefined,
-        );
+        const outcome = await session.follower.follow(separationRows(ticket), () => undefined);
         inSession.push((performance.now() - t0) / 1000);
         if (!outcome.stages.separate?.stored) throw new Error('in-session repeat was not served from storage');
       }
@@ -290,8 +271,7 @@ async function main(): Promise<void> {
     }
   } finally {
     results.loadAfter = loadAverage();
-    await admin.em.getConnection().execute(`drop database if exists "${dbName}" with (force)`);
-    await admin.close();
+    await dropDatabase(adminUrl, dbName);
     if (!args.keep) rmSync(work, { recursive: true, force: true });
     else log(`kept ${work}`);
   }

@@ -86,24 +86,19 @@ export async function startFollowing(url: string, orm: Orm, options: { pollMs?: 
       return new Promise<FollowOutcome>((resolve, reject) => {
         let done = false;
         let timer: NodeJS.Timeout | undefined;
-        const finish = (settled: boolean) => {
+        /** Ends the follow once: stops the poll and the listeners, then resolves or rejects. */
+        const end = (settle: () => void) => {
           if (done) return;
           done = true;
           clearTimeout(timer);
           onEvent = undefined;
           onError = undefined;
           signal?.removeEventListener('abort', onAbort);
-          resolve({ stages: snapshot(), ids: Object.fromEntries(watched.map((w) => [w.stage, w.id])), settled });
+          settle();
         };
-        const fail = (error: unknown) => {
-          if (done) return;
-          done = true;
-          clearTimeout(timer);
-          onEvent = undefined;
-          onError = undefined;
-          signal?.removeEventListener('abort', onAbort);
-          reject(error instanceof Error ? error : new Error(String(error)));
-        };
+        const finish = (settled: boolean) =>
+          end(() => resolve({ stages: snapshot(), ids: Object.fromEntries(watched.map((w) => [w.stage, w.id])), settled }));
+        const fail = (error: unknown) => end(() => reject(error instanceof Error ? error : new Error(String(error))));
         const onAbort = () => finish(false);
         if (signal?.aborted) return finish(false);
         signal?.addEventListener('abort', onAbort, { once: true });

@@ -17,16 +17,15 @@ import type { Config } from '../config.ts';
 import { openDatabase, type Database } from '../db/postgres.ts';
 import { createOrm, type Orm } from '../db/orm.ts';
 import type { EngineClient } from '../jobs/engine/client.ts';
-import { createAudioSources } from '../jobs/download/sources.ts';
 import type { PipelineContext } from '../jobs/pipeline/requestSeparation.ts';
 import { createBoss } from '../jobs/queues/boss.ts';
 import { QUEUE_NAMES } from '../jobs/queues/payloads.ts';
 import { StoragePaths } from '../jobs/storage/paths.ts';
-import type { WorkerContext, WorkerLogger } from '../jobs/workers/context.ts';
-import { AttemptWatch } from '../jobs/workers/attempt.ts';
-import { startReaper, type RunningReaper } from '../jobs/workers/reaper.ts';
-import { spotifyMetadataFor } from '../jobs/workers/runtime.ts';
-import { startWorkers, type RunningWorkers } from '../jobs/workers/start.ts';
+import type { WorkerLogger } from '../jobs/workers/context.ts';
+import type { AttemptWatch } from '../jobs/workers/attempt.ts';
+import type { RunningReaper } from '../jobs/workers/reaper.ts';
+import { startWorkerSide } from '../jobs/workers/runtime.ts';
+import type { RunningWorkers } from '../jobs/workers/start.ts';
 import type { PgBoss } from 'pg-boss';
 import { startFollowing, type TicketFollower } from './follow.ts';
 
@@ -40,11 +39,8 @@ export interface SessionOptions {
 }
 
 export interface Session {
-  readonly databaseUrl: string;
   readonly orm: Orm;
-  readonly boss: PgBoss;
   readonly pipeline: PipelineContext;
-  readonly paths: StoragePaths;
   readonly follower: TicketFollower;
   /** Whether this process runs workers (false with --no-worker). */
   readonly runsWorkers: boolean;
@@ -102,42 +98,19 @@ function buildSession(options: SessionOptions, database: Database, orm: Orm, bos
   };
 
   return {
-    databaseUrl: database.url,
     orm,
-    boss,
     pipeline,
-    paths,
     follower,
     runsWorkers: engine !== undefined,
     async startWorkers() {
       if (!engine || workers || closing) return;
-      const sources = await createAudioSources({
-        libraryDir: config.libraryDir,
-        maxFileMb: config.limits.maxFileMb,
-        maxDurationSeconds: config.limits.maxDurationSeconds,
-        // The CLI user's own machine: local and private-network links are theirs to fetch.
-        allowPrivateHosts: true,
-      });
-      // As in a worker process (startWorkerProcess): heartbeats and cancellation of running jobs
-      // through one LISTEN connection, and the reaper for rows some earlier process left behind.
-      const { heartbeatSeconds, staleAfterSeconds, reaperIntervalSeconds } = config.recovery;
-      attempts = new AttemptWatch(orm, log, { heartbeatMs: heartbeatSeconds * 1000 });
-      await attempts.listen(database.url);
-      const ctx: WorkerContext = {
-        orm,
-        boss,
-        paths,
-        maxDurationSeconds: config.limits.maxDurationSeconds,
-        sources,
-        spotifyMetadata: spotifyMetadataFor(config),
-        engine,
-        log,
-        attempts,
-        recovery: { heartbeatSeconds, staleAfterSeconds },
-      };
-      workers = await startWorkers(ctx, { pollingIntervalSeconds: options.pollingIntervalSeconds ?? 0.5 });
-      // SFA_REAPER_INTERVAL_SECONDS=0: this deployment runs its reapers elsewhere.
-      if (reaperIntervalSeconds > 0) reaper = startReaper(ctx, { staleAfterSeconds, intervalSeconds: reaperIntervalSeconds });
+      // As in a worker process; the CLI user's own machine: local and private-network links are theirs to fetch.
+      ({ workers, attempts, reaper } = await startWorkerSide(
+        config,
+        database.url,
+        { orm, boss, engine, log, paths },
+        { allowPrivateHosts: true, pollingIntervalSeconds: options.pollingIntervalSeconds ?? 0.5 },
+      ));
     },
     stopFetching,
     async interrupt(ticket, reason = 'interrupted from the command line (Ctrl-C)') {

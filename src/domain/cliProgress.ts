@@ -86,10 +86,7 @@ export function plainProgressLines(previous: PlainMemory, stages: StageStates): 
     if (!state) continue;
     const decile = Math.floor(shownPercent(state) / 10);
     const before = previous[stage];
-    if (!before || before.status !== state.status) {
-      lines.push(`${stage}: ${describeStageState(state)}`);
-      memory[stage] = { status: state.status, decile };
-    } else if (decile > before.decile) {
+    if (!before || before.status !== state.status || decile > before.decile) {
       lines.push(`${stage}: ${describeStageState(state)}`);
       memory[stage] = { status: state.status, decile };
     }

@@ -18,7 +18,6 @@
  * together, since a set with one file missing is useless).
  */
 export type GcUnitKind = 'tmp' | 'download' | 'stems' | 'overview' | 'orphan';
-export const GC_UNIT_KINDS: readonly GcUnitKind[] = ['tmp', 'download', 'stems', 'overview', 'orphan'];
 
 export interface GcUnit {
   path: string;

@@ -11,29 +11,15 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatSummary, parseArgs, type AnalysisResult } from '../../src/cli/commands/analyze.ts';
-import { cliEnv, createCliDatabase, type CliDatabase } from './helpers.ts';
+import { PYTHON } from '../engine/helpers.ts';
+import { cliEnv, createCliDatabase, REPO, sfa as runSfa, type CliDatabase } from './helpers.ts';
 
-const REPO = path.resolve(import.meta.dirname, '../..');
-const PYTHON = process.env.SFA_PYTHON ?? path.join(REPO, 'python/.venv/bin/python');
 const execFileAsync = promisify(execFile);
 const COLUMNS = ['tempo', 'key', 'energy', 'spectral_centroid', 'spectral_rolloff', 'zero_crossing_rate'];
 let db: CliDatabase | undefined;
 let env: Record<string, string> = {};
 
-async function sfa(args: string[]) {
-  try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [path.join(REPO, 'bin/sfa.js'), ...args], {
-      cwd: REPO,
-      env,
-      timeout: 150_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    if (typeof e.code !== 'number') throw error;
-    return { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+const sfa = (args: string[]) => runSfa(args, { env, timeoutMs: 150_000 });
 
 describe('sfa analyze (child process)', () => {
   let dir: string;

@@ -15,7 +15,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { formatProblems, parseConfig } from '../../config.ts';
+import { loadConfigOrExit } from '../../config.ts';
 import { failedStages } from '../../domain/cliProgress.ts';
 import { camelotForKeyName } from '../../domain/keys.ts';
 import { InputError, parsePipelineInput } from '../../jobs/pipeline/input.ts';
@@ -69,15 +69,11 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`sfa analyze: no such file: ${options.file}\n`);
     return 2;
   }
-  const config = parseConfig(process.env);
-  if (!config.ok) {
-    process.stderr.write(formatProblems(config.problems));
-    return 2;
-  }
+  const config = loadConfigOrExit();
   const { runPipeline } = await import('../pipelineRun.ts');
   return runPipeline<AnalysisTicket>({
     command: 'sfa analyze',
-    config: config.config,
+    config,
     inProcessWorkers: !options.noWorker,
     json: options.json,
     request: async (session) => {

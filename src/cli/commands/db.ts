@@ -3,7 +3,7 @@
  * embedded PostgreSQL under SFA_DATA_DIR (started for the command and
  * stopped after it).
  */
-import { formatProblems, parseConfig } from '../../config.ts';
+import { loadConfigOrExit } from '../../config.ts';
 
 const USAGE = `usage: sfa db migrate
 
@@ -22,12 +22,7 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(sub === undefined ? USAGE : `sfa db: unexpected '${args.join(' ')}'\n\n${USAGE}`);
     return 2;
   }
-  const parsed = parseConfig(process.env);
-  if (!parsed.ok) {
-    process.stderr.write(formatProblems(parsed.problems));
-    return 2;
-  }
-  const { config } = parsed;
+  const config = loadConfigOrExit();
 
   // Loaded only now: the ORM takes seconds to import, usage errors should not wait for it.
   const { openDatabase } = await import('../../db/postgres.ts');

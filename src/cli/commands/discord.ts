@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { MISSING_TOKEN, TOKEN_REJECTED } from '../../bot/messages.ts';
-import { formatProblems, parseConfig } from '../../config.ts';
+import { loadConfigOrExit } from '../../config.ts';
 
 const USAGE = `usage: sfa discord register [--guild ID | --global]
 
@@ -37,12 +37,7 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`sfa discord: --guild expects a server id (a snowflake, 17 to 20 digits)\n`);
     return 2;
   }
-  const parsed = parseConfig(process.env);
-  if (!parsed.ok) {
-    process.stderr.write(formatProblems(parsed.problems));
-    return 2;
-  }
-  const { config } = parsed;
+  const config = loadConfigOrExit();
   if (!config.discord.token) {
     process.stderr.write(`${MISSING_TOKEN}\n`);
     return 2;

@@ -10,7 +10,7 @@
  * left), 2 usage or configuration.
  */
 import { parseArgs } from 'node:util';
-import { formatProblems, parseConfig } from '../../config.ts';
+import { loadConfigOrExit } from '../../config.ts';
 import { formatBytes, parseDuration, parseSize } from '../../domain/gcPlan.ts';
 import { usageExit, type ParseOutcome } from '../usage.ts';
 
@@ -79,11 +79,7 @@ export function parseGcArgs(args: string[]): ParseOutcome<GcArgs> {
 export async function run(args: string[]): Promise<number> {
   const parsed = parseGcArgs(args);
   if (parsed.ok !== true) return usageExit('sfa gc', parsed, USAGE);
-  const config = parseConfig(process.env);
-  if (!config.ok) {
-    process.stderr.write(formatProblems(config.problems));
-    return 2;
-  }
+  const config = loadConfigOrExit();
   const options = parsed.options;
   const { openDatabase } = await import('../../db/postgres.ts');
   const { createOrm } = await import('../../db/orm.ts');
@@ -92,7 +88,7 @@ export async function run(args: string[]): Promise<number> {
 
   let database;
   try {
-    database = await openDatabase({ databaseUrl: config.config.databaseUrl?.reveal(), dataDir: config.config.dataDir });
+    database = await openDatabase({ databaseUrl: config.databaseUrl?.reveal(), dataDir: config.dataDir });
   } catch (error) {
     process.stderr.write(`sfa gc: cannot open the database: ${(error as Error).message}\n`);
     return 1;
@@ -101,7 +97,7 @@ export async function run(args: string[]): Promise<number> {
     const orm = await createOrm(database.url);
     try {
       await orm.migrator.up();
-      const report = await collectGarbage(orm, new StoragePaths(config.config.dataDir), {
+      const report = await collectGarbage(orm, new StoragePaths(config.dataDir), {
         dryRun: options.dryRun,
         graceMs: options.graceMs,
         ...(options.maxAgeMs !== undefined ? { maxAgeMs: options.maxAgeMs } : {}),

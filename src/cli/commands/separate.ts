@@ -11,7 +11,7 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { formatProblems, parseConfig } from '../../config.ts';
+import { loadConfigOrExit } from '../../config.ts';
 import type { AudioFormat } from '../../db/entities/index.ts';
 import { failedStages, type StageStates } from '../../domain/cliProgress.ts';
 import { camelotForKeyName } from '../../domain/keys.ts';
@@ -19,10 +19,11 @@ import { DEFAULT_MODEL, getModel, unknownModelMessage } from '../../domain/model
 import { defaultStemsFolder } from '../../domain/outputNames.ts';
 import { InputError, parsePipelineInput } from '../../jobs/pipeline/input.ts';
 import type { SeparationTicket } from '../../jobs/pipeline/requestSeparation.ts';
-import type { FollowOutcome } from '../follow.ts';
+import type { FollowedRow, FollowOutcome } from '../follow.ts';
 import { copyStems, OutputError } from '../output.ts';
 import type { Session } from '../session.ts';
 import { usageExit, type ParseOutcome } from '../usage.ts';
+import type { AnalysisResult } from './analyze.ts';
 
 export const USAGE = `usage: sfa separate <file|url|spotify link> [--model M] [--out DIR] [--format wav|flac|mp3] [--json] [--no-worker]
 
@@ -93,39 +94,34 @@ export function parseSeparateArgs(args: string[]): ParseOutcome<SeparateOptions>
 export async function run(args: string[]): Promise<number> {
   const parsed = parseSeparateArgs(args);
   if (parsed.ok !== true) return usageExit('sfa separate', parsed, USAGE);
-  const config = parseConfig(process.env);
-  if (!config.ok) {
-    process.stderr.write(formatProblems(config.problems));
-    return 2;
-  }
+  const config = loadConfigOrExit();
   const options = parsed.options;
   const { runPipeline } = await import('../pipelineRun.ts');
   return runPipeline<SeparationTicket>({
     command: 'sfa separate',
-    config: config.config,
+    config,
     inProcessWorkers: !options.noWorker,
     json: options.json,
     request: async (session) => {
       const { requestSeparation } = await import('../../jobs/pipeline/requestSeparation.ts');
       return requestSeparation(session.pipeline, { input: options.input, model: options.model, format: options.format, requester: 'cli' });
     },
-    rowsOf: (t) => [
-      { stage: 'download', kind: 'download', id: t.downloadJobId, reused: t.reused.download },
-      { stage: 'separate', kind: 'processing', id: t.processingJobId, reused: t.reused.processing },
-      { stage: 'analyze', kind: 'analysis', id: t.analysisJobId, reused: t.reused.analysis },
-    ],
+    rowsOf: separationRows,
     finish: (session, ticket, outcome) => finish(session, ticket, outcome, options),
   });
 }
 
-interface AnalysisColumns {
-  tempo: number | null;
-  key: string | null;
-  energy: number | null;
-  spectral_centroid: number | null;
-  spectral_rolloff: number | null;
-  zero_crossing_rate: number | null;
+/** The rows a separation request is followed by (also the pipeline benchmark's). */
+export function separationRows(t: SeparationTicket): FollowedRow[] {
+  return [
+    { stage: 'download', kind: 'download', id: t.downloadJobId, reused: t.reused.download },
+    { stage: 'separate', kind: 'processing', id: t.processingJobId, reused: t.reused.processing },
+    { stage: 'analyze', kind: 'analysis', id: t.analysisJobId, reused: t.reused.analysis },
+  ];
 }
+
+/** The AnalysisResult columns `sfa analyze` prints, without its `features`. */
+type AnalysisColumns = Omit<AnalysisResult, 'features'>;
 
 async function finish(session: Session, ticket: SeparationTicket, outcome: FollowOutcome, options: SeparateOptions): Promise<number> {
   const em = session.orm.em.fork();

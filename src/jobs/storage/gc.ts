@@ -50,6 +50,12 @@ export interface GcReport {
 type Found = GcUnit & { trackId?: string; jobId?: string; storedPath?: string };
 
 const ACTIVE = `('queued', 'downloading', 'processing')`;
+/** Every queued or running row, whatever its kind: what "work is queued or running for its track" reads. */
+const ACTIVE_ROWS = `select track_id, inserted_at from download_jobs where status in ${ACTIVE}
+  union all select track_id, inserted_at from processing_jobs where status in ${ACTIVE}
+  union all select track_id, inserted_at from analysis_jobs where status in ${ACTIVE}`;
+/** A chat request is waiting while its delivery is pending/delivering, or (bot schema) its analysis DM is pending. */
+const WAITING_REQUEST = `(delivery_state in ('pending', 'delivering') or to_jsonb(r) ->> 'dm_state' = 'pending')`;
 const IN_USE_TRACK = 'work is queued or running for its track';
 const IN_USE_REQUEST = 'a chat request is still waiting to deliver it';
 const IN_USE_TMP = 'a running job may be using it';
@@ -63,38 +69,37 @@ export async function collectGarbage(orm: Orm, paths: StoragePaths, options: GcO
     ...(options.maxAgeMs !== undefined ? { maxAgeMs: options.maxAgeMs } : {}),
     ...(options.maxBytes !== undefined ? { maxBytes: options.maxBytes } : {}),
   });
-  const report: GcReport = {
+  const kept: GcReport['kept'] = { inUse: 0, inUseBytes: 0, grace: 0, graceBytes: 0, other: 0, otherBytes: 0 };
+  for (const k of plan.keep) {
+    const key = k.reason === 'in-use' ? 'inUse' : k.reason === 'grace' ? 'grace' : 'other';
+    kept[key]++;
+    kept[`${key}Bytes`] += k.unit.bytes;
+  }
+  const removed: GcReport['removed'] = [];
+  const skipped: GcReport['skipped'] = [];
+  let freed = 0;
+  for (const { unit, reason } of plan.remove) {
+    const busy = options.dryRun ? undefined : await removeUnit(orm, paths, unit as Found);
+    if (busy) {
+      skipped.push({ path: unit.path, kind: unit.kind, reason: busy });
+      continue;
+    }
+    freed += unit.bytes;
+    removed.push({ path: unit.path, kind: unit.kind, bytes: unit.bytes, reason });
+  }
+  const bytesAfter = plan.bytesBefore - freed;
+  return {
     dryRun: options.dryRun,
     dataDir: paths.root,
     bytesBefore: plan.bytesBefore,
-    bytesAfter: plan.bytesBefore,
+    bytesAfter,
     maxBytes: options.maxBytes ?? null,
-    underBudget: plan.underBudget,
-    removed: [],
-    skipped: [],
-    kept: { inUse: 0, inUseBytes: 0, grace: 0, graceBytes: 0, other: 0, otherBytes: 0 },
+    // Not plan.underBudget: units skipped because they came into use were not freed.
+    underBudget: options.maxBytes === undefined || bytesAfter <= options.maxBytes,
+    removed,
+    skipped,
+    kept,
   };
-  for (const k of plan.keep) {
-    const key = k.reason === 'in-use' ? 'inUse' : k.reason === 'grace' ? 'grace' : 'other';
-    report.kept[key]++;
-    report.kept[`${key}Bytes`] += k.unit.bytes;
-  }
-  let freed = 0;
-  for (const { unit, reason } of plan.remove) {
-    const found = unit as Found;
-    if (!options.dryRun) {
-      const busy = await removeUnit(orm, paths, found);
-      if (busy) {
-        report.skipped.push({ path: unit.path, kind: unit.kind, reason: busy });
-        continue;
-      }
-    }
-    freed += unit.bytes;
-    report.removed.push({ path: unit.path, kind: unit.kind, bytes: unit.bytes, reason });
-  }
-  report.bytesAfter = plan.bytesBefore - freed;
-  report.underBudget = options.maxBytes === undefined || report.bytesAfter <= options.maxBytes;
-  return report;
 }
 
 // --- scanning -------------------------------------------------------------------
@@ -141,31 +146,29 @@ async function scan(em: EntityManager, paths: StoragePaths): Promise<Found[]> {
     units.push({ path: p, kind: 'tmp', ...u, ...(tmpFolderMayBeInUse(u.modifiedMs, facts.oldestActiveMs) ? { protectedBy: IN_USE_TMP } : {}) });
   }
 
-  const downloadsRoot = path.join(paths.root, 'downloads');
-  for (const trackDir of await entries(downloadsRoot)) {
-    const dir = path.join(downloadsRoot, trackDir);
-    const trackId = UUID.test(trackDir) ? trackDir.toLowerCase() : undefined;
-    const busy = trackId && facts.activeTracks.has(trackId) ? { protectedBy: IN_USE_TRACK } : {};
-    if (!(await lstat(dir).catch(() => undefined))?.isDirectory()) {
-      await add(dir, 'orphan');
-      continue;
+  /** downloads/<track>/ and stems/<track>/: a non-folder entry is an orphan; a track with work queued or running is busy. */
+  const eachTrackFolder = async (top: string, visit: (dir: string, busy: Partial<Found>) => Promise<void>) => {
+    const root = path.join(paths.root, top);
+    for (const trackDir of await entries(root)) {
+      const dir = path.join(root, trackDir);
+      if (!(await lstat(dir).catch(() => undefined))?.isDirectory()) {
+        await add(dir, 'orphan');
+        continue;
+      }
+      const trackId = UUID.test(trackDir) ? trackDir.toLowerCase() : undefined;
+      await visit(dir, trackId && facts.activeTracks.has(trackId) ? { protectedBy: IN_USE_TRACK } : {});
     }
+  };
+
+  await eachTrackFolder('downloads', async (dir, busy) => {
     for (const name of await entries(dir)) {
       const p = path.join(dir, name);
       const known = facts.downloadPaths.get(p);
       await add(p, known ? 'download' : 'orphan', { ...busy, ...(known ? { trackId: known.trackId, storedPath: known.storedPath } : {}) });
     }
-  }
+  });
 
-  const stemsRoot = path.join(paths.root, 'stems');
-  for (const trackDir of await entries(stemsRoot)) {
-    const dir = path.join(stemsRoot, trackDir);
-    const trackId = UUID.test(trackDir) ? trackDir.toLowerCase() : undefined;
-    const busy = trackId && facts.activeTracks.has(trackId) ? { protectedBy: IN_USE_TRACK } : {};
-    if (!(await lstat(dir).catch(() => undefined))?.isDirectory()) {
-      await add(dir, 'orphan');
-      continue;
-    }
+  await eachTrackFolder('stems', async (dir, busy) => {
     for (const jobDir of await entries(dir)) {
       const p = path.join(dir, jobDir);
       const jobId = UUID.test(jobDir) ? jobDir.toLowerCase() : undefined;
@@ -177,7 +180,7 @@ async function scan(em: EntityManager, paths: StoragePaths): Promise<Found[]> {
       const requested = facts.requestedJobs.has(known.jobId) ? { protectedBy: IN_USE_REQUEST } : {};
       await add(p, 'stems', { ...requested, ...busy, trackId: known.trackId, jobId: known.jobId });
     }
-  }
+  });
 
   const analysisRoot = path.join(paths.root, 'analysis');
   for (const jobDir of await entries(analysisRoot)) {
@@ -210,15 +213,9 @@ interface DatabaseFacts {
 }
 
 async function databaseFacts(em: EntityManager): Promise<DatabaseFacts> {
-  const active = await em.execute<{ track_id: string; inserted_at: Date }[]>(
-    `select track_id, inserted_at from download_jobs where status in ${ACTIVE}
-     union all select track_id, inserted_at from processing_jobs where status in ${ACTIVE}
-     union all select track_id, inserted_at from analysis_jobs where status in ${ACTIVE}`,
-  );
-  // A request is waiting while its delivery is pending/delivering, or (bot schema) its analysis DM is pending.
+  const active = await em.execute<{ track_id: string; inserted_at: Date }[]>(ACTIVE_ROWS);
   const requests = await em.execute<{ processing_job_id: string | null; analysis_job_id: string | null }[]>(
-    `select processing_job_id, analysis_job_id from requests r
-      where delivery_state in ('pending', 'delivering') or to_jsonb(r) ->> 'dm_state' = 'pending'`,
+    `select processing_job_id, analysis_job_id from requests r where ${WAITING_REQUEST}`,
   );
   const downloads = await em.execute<{ output_path: string; track_id: string }[]>(
     `select output_path, track_id from download_jobs where output_path is not null`,
@@ -253,17 +250,11 @@ async function removeUnit(orm: Orm, paths: StoragePaths, unit: Found): Promise<s
   const skipped = await orm.em.fork().transactional(async (em) => {
     const track = await em.execute(`select id from tracks where id = ? for update`, [trackId]);
     if (track.length === 0) return undefined; // the track was deleted: its files are orphans now
-    const active = await em.execute<{ n: string }[]>(
-      `select (select count(*) from download_jobs where track_id = ? and status in ${ACTIVE})
-            + (select count(*) from processing_jobs where track_id = ? and status in ${ACTIVE})
-            + (select count(*) from analysis_jobs where track_id = ? and status in ${ACTIVE}) as n`,
-      [trackId, trackId, trackId],
-    );
-    if (Number(active[0]!.n) > 0) return IN_USE_TRACK;
+    const active = await em.execute(`select 1 from (${ACTIVE_ROWS}) a where track_id = ? limit 1`, [trackId]);
+    if (active.length > 0) return IN_USE_TRACK;
     if (unit.jobId) {
       const waiting = await em.execute(
-        `select 1 from requests r where (processing_job_id = ? or analysis_job_id = ?)
-            and (delivery_state in ('pending', 'delivering') or to_jsonb(r) ->> 'dm_state' = 'pending') limit 1`,
+        `select 1 from requests r where (processing_job_id = ? or analysis_job_id = ?) and ${WAITING_REQUEST} limit 1`,
         [unit.jobId, unit.jobId],
       );
       if (waiting.length > 0) return IN_USE_REQUEST;
