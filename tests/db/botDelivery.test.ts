@@ -8,7 +8,6 @@ import {
   ForeignKeyConstraintViolationException,
   NotNullConstraintViolationException,
   UniqueConstraintViolationException,
-  type EntityManager,
 } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -26,9 +25,9 @@ import {
   insertReactionChoice,
   insertRequest,
   insertTrack,
-  openTestOrm,
   selectRow,
   uniqueDatabaseName,
+  useTestOrm,
   withDatabase,
 } from '../support/db.ts';
 
@@ -43,16 +42,10 @@ const NEW_REQUEST_COLUMNS = [
   'reaction_window_ends_at',
 ];
 
-let orm: Orm;
-let em: EntityManager;
-beforeAll(async () => {
-  orm = await openTestOrm();
-  em = orm.em.fork();
-});
-afterAll(() => orm.close());
+const db = useTestOrm();
 
 async function newRequest(fields: Record<string, unknown> = {}): Promise<string> {
-  return insertRequest(em, await insertTrack(em), fields);
+  return insertRequest(db.em, await insertTrack(db.em), fields);
 }
 
 function rejects(promise: Promise<unknown>, constructor: unknown, constraint?: string) {
@@ -118,7 +111,7 @@ describe('migration 0002 on its own database', () => {
 describe('requests (0002 columns)', () => {
   it('default to a pending DM and nothing about the progress message yet', async () => {
     const id = await newRequest();
-    expect(await selectRow(em, 'requests', id)).toMatchObject({
+    expect(await selectRow(db.em, 'requests', id)).toMatchObject({
       dm_state: 'pending',
       model_source: null,
       reaction_window_ends_at: null,
@@ -134,7 +127,7 @@ describe('requests (0002 columns)', () => {
     for (const source of MODEL_SOURCES) await newRequest({ model: 'htdemucs', model_source: source });
     for (const state of DM_STATES) await newRequest({ dm_state: state });
     const id = await newRequest({ dm_state: null });
-    expect(await selectRow(em, 'requests', id)).toMatchObject({ dm_state: null });
+    expect(await selectRow(db.em, 'requests', id)).toMatchObject({ dm_state: null });
   });
 
   it.each([
@@ -150,31 +143,31 @@ describe('requests (0002 columns)', () => {
   it('store a 1 byte limit and one past 2^31 (bigint)', async () => {
     const small = await newRequest({ attachment_size_limit: 1 });
     const big = await newRequest({ attachment_size_limit: 2 ** 31 + 1 });
-    expect(Number((await selectRow(em, 'requests', small))?.attachment_size_limit)).toBe(1);
-    expect(Number((await selectRow(em, 'requests', big))?.attachment_size_limit)).toBe(2 ** 31 + 1);
+    expect(Number((await selectRow(db.em, 'requests', small))?.attachment_size_limit)).toBe(1);
+    expect(Number((await selectRow(db.em, 'requests', big))?.attachment_size_limit)).toBe(2 ** 31 + 1);
   });
 });
 
 describe('deliveries', () => {
   it('default to pending, no attempts, due now', async () => {
     const requestId = await newRequest();
-    const id = await insertDelivery(em, requestId);
-    const row = await selectRow(em, 'deliveries', id);
+    const id = await insertDelivery(db.em, requestId);
+    const row = await selectRow(db.em, 'deliveries', id);
     expect(row).toMatchObject({ state: 'pending', attempts: 0, last_error: null, sent_at: null, payload: { content: 'hello' } });
     expect(Math.abs(Date.now() - new Date(String(row?.next_attempt_at)).getTime())).toBeLessThan(60_000);
   });
 
   it('accept every kind, and every state with what it requires', async () => {
     const requestId = await newRequest();
-    for (const kind of DELIVERY_KINDS) await insertDelivery(em, requestId, { kind });
+    for (const kind of DELIVERY_KINDS) await insertDelivery(db.em, requestId, { kind });
     for (const state of OUTBOX_STATES) {
-      await insertDelivery(em, requestId, {
+      await insertDelivery(db.em, requestId, {
         state,
         sent_at: state === 'sent' ? new Date() : null,
         last_error: state === 'failed' ? 'Missing Access' : null,
       });
     }
-    expect(await countRows(em, 'deliveries', 'request_id = ?', [requestId])).toBe(DELIVERY_KINDS.length + OUTBOX_STATES.length);
+    expect(await countRows(db.em, 'deliveries', 'request_id = ?', [requestId])).toBe(DELIVERY_KINDS.length + OUTBOX_STATES.length);
   });
 
   it.each([
@@ -185,33 +178,33 @@ describe('deliveries', () => {
     ['sent_at on a pending row', { sent_at: new Date() }, 'deliveries_sent_at_check'],
     ['failed row without an error', { state: 'failed' }, 'deliveries_failed_error_check'],
   ])('reject a bad %s', async (_label, fields, constraint) => {
-    await rejects(insertDelivery(em, await newRequest(), fields), CheckConstraintViolationException, constraint);
+    await rejects(insertDelivery(db.em, await newRequest(), fields), CheckConstraintViolationException, constraint);
   });
 
   it('reject a missing payload and an unknown request', async () => {
-    await rejects(insertDelivery(em, await newRequest(), { payload: null }), NotNullConstraintViolationException);
-    await rejects(insertDelivery(em, randomUUID()), ForeignKeyConstraintViolationException, 'deliveries_request_id_foreign');
+    await rejects(insertDelivery(db.em, await newRequest(), { payload: null }), NotNullConstraintViolationException);
+    await rejects(insertDelivery(db.em, randomUUID()), ForeignKeyConstraintViolationException, 'deliveries_request_id_foreign');
   });
 
   it.each(['progress_edit', 'dm'])('allow one %s row per request', async (kind) => {
     const requestId = await newRequest();
-    await insertDelivery(em, requestId, { kind });
-    await rejects(insertDelivery(em, requestId, { kind }), UniqueConstraintViolationException, 'deliveries_request_id_kind_unique');
+    await insertDelivery(db.em, requestId, { kind });
+    await rejects(insertDelivery(db.em, requestId, { kind }), UniqueConstraintViolationException, 'deliveries_request_id_kind_unique');
     // Another request is unaffected.
-    await insertDelivery(em, await newRequest(), { kind });
+    await insertDelivery(db.em, await newRequest(), { kind });
   });
 
   it.each(['stems', 'notice'])('allow several %s rows per request', async (kind) => {
     const requestId = await newRequest();
-    await insertDelivery(em, requestId, { kind });
-    await insertDelivery(em, requestId, { kind });
-    expect(await countRows(em, 'deliveries', 'request_id = ? and kind = ?', [requestId, kind])).toBe(2);
+    await insertDelivery(db.em, requestId, { kind });
+    await insertDelivery(db.em, requestId, { kind });
+    expect(await countRows(db.em, 'deliveries', 'request_id = ? and kind = ?', [requestId, kind])).toBe(2);
   });
 
   it('coalesce progress by upserting on the partial unique index (latest state wins)', async () => {
     const requestId = await newRequest();
     const upsert = (percent: number) =>
-      em.execute(
+      db.em.execute(
         `insert into deliveries (request_id, kind, payload) values (?, 'progress_edit', ?)
          on conflict (request_id, kind) where kind in ('progress_edit', 'dm')
          do update set payload = excluded.payload, state = 'pending', updated_at = now()`,
@@ -219,15 +212,15 @@ describe('deliveries', () => {
       );
     await upsert(10);
     await upsert(40);
-    const rows = await em.execute<{ payload: { percent: number } }[]>(`select payload from deliveries where request_id = ?`, [requestId]);
+    const rows = await db.em.execute<{ payload: { percent: number } }[]>(`select payload from deliveries where request_id = ?`, [requestId]);
     expect(rows.map((r) => r.payload)).toEqual([{ percent: 40 }]);
   });
 });
 
 describe('reaction choices', () => {
   it('default to pending, not yet handled', async () => {
-    const id = await insertReactionChoice(em, await newRequest());
-    expect(await selectRow(em, 'reaction_choices', id)).toMatchObject({
+    const id = await insertReactionChoice(db.em, await newRequest());
+    expect(await selectRow(db.em, 'reaction_choices', id)).toMatchObject({
       state: 'pending',
       handled_at: null,
       outcome: null,
@@ -239,9 +232,9 @@ describe('reaction choices', () => {
   it('accept every state with handled_at set exactly when it left pending', async () => {
     const requestId = await newRequest();
     for (const state of REACTION_STATES) {
-      await insertReactionChoice(em, requestId, { state, handled_at: state === 'pending' ? null : new Date() });
+      await insertReactionChoice(db.em, requestId, { state, handled_at: state === 'pending' ? null : new Date() });
     }
-    expect(await countRows(em, 'reaction_choices', 'request_id = ?', [requestId])).toBe(REACTION_STATES.length);
+    expect(await countRows(db.em, 'reaction_choices', 'request_id = ?', [requestId])).toBe(REACTION_STATES.length);
   });
 
   it.each([
@@ -250,15 +243,15 @@ describe('reaction choices', () => {
     ['ignored row without handled_at', { state: 'ignored' }, 'reaction_choices_handled_at_check'],
     ['pending row with handled_at', { handled_at: new Date() }, 'reaction_choices_handled_at_check'],
   ])('reject a bad %s', async (_label, fields, constraint) => {
-    await rejects(insertReactionChoice(em, await newRequest(), fields), CheckConstraintViolationException, constraint);
+    await rejects(insertReactionChoice(db.em, await newRequest(), fields), CheckConstraintViolationException, constraint);
   });
 
   it.each(['message_id', 'user_id', 'emoji', 'model'])('require %s', async (column) => {
-    await rejects(insertReactionChoice(em, await newRequest(), { [column]: null }), NotNullConstraintViolationException);
+    await rejects(insertReactionChoice(db.em, await newRequest(), { [column]: null }), NotNullConstraintViolationException);
   });
 
   it('reject an unknown request', async () => {
-    await rejects(insertReactionChoice(em, randomUUID()), ForeignKeyConstraintViolationException, 'reaction_choices_request_id_foreign');
+    await rejects(insertReactionChoice(db.em, randomUUID()), ForeignKeyConstraintViolationException, 'reaction_choices_request_id_foreign');
   });
 });
 
@@ -267,30 +260,30 @@ describe('cascades', () => {
     const gone = await newRequest();
     const kept = await newRequest();
     for (const id of [gone, kept]) {
-      await insertDelivery(em, id);
-      await insertReactionChoice(em, id);
+      await insertDelivery(db.em, id);
+      await insertReactionChoice(db.em, id);
     }
-    await em.execute('delete from requests where id = ?', [gone]);
-    expect(await countRows(em, 'deliveries', 'request_id = ?', [gone])).toBe(0);
-    expect(await countRows(em, 'reaction_choices', 'request_id = ?', [gone])).toBe(0);
-    expect(await countRows(em, 'deliveries', 'request_id = ?', [kept])).toBe(1);
-    expect(await countRows(em, 'reaction_choices', 'request_id = ?', [kept])).toBe(1);
+    await db.em.execute('delete from requests where id = ?', [gone]);
+    expect(await countRows(db.em, 'deliveries', 'request_id = ?', [gone])).toBe(0);
+    expect(await countRows(db.em, 'reaction_choices', 'request_id = ?', [gone])).toBe(0);
+    expect(await countRows(db.em, 'deliveries', 'request_id = ?', [kept])).toBe(1);
+    expect(await countRows(db.em, 'reaction_choices', 'request_id = ?', [kept])).toBe(1);
   });
 
   it('deleting a track reaches them through its requests', async () => {
-    const trackId = await insertTrack(em);
-    const requestId = await insertRequest(em, trackId);
-    await insertDelivery(em, requestId);
-    await insertReactionChoice(em, requestId);
-    await em.execute('delete from tracks where id = ?', [trackId]);
-    expect(await countRows(em, 'deliveries', 'request_id = ?', [requestId])).toBe(0);
-    expect(await countRows(em, 'reaction_choices', 'request_id = ?', [requestId])).toBe(0);
+    const trackId = await insertTrack(db.em);
+    const requestId = await insertRequest(db.em, trackId);
+    await insertDelivery(db.em, requestId);
+    await insertReactionChoice(db.em, requestId);
+    await db.em.execute('delete from tracks where id = ?', [trackId]);
+    expect(await countRows(db.em, 'deliveries', 'request_id = ?', [requestId])).toBe(0);
+    expect(await countRows(db.em, 'reaction_choices', 'request_id = ?', [requestId])).toBe(0);
   });
 });
 
 describe('entities', () => {
   it('persist a request with its bot state, a delivery and a reaction, and load them back', async () => {
-    const e = orm.em.fork();
+    const e = db.orm.em.fork();
     const track = e.create(Track, { title: 'Windowlicker' });
     const windowEnd = new Date('2030-01-01T00:00:30Z');
     const request = e.create(Request, {
@@ -314,7 +307,7 @@ describe('entities', () => {
     expect(delivery.nextAttemptAt).toBeInstanceOf(Date);
     expect(reaction.state).toBe('pending');
 
-    const fresh = orm.em.fork();
+    const fresh = db.orm.em.fork();
     const loaded = await fresh.findOneOrFail(Request, request.id);
     expect(loaded).toMatchObject({
       modelSource: 'reaction',

@@ -2,9 +2,7 @@
  * Deleting a track removes everything about it; deleting a job removes what
  * it produced; requests only lose their pointer to a deleted job.
  */
-import type { EntityManager } from '@mikro-orm/postgresql';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Orm } from '../../src/db/orm.ts';
+import { describe, expect, it } from 'vitest';
 import {
   countRows,
   insertAnalysisResult,
@@ -12,29 +10,23 @@ import {
   insertRequest,
   insertStem,
   insertTrack,
-  openTestOrm,
   selectRow,
+  useTestOrm,
 } from '../support/db.ts';
 
-let orm: Orm;
-let em: EntityManager;
-beforeAll(async () => {
-  orm = await openTestOrm();
-  em = orm.em.fork();
-});
-afterAll(() => orm.close());
+const db = useTestOrm();
 
 async function trackWithEverything() {
-  const trackId = await insertTrack(em);
-  const downloadJobId = await insertJob(em, 'download', trackId, { status: 'completed', progress: 100 });
-  const processingJobId = await insertJob(em, 'processing', trackId, { status: 'completed', progress: 100 });
-  const analysisJobId = await insertJob(em, 'analysis', trackId, { status: 'completed', progress: 100 });
+  const trackId = await insertTrack(db.em);
+  const downloadJobId = await insertJob(db.em, 'download', trackId, { status: 'completed', progress: 100 });
+  const processingJobId = await insertJob(db.em, 'processing', trackId, { status: 'completed', progress: 100 });
+  const analysisJobId = await insertJob(db.em, 'analysis', trackId, { status: 'completed', progress: 100 });
   const stemIds = [
-    await insertStem(em, processingJobId, trackId, { stem_type: 'vocals' }),
-    await insertStem(em, processingJobId, trackId, { stem_type: 'drums' }),
+    await insertStem(db.em, processingJobId, trackId, { stem_type: 'vocals' }),
+    await insertStem(db.em, processingJobId, trackId, { stem_type: 'drums' }),
   ];
-  const resultId = await insertAnalysisResult(em, analysisJobId, trackId);
-  const requestId = await insertRequest(em, trackId, {
+  const resultId = await insertAnalysisResult(db.em, analysisJobId, trackId);
+  const requestId = await insertRequest(db.em, trackId, {
     processing_job_id: processingJobId,
     analysis_job_id: analysisJobId,
   });
@@ -47,37 +39,37 @@ describe('cascades', () => {
   it('deleting a track deletes its jobs, stems, results and requests', async () => {
     const { trackId } = await trackWithEverything();
     const other = await trackWithEverything();
-    await em.execute('delete from tracks where id = ?', [trackId]);
+    await db.em.execute('delete from tracks where id = ?', [trackId]);
     for (const table of TRACK_CHILDREN) {
-      expect(await countRows(em, table, 'track_id = ?', [trackId]), table).toBe(0);
-      expect(await countRows(em, table, 'track_id = ?', [other.trackId]), table).toBeGreaterThan(0);
+      expect(await countRows(db.em, table, 'track_id = ?', [trackId]), table).toBe(0);
+      expect(await countRows(db.em, table, 'track_id = ?', [other.trackId]), table).toBeGreaterThan(0);
     }
   });
 
   it('deleting a processing job deletes its stems and unlinks requests', async () => {
     const t = await trackWithEverything();
-    await em.execute('delete from processing_jobs where id = ?', [t.processingJobId]);
-    expect(await countRows(em, 'stems', 'processing_job_id = ?', [t.processingJobId])).toBe(0);
-    expect(await selectRow(em, 'requests', t.requestId)).toMatchObject({
+    await db.em.execute('delete from processing_jobs where id = ?', [t.processingJobId]);
+    expect(await countRows(db.em, 'stems', 'processing_job_id = ?', [t.processingJobId])).toBe(0);
+    expect(await selectRow(db.em, 'requests', t.requestId)).toMatchObject({
       processing_job_id: null,
       analysis_job_id: t.analysisJobId,
     });
-    expect(await selectRow(em, 'tracks', t.trackId)).toBeDefined();
-    expect(await selectRow(em, 'analysis_results', t.resultId)).toBeDefined();
+    expect(await selectRow(db.em, 'tracks', t.trackId)).toBeDefined();
+    expect(await selectRow(db.em, 'analysis_results', t.resultId)).toBeDefined();
   });
 
   it('deleting an analysis job deletes its result and unlinks requests', async () => {
     const t = await trackWithEverything();
-    await em.execute('delete from analysis_jobs where id = ?', [t.analysisJobId]);
-    expect(await selectRow(em, 'analysis_results', t.resultId)).toBeUndefined();
-    expect(await selectRow(em, 'requests', t.requestId)).toMatchObject({ analysis_job_id: null });
-    expect(await countRows(em, 'stems', 'track_id = ?', [t.trackId])).toBe(2);
+    await db.em.execute('delete from analysis_jobs where id = ?', [t.analysisJobId]);
+    expect(await selectRow(db.em, 'analysis_results', t.resultId)).toBeUndefined();
+    expect(await selectRow(db.em, 'requests', t.requestId)).toMatchObject({ analysis_job_id: null });
+    expect(await countRows(db.em, 'stems', 'track_id = ?', [t.trackId])).toBe(2);
   });
 
   it('deleting a download job leaves the rest of the track alone', async () => {
     const t = await trackWithEverything();
-    await em.execute('delete from download_jobs where id = ?', [t.downloadJobId]);
-    expect(await countRows(em, 'processing_jobs', 'track_id = ?', [t.trackId])).toBe(1);
-    expect(await countRows(em, 'stems', 'track_id = ?', [t.trackId])).toBe(2);
+    await db.em.execute('delete from download_jobs where id = ?', [t.downloadJobId]);
+    expect(await countRows(db.em, 'processing_jobs', 'track_id = ?', [t.trackId])).toBe(1);
+    expect(await countRows(db.em, 'stems', 'track_id = ?', [t.trackId])).toBe(2);
   });
 });

@@ -2,26 +2,18 @@
  * Two writers racing on one job, each on its own connection: exactly one
  * transition lands, the other gets InvalidTransitionError and writes nothing.
  */
-import type { EntityManager } from '@mikro-orm/postgresql';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { setProgress, transitionJob } from '../../src/db/jobStatusWrites.ts';
 import { InvalidTransitionError } from '../../src/domain/jobStatus.ts';
-import type { Orm } from '../../src/db/orm.ts';
-import { insertTrackWithJob, openTestOrm, selectRow } from '../support/db.ts';
+import { insertTrackWithJob, selectRow , useTestOrm } from '../support/db.ts';
 
-let orm: Orm;
-let em: EntityManager;
-beforeAll(async () => {
-  orm = await openTestOrm();
-  em = orm.em.fork();
-});
-afterAll(() => orm.close());
+const db = useTestOrm();
 
 /** Waits until some backend is blocked on a lock running a statement that mentions `marker`. */
 async function waitUntilBlocked(marker: string): Promise<void> {
   const deadline = Date.now() + 5_000;
   while (Date.now() < deadline) {
-    const rows = await em.execute<{ n: string }[]>(
+    const rows = await db.em.execute<{ n: string }[]>(
       `select count(*) as n from pg_stat_activity
         where datname = current_database() and wait_event_type = 'Lock' and position(? in query) > 0`,
       [marker],
@@ -34,9 +26,9 @@ async function waitUntilBlocked(marker: string): Promise<void> {
 
 describe('racing writers', () => {
   it('the second writer waits for the first, then is refused (processing -> completed vs -> failed)', async () => {
-    const { jobId } = await insertTrackWithJob(em, 'processing', { status: 'processing', progress: 90 });
-    const first = orm.em.fork();
-    const second = orm.em.fork();
+    const { jobId } = await insertTrackWithJob(db.em, 'processing', { status: 'processing', progress: 90 });
+    const first = db.orm.em.fork();
+    const second = db.orm.em.fork();
     await first.begin();
     try {
       await transitionJob(first, 'processing', jobId, 'completed', { outputPath: '/stems/a' });
@@ -53,7 +45,7 @@ describe('racing writers', () => {
     } finally {
       if (first.isInTransaction()) await first.rollback();
     }
-    expect(await selectRow(em, 'processing_jobs', jobId)).toMatchObject({
+    expect(await selectRow(db.em, 'processing_jobs', jobId)).toMatchObject({
       status: 'completed',
       error: null,
       output_path: '/stems/a',
@@ -61,11 +53,11 @@ describe('racing writers', () => {
   });
 
   it('when the first writer rolls back, the waiting one goes through', async () => {
-    const { jobId } = await insertTrackWithJob(em, 'processing', { status: 'processing' });
-    const first = orm.em.fork();
+    const { jobId } = await insertTrackWithJob(db.em, 'processing', { status: 'processing' });
+    const first = db.orm.em.fork();
     await first.begin();
     await transitionJob(first, 'processing', jobId, 'completed');
-    const racing = transitionJob(orm.em.fork(), 'processing', jobId, 'failed', { error: 'boom' });
+    const racing = transitionJob(db.orm.em.fork(), 'processing', jobId, 'failed', { error: 'boom' });
     await waitUntilBlocked(jobId);
     await first.rollback();
     await expect(racing).resolves.toMatchObject({ status: 'failed', error: 'boom' });
@@ -75,10 +67,10 @@ describe('racing writers', () => {
     '%s: free-running races have exactly one winner',
     async (kind) => {
       for (let round = 0; round < 10; round++) {
-        const { jobId } = await insertTrackWithJob(em, kind, { status: kind === 'download' ? 'downloading' : 'processing' });
+        const { jobId } = await insertTrackWithJob(db.em, kind, { status: kind === 'download' ? 'downloading' : 'processing' });
         const results = await Promise.allSettled([
-          transitionJob(orm.em.fork(), kind, jobId, 'completed'),
-          transitionJob(orm.em.fork(), kind, jobId, 'failed', { error: 'lost' }),
+          transitionJob(db.orm.em.fork(), kind, jobId, 'completed'),
+          transitionJob(db.orm.em.fork(), kind, jobId, 'failed', { error: 'lost' }),
         ]);
         const won = results.filter((r) => r.status === 'fulfilled');
         const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -86,16 +78,16 @@ describe('racing writers', () => {
         expect(lost).toHaveLength(1);
         expect(lost[0]!.reason).toBeInstanceOf(InvalidTransitionError);
         const winner = results[0]!.status === 'fulfilled' ? 'completed' : 'failed';
-        expect((await selectRow(em, `${kind}_jobs`, jobId))?.status).toBe(winner);
+        expect((await selectRow(db.em, `${kind}_jobs`, jobId))?.status).toBe(winner);
       }
     },
   );
 
   it('progress reports racing a completion never reopen or lower the job', async () => {
-    const { jobId } = await insertTrackWithJob(em, 'download', { status: 'downloading' });
-    const reports = Array.from({ length: 20 }, (_, i) => setProgress(orm.em.fork(), 'download', jobId, i * 5));
-    const done = transitionJob(orm.em.fork(), 'download', jobId, 'completed');
+    const { jobId } = await insertTrackWithJob(db.em, 'download', { status: 'downloading' });
+    const reports = Array.from({ length: 20 }, (_, i) => setProgress(db.orm.em.fork(), 'download', jobId, i * 5));
+    const done = transitionJob(db.orm.em.fork(), 'download', jobId, 'completed');
     await Promise.all([...reports, done]);
-    expect(await selectRow(em, 'download_jobs', jobId)).toMatchObject({ status: 'completed', progress: 100 });
+    expect(await selectRow(db.em, 'download_jobs', jobId)).toMatchObject({ status: 'completed', progress: 100 });
   });
 });

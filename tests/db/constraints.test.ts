@@ -7,14 +7,12 @@ import {
   ForeignKeyConstraintViolationException,
   NotNullConstraintViolationException,
   UniqueConstraintViolationException,
-  type EntityManager,
 } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { JOB_KINDS, JOB_TABLES } from '../../src/db/jobStatusWrites.ts';
 import { KNOWN_STEM_TYPES } from '../../src/domain/modelCatalog.ts';
 import { JOB_STATUSES } from '../../src/domain/jobStatus.ts';
-import type { Orm } from '../../src/db/orm.ts';
 import {
   countRows,
   insertAnalysisResult,
@@ -23,24 +21,18 @@ import {
   insertStem,
   insertTrack,
   insertTrackWithJob,
-  openTestOrm,
   selectRow,
   uniqueSpotifyId,
+  useTestOrm,
 } from '../support/db.ts';
 
-let orm: Orm;
-let em: EntityManager;
-beforeAll(async () => {
-  orm = await openTestOrm();
-  em = orm.em.fork();
-});
-afterAll(() => orm.close());
+const db = useTestOrm();
 
 describe('tracks', () => {
   it('rejects a duplicate spotify_id', async () => {
     const spotifyId = uniqueSpotifyId();
-    await insertTrack(em, { spotify_id: spotifyId });
-    await expect(insertTrack(em, { spotify_id: spotifyId })).rejects.toMatchObject({
+    await insertTrack(db.em, { spotify_id: spotifyId });
+    await expect(insertTrack(db.em, { spotify_id: spotifyId })).rejects.toMatchObject({
       constructor: UniqueConstraintViolationException,
       constraint: 'tracks_spotify_id_unique',
     });
@@ -48,22 +40,22 @@ describe('tracks', () => {
 
   it('allows any number of tracks without a spotify_id (direct URLs, files)', async () => {
     const sourceUrl = `https://example.test/${randomUUID()}.mp3`;
-    await insertTrack(em, { spotify_id: null, source_url: sourceUrl });
-    await insertTrack(em, { spotify_id: null, source_url: sourceUrl });
-    expect(await countRows(em, 'tracks', 'source_url = ?', [sourceUrl])).toBe(2);
+    await insertTrack(db.em, { spotify_id: null, source_url: sourceUrl });
+    await insertTrack(db.em, { spotify_id: null, source_url: sourceUrl });
+    expect(await countRows(db.em, 'tracks', 'source_url = ?', [sourceUrl])).toBe(2);
   });
 
   it('rejects a NULL title', async () => {
-    await expect(insertTrack(em, { title: null })).rejects.toMatchObject({
+    await expect(insertTrack(db.em, { title: null })).rejects.toMatchObject({
       constructor: NotNullConstraintViolationException,
       column: 'title',
     });
   });
 
   it('generates a uuid v4 id and timestamps in the database', async () => {
-    const id = await insertTrack(em);
+    const id = await insertTrack(db.em);
     expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    const row = await selectRow(em, 'tracks', id);
+    const row = await selectRow(db.em, 'tracks', id);
     // Raw results keep timestamptz as text; entities map it to Date.
     expect(Date.now() - new Date(String(row?.inserted_at)).getTime()).toBeLessThan(60_000);
     expect(row?.updated_at).toEqual(row?.inserted_at);
@@ -74,88 +66,88 @@ describe.each(JOB_KINDS)('%s jobs', (kind) => {
   const table = JOB_TABLES[kind];
 
   it('defaults to queued with progress 0', async () => {
-    const { jobId } = await insertTrackWithJob(em, kind);
-    expect(await selectRow(em, table, jobId)).toMatchObject({ status: 'queued', progress: 0, error: null });
+    const { jobId } = await insertTrackWithJob(db.em, kind);
+    expect(await selectRow(db.em, table, jobId)).toMatchObject({ status: 'queued', progress: 0, error: null });
   });
 
   it.each([101, -1])('rejects progress %i', async (progress) => {
-    await expect(insertTrackWithJob(em, kind, { progress })).rejects.toMatchObject({
+    await expect(insertTrackWithJob(db.em, kind, { progress })).rejects.toMatchObject({
       constructor: CheckConstraintViolationException,
       constraint: `${table}_progress_check`,
     });
   });
 
   it('accepts progress 0 and 100', async () => {
-    const trackId = await insertTrack(em);
-    await insertJob(em, kind, trackId, { progress: 0 });
-    await insertJob(em, kind, trackId, { progress: 100 });
+    const trackId = await insertTrack(db.em);
+    await insertJob(db.em, kind, trackId, { progress: 0 });
+    await insertJob(db.em, kind, trackId, { progress: 100 });
   });
 
   it('rejects an unknown status and accepts every known one', async () => {
-    await expect(insertTrackWithJob(em, kind, { status: 'paused' as never })).rejects.toMatchObject({
+    await expect(insertTrackWithJob(db.em, kind, { status: 'paused' as never })).rejects.toMatchObject({
       constructor: CheckConstraintViolationException,
       constraint: `${table}_status_check`,
     });
-    const trackId = await insertTrack(em);
-    for (const status of JOB_STATUSES) await insertJob(em, kind, trackId, { status });
+    const trackId = await insertTrack(db.em);
+    for (const status of JOB_STATUSES) await insertJob(db.em, kind, trackId, { status });
   });
 
   it('rejects a NULL status', async () => {
-    await expect(insertTrackWithJob(em, kind, { status: null as never })).rejects.toBeInstanceOf(
+    await expect(insertTrackWithJob(db.em, kind, { status: null as never })).rejects.toBeInstanceOf(
       NotNullConstraintViolationException,
     );
   });
 
   it('rejects a track_id that does not exist, and a missing one', async () => {
-    await expect(insertJob(em, kind, randomUUID())).rejects.toMatchObject({
+    await expect(insertJob(db.em, kind, randomUUID())).rejects.toMatchObject({
       constructor: ForeignKeyConstraintViolationException,
       constraint: `${table}_track_id_foreign`,
     });
-    await expect(insertJob(em, kind, null as never)).rejects.toBeInstanceOf(NotNullConstraintViolationException);
+    await expect(insertJob(db.em, kind, null as never)).rejects.toBeInstanceOf(NotNullConstraintViolationException);
   });
 });
 
 describe('processing jobs', () => {
   it('default to the htdemucs model', async () => {
-    const { jobId } = await insertTrackWithJob(em, 'processing');
-    expect(await selectRow(em, 'processing_jobs', jobId)).toMatchObject({ model: 'htdemucs', options: null });
+    const { jobId } = await insertTrackWithJob(db.em, 'processing');
+    expect(await selectRow(db.em, 'processing_jobs', jobId)).toMatchObject({ model: 'htdemucs', options: null });
   });
 });
 
 describe('stems', () => {
   it('accepts every catalog stem type and rejects others', async () => {
-    const { trackId, jobId } = await insertTrackWithJob(em, 'processing');
-    for (const stemType of KNOWN_STEM_TYPES) await insertStem(em, jobId, trackId, { stem_type: stemType });
-    await expect(insertStem(em, jobId, trackId, { stem_type: 'kazoo' })).rejects.toMatchObject({
+    const { trackId, jobId } = await insertTrackWithJob(db.em, 'processing');
+    for (const stemType of KNOWN_STEM_TYPES) await insertStem(db.em, jobId, trackId, { stem_type: stemType });
+    await expect(insertStem(db.em, jobId, trackId, { stem_type: 'kazoo' })).rejects.toMatchObject({
       constructor: CheckConstraintViolationException,
       constraint: 'stems_stem_type_check',
     });
   });
 
   it('rejects a second stem of the same type from one job', async () => {
-    const { trackId, jobId } = await insertTrackWithJob(em, 'processing');
-    await insertStem(em, jobId, trackId, { stem_type: 'drums' });
-    await expect(insertStem(em, jobId, trackId, { stem_type: 'drums' })).rejects.toMatchObject({
+    const { trackId, jobId } = await insertTrackWithJob(db.em, 'processing');
+    await insertStem(db.em, jobId, trackId, { stem_type: 'drums' });
+    await expect(insertStem(db.em, jobId, trackId, { stem_type: 'drums' })).rejects.toMatchObject({
       constructor: UniqueConstraintViolationException,
       constraint: 'stems_processing_job_id_stem_type_unique',
     });
   });
 
   it('rejects unknown processing jobs and tracks', async () => {
-    const { trackId, jobId } = await insertTrackWithJob(em, 'processing');
-    await expect(insertStem(em, randomUUID(), trackId)).rejects.toMatchObject({
+    const { trackId, jobId } = await insertTrackWithJob(db.em, 'processing');
+    await expect(insertStem(db.em, randomUUID(), trackId)).rejects.toMatchObject({
       constructor: ForeignKeyConstraintViolationException,
       constraint: 'stems_processing_job_id_foreign',
     });
-    await expect(insertStem(em, jobId, randomUUID())).rejects.toMatchObject({
+    await expect(insertStem(db.em, jobId, randomUUID())).rejects.toMatchObject({
       constructor: ForeignKeyConstraintViolationException,
       constraint: 'stems_track_id_foreign',
     });
   });
 
   it('requires a stem_type', async () => {
-    const { trackId, jobId } = await insertTrackWithJob(em, 'processing');
-    await expect(insertStem(em, jobId, trackId, { stem_type: null })).rejects.toBeInstanceOf(
+    const { trackId, jobId } = await insertTrackWithJob(db.em, 'processing');
+    await expect(insertStem(db.em, jobId, trackId, { stem_type: null })).rejects.toBeInstanceOf(
       NotNullConstraintViolationException,
     );
   });
@@ -163,21 +155,21 @@ describe('stems', () => {
 
 describe('analysis results', () => {
   it('allow one result per analysis job', async () => {
-    const { trackId, jobId } = await insertTrackWithJob(em, 'analysis');
-    await insertAnalysisResult(em, jobId, trackId, { key: 'A minor', features: { chroma: [1, 0] } });
-    await expect(insertAnalysisResult(em, jobId, trackId)).rejects.toMatchObject({
+    const { trackId, jobId } = await insertTrackWithJob(db.em, 'analysis');
+    await insertAnalysisResult(db.em, jobId, trackId, { key: 'A minor', features: { chroma: [1, 0] } });
+    await expect(insertAnalysisResult(db.em, jobId, trackId)).rejects.toMatchObject({
       constructor: UniqueConstraintViolationException,
       constraint: 'analysis_results_analysis_job_id_unique',
     });
   });
 
   it('reject unknown analysis jobs and tracks', async () => {
-    const { trackId, jobId } = await insertTrackWithJob(em, 'analysis');
-    await expect(insertAnalysisResult(em, randomUUID(), trackId)).rejects.toMatchObject({
+    const { trackId, jobId } = await insertTrackWithJob(db.em, 'analysis');
+    await expect(insertAnalysisResult(db.em, randomUUID(), trackId)).rejects.toMatchObject({
       constructor: ForeignKeyConstraintViolationException,
       constraint: 'analysis_results_analysis_job_id_foreign',
     });
-    await expect(insertAnalysisResult(em, jobId, randomUUID())).rejects.toMatchObject({
+    await expect(insertAnalysisResult(db.em, jobId, randomUUID())).rejects.toMatchObject({
       constructor: ForeignKeyConstraintViolationException,
       constraint: 'analysis_results_track_id_foreign',
     });
@@ -186,9 +178,9 @@ describe('analysis results', () => {
 
 describe('requests', () => {
   it('default to pending delivery with no message yet', async () => {
-    const trackId = await insertTrack(em);
-    const id = await insertRequest(em, trackId);
-    expect(await selectRow(em, 'requests', id)).toMatchObject({
+    const trackId = await insertTrack(db.em);
+    const id = await insertRequest(db.em, trackId);
+    expect(await selectRow(db.em, 'requests', id)).toMatchObject({
       delivery_state: 'pending',
       message_id: null,
       model: null,
@@ -200,20 +192,20 @@ describe('requests', () => {
     ['format', 'ogg', 'requests_format_check'],
     ['delivery_state', 'lost', 'requests_delivery_state_check'],
   ])('reject an unknown %s', async (column, value, constraint) => {
-    const trackId = await insertTrack(em);
-    await expect(insertRequest(em, trackId, { [column]: value })).rejects.toMatchObject({
+    const trackId = await insertTrack(db.em);
+    await expect(insertRequest(db.em, trackId, { [column]: value })).rejects.toMatchObject({
       constructor: CheckConstraintViolationException,
       constraint,
     });
   });
 
   it('reject an unknown track and a missing interaction token', async () => {
-    await expect(insertRequest(em, randomUUID())).rejects.toMatchObject({
+    await expect(insertRequest(db.em, randomUUID())).rejects.toMatchObject({
       constructor: ForeignKeyConstraintViolationException,
       constraint: 'requests_track_id_foreign',
     });
-    const trackId = await insertTrack(em);
-    await expect(insertRequest(em, trackId, { interaction_token: null })).rejects.toBeInstanceOf(
+    const trackId = await insertTrack(db.em);
+    await expect(insertRequest(db.em, trackId, { interaction_token: null })).rejects.toBeInstanceOf(
       NotNullConstraintViolationException,
     );
   });

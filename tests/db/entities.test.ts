@@ -1,5 +1,5 @@
 /** The entities through the ORM: ids, defaults, timestamps and relations. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   AnalysisJob,
   AnalysisResult,
@@ -9,20 +9,15 @@ import {
   Stem,
   Track,
 } from '../../src/db/entities/index.ts';
-import type { Orm } from '../../src/db/orm.ts';
-import { uniqueSpotifyId, openTestOrm } from '../support/db.ts';
+import { uniqueSpotifyId, useTestOrm } from '../support/db.ts';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-let orm: Orm;
-beforeAll(async () => {
-  orm = await openTestOrm();
-});
-afterAll(() => orm.close());
+const db = useTestOrm();
 
 describe('entities', () => {
   it('persist a track with its jobs and outputs, and load them back', async () => {
-    const em = orm.em.fork();
+    const em = db.orm.em.fork();
     const spotifyId = uniqueSpotifyId();
     const track = em.create(Track, {
       title: 'Teardrop',
@@ -54,7 +49,7 @@ describe('entities', () => {
     expect(processing.model).toBe('htdemucs');
     expect(track.insertedAt).toBeInstanceOf(Date);
 
-    const fresh = orm.em.fork();
+    const fresh = db.orm.em.fork();
     const loaded = await fresh.findOneOrFail(Track, track.id, {
       populate: ['downloadJobs', 'processingJobs.stems', 'analysisJobs.result', 'requests'],
     });
@@ -69,7 +64,7 @@ describe('entities', () => {
   });
 
   it('bump updated_at on change', async () => {
-    const em = orm.em.fork();
+    const em = db.orm.em.fork();
     const track = em.create(Track, { title: 'Before' });
     await em.flush();
     const { insertedAt, updatedAt } = track;

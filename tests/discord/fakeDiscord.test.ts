@@ -17,6 +17,7 @@ import {
   Partials,
   type ButtonInteraction,
   type ChatInputCommandInteraction,
+  type Interaction,
   type MessageReaction,
   type PartialMessageReaction,
   type PartialUser,
@@ -51,30 +52,20 @@ async function login(client: Client, token: string): Promise<void> {
   await ready;
 }
 
-/** The next interaction the client receives, as discord.js hands it to the bot. */
-function nextCommand(client: Client): Promise<ChatInputCommandInteraction> {
+/** The next interaction of the kind `is` accepts that the client receives, as discord.js hands it to the bot. */
+function nextInteraction<T extends Interaction>(client: Client, is: (i: Interaction) => i is T): Promise<T> {
   return new Promise((resolve) => {
-    const listener = (interaction: unknown) => {
-      const i = interaction as ChatInputCommandInteraction;
-      if (!i.isChatInputCommand()) return;
+    const listener = (interaction: Interaction) => {
+      if (!is(interaction)) return;
       client.off(Events.InteractionCreate, listener);
-      resolve(i);
+      resolve(interaction);
     };
     client.on(Events.InteractionCreate, listener);
   });
 }
 
-function nextButton(client: Client): Promise<ButtonInteraction> {
-  return new Promise((resolve) => {
-    const listener = (interaction: unknown) => {
-      const i = interaction as ButtonInteraction;
-      if (!i.isButton()) return;
-      client.off(Events.InteractionCreate, listener);
-      resolve(i);
-    };
-    client.on(Events.InteractionCreate, listener);
-  });
-}
+const nextCommand = (client: Client) => nextInteraction(client, (i): i is ChatInputCommandInteraction => i.isChatInputCommand());
+const nextButton = (client: Client) => nextInteraction(client, (i): i is ButtonInteraction => i.isButton());
 
 async function rejection(promise: Promise<unknown>): Promise<DiscordAPIError> {
   const error = await promise.then(

@@ -5,11 +5,13 @@
  * data folder and (optionally) tiny generated models. Also runs one-shot
  * commands (`sfa discord register`, a start that must fail) the same way.
  */
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
+import { afterAll, beforeAll } from 'vitest';
+import type { Orm } from '../../src/db/orm.ts';
 import { FakeDiscord, type FakeDiscordOptions } from '../support/fakeDiscord/index.ts';
-import { fileDatabaseUrl } from '../support/db.ts';
+import { fileDatabaseUrl, openFileOrm } from '../support/db.ts';
 import { makeTinyModels, tempDir } from '../engine/helpers.ts';
 
 export const REPO = path.resolve(import.meta.dirname, '../..');
@@ -166,4 +168,29 @@ export async function startBotHarness(options: BotHarnessOptions = {}): Promise<
       await ready();
     },
   };
+}
+
+export interface BotSuite {
+  readonly bot: BotHarness;
+  /** This file's database (the one the bot writes to). */
+  readonly orm: Orm;
+}
+
+/**
+ * A file's bot and database for its tests: beforeAll opens this file's database and starts
+ * the bot on it (options may be computed then); afterAll stops both, first writing what the
+ * bot printed to $STORY_LOG when set.
+ */
+export function useBot(options: BotHarnessOptions | (() => Promise<BotHarnessOptions>), startTimeoutMs = 180_000): BotSuite {
+  const suite = {} as { bot: BotHarness; orm: Orm };
+  beforeAll(async () => {
+    suite.orm = await openFileOrm();
+    suite.bot = await startBotHarness(typeof options === 'function' ? await options() : options);
+  }, startTimeoutMs);
+  afterAll(async () => {
+    if (process.env.STORY_LOG) writeFileSync(process.env.STORY_LOG, suite.bot?.output() ?? '');
+    await suite.bot?.close();
+    await suite.orm?.close();
+  }, 60_000);
+  return suite;
 }

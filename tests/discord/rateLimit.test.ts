@@ -6,49 +6,28 @@
  * message to its final state, never send into a bucket Discord said was
  * empty, and keep to at most one edit per 2 s per message.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Orm } from '../../src/db/orm.ts';
+import { describe, expect, it } from 'vitest';
 import { MIN_EDIT_INTERVAL_MS } from '../../src/domain/deliveryPolicy.ts';
 import { COLORS } from '../../src/domain/messages.ts';
-import { openFileOrm } from '../support/db.ts';
-import { startBotHarness, type BotHarness } from './harness.ts';
-import { requestsOf, separate, until } from './reactionsHelpers.ts';
+import { useBot } from './harness.ts';
+import { delivered, separate } from './reactionsHelpers.ts';
 
 const EDIT_ROUTE = '/webhooks/:application_id/:token/messages/:message_id';
 
 describe('a 429 storm during progress edits', () => {
-  let bot: BotHarness;
-  let orm: Orm;
-
-  beforeAll(async () => {
-    orm = await openFileOrm();
-    bot = await startBotHarness({ role: 'all', models: ['htdemucs'], readyTimeoutMs: 120_000 });
-  }, 180_000);
-
-  afterAll(async () => {
-    await bot?.close();
-    await orm?.close();
-  }, 60_000);
+  const suite = useBot({ role: 'all', models: ['htdemucs'], readyTimeoutMs: 120_000 });
 
   it('still delivers the final state, never into an empty bucket, at most one edit per 2 s', async () => {
-    const { fake } = bot;
+    const { fake } = suite.bot;
     const user = fake.createUser('stormy');
-    const sent = await separate(bot, orm, user, { model: 'htdemucs', seconds: 8 });
+    const sent = await separate(suite.bot, suite.orm, user, { model: 'htdemucs', seconds: 8 });
     // Everything after the first reply meets the storm.
     fake.injectRateLimit({ method: 'PATCH', path: /^\/webhooks\//, count: 6, retryAfterSeconds: 1 });
     fake.injectRateLimit({ method: 'POST', path: /^\/webhooks\//, count: 3, retryAfterSeconds: 1 });
     fake.injectRateLimit({ path: /^\/channels\//, count: 4, retryAfterSeconds: 0.5, global: true });
     fake.injectRateLimit({ path: /^\/users\//, count: 2, retryAfterSeconds: 0.5 });
 
-    const done = await until(
-      'the request to be delivered',
-      async () => {
-        const row = (await requestsOf(orm, user.id))[0];
-        if (row?.delivery_state === 'failed') throw new Error(`request ${row.id} failed`);
-        return row?.delivery_state === 'delivered' ? row : undefined;
-      },
-      300_000,
-    );
+    const done = await delivered(suite.orm, user.id, 300_000);
     expect(done.id).toBe(sent.request.id);
     // The final state reached the message (and the stems the followups).
     const final = await fake.waitUntil('the final render', () => {

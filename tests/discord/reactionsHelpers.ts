@@ -1,7 +1,7 @@
 /**
- * Shared by the reaction and rate-limit end-to-end tests: a distinct short
- * song per test (so tests never share a track, a download or stems), a
- * /separate with it attached, and the rows the bot wrote for it.
+ * Shared by the end-to-end bot tests: a distinct short song per test (so
+ * tests never share a track, a download or stems), a /separate with it
+ * attached, the rows the bot wrote for it and polling the database for them.
  */
 import type { APIUser } from 'discord-api-types/v10';
 import type { Orm } from '../../src/db/orm.ts';
@@ -40,27 +40,30 @@ export function distinctSong(seconds = 3): Buffer {
 
 export const emojiOf = (model: string): string => REACTION_OPTIONS.find((o) => o.model === model)!.emoji;
 
+/** A `requests` row as the bot wrote it (`select *`; the columns the tests look at). */
 export interface RequestRow {
   id: string;
+  kind: string;
   model: string | null;
   model_source: string | null;
   track_id: string;
   processing_job_id: string | null;
+  analysis_job_id: string | null;
   message_id: string | null;
   channel_message_id: string | null;
   delivery_state: string;
+  delivery_error: string | null;
+  dm_state: string | null;
   requester_id: string;
 }
 
+/** A user's requests, oldest first. */
 export async function requestsOf(orm: Orm, userId: string): Promise<RequestRow[]> {
-  return orm.em
-    .fork()
-    .getConnection()
-    .execute<RequestRow[]>(
-      `select id, model, model_source, track_id, processing_job_id, message_id, channel_message_id, delivery_state, requester_id
-         from requests where requester_id = ? order by inserted_at`,
-      [userId],
-    );
+  return orm.em.fork().execute<RequestRow[]>(`select * from requests where requester_id = ? order by inserted_at`, [userId]);
+}
+
+export async function deliveriesOf(orm: Orm, requestId: string): Promise<{ kind: string; state: string; attempts: number }[]> {
+  return orm.em.fork().execute(`select kind, state, attempts from deliveries where request_id = ? order by inserted_at`, [requestId]);
 }
 
 export async function processingRows(orm: Orm, trackId: string): Promise<{ id: string; model: string; status: string }[]> {
@@ -78,7 +81,7 @@ export async function reactionRows(orm: Orm, requestId: string): Promise<{ user_
     .execute(`select user_id, model, state, outcome from reaction_choices where request_id = ? order by inserted_at`, [requestId]);
 }
 
-/** Polls the database (the fake's waitUntil only re-checks on the fake's own changes and every 20 ms). */
+/** Polls an async probe (e.g. a database query) until it returns something truthy (the fake's waitUntil re-checks only the fake's own state). */
 export async function until<T>(what: string, probe: () => Promise<T | undefined | false | null>, timeoutMs = 60_000): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
@@ -87,6 +90,19 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined 
     if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** Waits until the user's first request is delivered, and fails at once if it failed instead. */
+export function delivered(orm: Orm, userId: string, timeoutMs = 240_000): Promise<RequestRow> {
+  return until(
+    `the request of ${userId} to be delivered`,
+    async () => {
+      const row = (await requestsOf(orm, userId))[0];
+      if (row?.delivery_state === 'failed') throw new Error(`request ${row.id} failed: ${row.delivery_error}`);
+      return row?.delivery_state === 'delivered' ? row : undefined;
+    },
+    timeoutMs,
+  );
 }
 
 export interface SentRequest {

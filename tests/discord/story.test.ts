@@ -6,33 +6,19 @@
  * defaults when the reaction window ends, the stems arrive as attachments
  * that decode, and the analysis DM carries the overview PNG, BPM and key.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MessageFlags } from 'discord-api-types/v10';
-import { openFileOrm } from '../support/db.ts';
-import type { Orm } from '../../src/db/orm.ts';
-import { startBotHarness, type BotHarness } from './harness.ts';
-import { distinctSong } from './reactionsHelpers.ts';
-import { PNG_SIGNATURE, deliveriesOf, percents, probe, requestsOf, stemAttachments, waitForDm } from './storyHelpers.ts';
+import { useBot } from './harness.ts';
+import { deliveriesOf, distinctSong, requestsOf } from './reactionsHelpers.ts';
+import { PNG_SIGNATURE, percents, probe, stemAttachments, waitForDm } from './storyHelpers.ts';
 
 const SECONDS = 4;
 
 describe('/separate from command to stems and DM', () => {
-  let bot: BotHarness;
-  let orm: Orm;
-
-  beforeAll(async () => {
-    orm = await openFileOrm();
-    bot = await startBotHarness({ role: 'all', models: ['htdemucs'], env: { SFA_REACTION_WINDOW_SECONDS: '2' } });
-  }, 180_000);
-
-  afterAll(async () => {
-    if (process.env.STORY_LOG) (await import('node:fs')).writeFileSync(process.env.STORY_LOG, bot?.output() ?? '');
-    await bot?.close();
-    await orm?.close();
-  }, 60_000);
+  const suite = useBot({ role: 'all', models: ['htdemucs'], env: { SFA_REACTION_WINDOW_SECONDS: '2' } });
 
   it('acknowledges, shows progress, defaults the model, attaches stems that decode and DMs the analysis', async () => {
-    const { fake } = bot;
+    const { fake } = suite.bot;
     const user = fake.createUser('producer');
     const handle = fake.interact({ user, command: 'separate', attachments: { file: { filename: 'demo.wav', data: distinctSong(SECONDS), contentType: 'audio/wav' } } });
     await handle.acknowledged(); // rejects if the fake's 3 s rule was broken
@@ -74,9 +60,9 @@ describe('/separate from command to stems and DM', () => {
     expect(done.embeds[0]?.description).toContain('htdemucs');
 
     // Rows: the default model after the window, one stems delivery and one DM, each sent once.
-    const [request] = await requestsOf(orm, user.id);
+    const [request] = await requestsOf(suite.orm, user.id);
     expect(request).toMatchObject({ kind: 'separate', model: 'htdemucs', model_source: 'default', delivery_state: 'delivered', dm_state: 'sent' });
-    const sent = (await deliveriesOf(orm, request!.id)).map((d) => `${d.kind}:${d.state}:${d.attempts}`).sort();
+    const sent = (await deliveriesOf(suite.orm, request!.id)).map((d) => `${d.kind}:${d.state}:${d.attempts}`).sort();
     expect(sent).toEqual(['dm:sent:1', 'stems:sent:1']);
     expect(fake.violations).toEqual([]);
   }, 300_000);

@@ -8,13 +8,12 @@
  * separation, both get stems), /cancel, and bad input (private, nothing written).
  */
 import { createServer } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MessageFlags } from 'discord-api-types/v10';
-import { countRows, openFileOrm } from '../support/db.ts';
-import type { Orm } from '../../src/db/orm.ts';
-import { startBotHarness, type BotHarness } from './harness.ts';
-import { distinctSong } from './reactionsHelpers.ts';
-import { eventually, probe, requestsOf, stemAttachments } from './storyHelpers.ts';
+import { countRows } from '../support/db.ts';
+import { useBot } from './harness.ts';
+import { delivered, distinctSong, requestsOf, until } from './reactionsHelpers.ts';
+import { probe, stemAttachments } from './storyHelpers.ts';
 
 const SECONDS = 3;
 /** The guild's real upload limit: far below a WAV stem, above nothing the plan would pick. */
@@ -31,30 +30,20 @@ async function freePort(): Promise<number> {
 const isEphemeral = (flags: number) => (flags & MessageFlags.Ephemeral) !== 0;
 
 describe('delivery against an uncooperative Discord', () => {
-  let bot: BotHarness;
-  let orm: Orm;
   let publicBase: string;
-
-  beforeAll(async () => {
-    orm = await openFileOrm();
+  const suite = useBot(async () => {
     const port = await freePort();
     publicBase = `http://127.0.0.1:${port}`;
-    bot = await startBotHarness({
+    return {
       role: 'all',
       models: ['htdemucs'],
       fake: { guilds: [{ name: 'Small Server', channels: ['general', 'uploads'], uploadLimitBytes: REAL_LIMIT }] },
       env: { SFA_REACTION_WINDOW_SECONDS: '20', SFA_HTTP_PORT: String(port), PUBLIC_BASE_URL: publicBase },
-    });
-  }, 180_000);
-
-  afterAll(async () => {
-    if (process.env.STORY_LOG) (await import('node:fs')).writeFileSync(process.env.STORY_LOG, bot?.output() ?? '');
-    await bot?.close();
-    await orm?.close();
-  }, 60_000);
+    };
+  });
 
   it('answers a bad link and an unknown model privately and writes nothing', async () => {
-    const { fake } = bot;
+    const { fake } = suite.bot;
     const user = fake.createUser('typo');
     const bad = fake.interact({ user, command: 'separate', options: { url: 'ftp://example.com/song.mp3' } });
     const badReply = await bad.reply();
@@ -62,12 +51,12 @@ describe('delivery against an uncooperative Discord', () => {
     expect(badReply.content).toMatch(/^Only http\(s\) links are accepted\./);
     const notAudio = fake.interact({ user, command: 'analyze', attachments: { file: { filename: 'notes.txt', data: Buffer.from('hello'), contentType: 'text/plain' } } });
     expect(isEphemeral((await notAudio.reply()).flags)).toBe(true);
-    expect(await countRows(orm.em.fork(), 'requests', 'requester_id = ?', [user.id])).toBe(0);
+    expect(await countRows(suite.orm.em.fork(), 'requests', 'requester_id = ?', [user.id])).toBe(0);
     expect(fake.messages()).toEqual([]);
   });
 
   it('posts DMs-closed analysis in the channel, mentioning only the requester', async () => {
-    const { fake } = bot;
+    const { fake } = suite.bot;
     const user = fake.createUser('private', { dmsClosed: true });
     const handle = fake.interact({ user, command: 'analyze', attachments: { file: { filename: 'a.wav', data: distinctSong(SECONDS), contentType: 'audio/wav' } } });
     await handle.acknowledged();
@@ -76,12 +65,12 @@ describe('delivery against an uncooperative Discord', () => {
     // (The picture is over this guild's 20 kB limit, so the fallback is sent as text: see the whole story for the PNG.)
     expect(fallback.embeds[0]?.fields?.map((f) => f.name)).toEqual(['Tempo', 'Key', 'Energy', 'Brightness']);
     expect(fake.dms(user.id)).toEqual([]);
-    await eventually('the request to be delivered', async () => (await requestsOf(orm, user.id))[0]?.delivery_state === 'delivered', 30_000);
-    expect((await requestsOf(orm, user.id))[0]).toMatchObject({ kind: 'analyze', dm_state: 'closed_fallback_sent' });
+    await delivered(suite.orm, user.id, 30_000);
+    expect((await requestsOf(suite.orm, user.id))[0]).toMatchObject({ kind: 'analyze', dm_state: 'closed_fallback_sent' });
   }, 240_000);
 
   it('when uploads are refused with 413, steps down and then links the stems to the file server', async () => {
-    const { fake } = bot;
+    const { fake } = suite.bot;
     const user = fake.createUser('bigfiles');
     const channel = fake.guild.channelIds[1]!;
     // The interaction claims 10 MiB, but its token dies at once, so the stems go with the bot token into a
@@ -98,7 +87,7 @@ describe('delivery against an uncooperative Discord', () => {
     await handle.acknowledged();
     const list = await fake.waitUntil('the stems list', () => fake.messages(channel).find((m) => !m.webhookId && m.embeds[0]?.title?.startsWith('Stems')), 240_000);
     expect(fake.requests.some((r) => r.status === 413)).toBe(true);
-    await eventually('the request to be delivered', async () => (await requestsOf(orm, user.id))[0]?.delivery_state === 'delivered', 30_000);
+    await delivered(suite.orm, user.id, 30_000);
     const final = fake.message(list.id)!;
     const links = [...(final.embeds[0]?.description ?? '').matchAll(/\[download WAV\]\((http[^)]+)\)/g)].map((m) => m[1]!);
     expect(links).toHaveLength(4);
@@ -111,7 +100,7 @@ describe('delivery against an uncooperative Discord', () => {
   }, 300_000);
 
   it('moves progress to a channel message when the interaction token expires, and still delivers', async () => {
-    const { fake } = bot;
+    const { fake } = suite.bot;
     const user = fake.createUser('slowtoken');
     const handle = fake.interact({
       user,
@@ -124,13 +113,13 @@ describe('delivery against an uncooperative Discord', () => {
     // lifetime raced the tiny model, which can finish everything within it).
     await handle.reply(30_000);
     handle.expireToken();
-    const request = await eventually('the channel message', async () => {
-      const [r] = await requestsOf(orm, user.id);
+    const request = await until('the channel message', async () => {
+      const [r] = await requestsOf(suite.orm, user.id);
       // Fail fast, with the bot's log, instead of waiting out the timeout for a state that cannot come.
-      if (r?.delivery_state === 'failed') throw new Error(`the request failed: ${r.delivery_error}\n${bot.output().slice(-6000)}`);
+      if (r?.delivery_state === 'failed') throw new Error(`the request failed: ${r.delivery_error}\n${suite.bot.output().slice(-6000)}`);
       return r?.channel_message_id && r.delivery_state === 'delivered' ? r : undefined;
     }, 240_000).catch((error: Error) => {
-      throw new Error(`${error.message}\nbot log (tail):\n${bot.output().slice(-6000)}`);
+      throw new Error(`${error.message}\nbot log (tail):\n${suite.bot.output().slice(-6000)}`);
     });
     const moved = fake.message(request.channel_message_id!)!;
     expect(moved.webhookId).toBeUndefined(); // posted with the bot token
@@ -142,7 +131,7 @@ describe('delivery against an uncooperative Discord', () => {
   }, 300_000);
 
   it('two users asking for the same song at once share one download and one separation, and both get stems', async () => {
-    const { fake } = bot;
+    const { fake } = suite.bot;
     const song = distinctSong(SECONDS);
     const [a, b] = [fake.createUser('twin_a'), fake.createUser('twin_b')];
     const handles = [a, b].map((user) =>
@@ -152,11 +141,11 @@ describe('delivery against an uncooperative Discord', () => {
     for (const h of handles) {
       await fake.waitUntil('stems for each user', () => (h.followups().find((m) => m.embeds[0]?.title?.startsWith('Stems')) ? true : undefined), 240_000);
     }
-    const [ra] = await requestsOf(orm, a.id);
-    const [rb] = await requestsOf(orm, b.id);
+    const [ra] = await requestsOf(suite.orm, a.id);
+    const [rb] = await requestsOf(suite.orm, b.id);
     expect(ra!.track_id).toBe(rb!.track_id);
     expect(ra!.processing_job_id).toBe(rb!.processing_job_id);
-    const em = orm.em.fork();
+    const em = suite.orm.em.fork();
     expect(await countRows(em, 'download_jobs', 'track_id = ?', [ra!.track_id])).toBe(1);
     expect(await countRows(em, 'processing_jobs', 'track_id = ?', [ra!.track_id])).toBe(1);
     for (const h of handles) {
@@ -170,7 +159,7 @@ describe('delivery against an uncooperative Discord', () => {
   }, 300_000);
 
   it('/cancel stops the latest request, says so privately and on its message', async () => {
-    const { fake } = bot;
+    const { fake } = suite.bot;
     const user = fake.createUser('changedmind');
     const handle = fake.interact({ user, command: 'separate', attachments: { file: { filename: 'c.wav', data: distinctSong(SECONDS), contentType: 'audio/wav' } } });
     await handle.reply(30_000);
@@ -181,7 +170,7 @@ describe('delivery against an uncooperative Discord', () => {
     expect(isEphemeral(cancel.flags)).toBe(true);
     expect(cancel.content).toMatch(/^Cancelled your request for \*\*/);
     await fake.waitUntil('the message to say it was cancelled', () => handle.original()?.content === 'Cancelled at your request.', 30_000);
-    const [request] = await requestsOf(orm, user.id);
+    const [request] = await requestsOf(suite.orm, user.id);
     expect(request).toMatchObject({ delivery_state: 'failed', delivery_error: 'cancelled by the requester' });
     // Nothing is delivered for it later.
     await new Promise((resolve) => setTimeout(resolve, 3000));

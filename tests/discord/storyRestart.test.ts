@@ -11,8 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openFileOrm, fileDatabaseUrl } from '../support/db.ts';
 import type { Orm } from '../../src/db/orm.ts';
 import { REPO, childEnv, startBotHarness, type BotHarness } from './harness.ts';
-import { distinctSong } from './reactionsHelpers.ts';
-import { eventually, requestsOf, stemAttachments, waitForDm } from './storyHelpers.ts';
+import { deliveriesOf, delivered, distinctSong, requestsOf, until } from './reactionsHelpers.ts';
+import { stemAttachments, waitForDm } from './storyHelpers.ts';
 
 const SECONDS = 8;
 
@@ -55,7 +55,7 @@ describe('restarting the bot while the worker runs', () => {
     await handle.reply(30_000);
 
     // The window ends (default model) and the worker starts separating; then the bot dies.
-    const running = await eventually('the separation to run', async () => {
+    const running = await until('the separation to run', async () => {
       const [r] = await requestsOf(orm, user.id);
       if (!r?.processing_job_id) return undefined;
       const rows = await orm.em.fork().execute<{ status: string }[]>(`select status from processing_jobs where id = ?`, [r.processing_job_id]);
@@ -67,7 +67,7 @@ describe('restarting the bot while the worker runs', () => {
 
     const dm = await waitForDm(fake, user.id);
     expect(dm.embeds[0]?.title).toMatch(/^Analysis/);
-    await eventually('the request to be delivered', async () => (await requestsOf(orm, user.id))[0]?.delivery_state === 'delivered', 180_000);
+    await delivered(orm, user.id, 180_000);
     await fake.waitUntil('the message to show Done', () => handle.original()?.embeds[0]?.footer?.text === 'Done', 30_000);
 
     // Exactly once: one stems message with four files, one DM, every outbox row sent on its first attempt.
@@ -77,7 +77,7 @@ describe('restarting the bot while the worker runs', () => {
     expect(stemAttachments(handle.followups())).toHaveLength(4);
     expect(fake.dms(user.id)).toHaveLength(1);
     const [request] = await requestsOf(orm, user.id);
-    const rows = await orm.em.fork().execute<{ kind: string; state: string; attempts: number }[]>(`select kind, state, attempts from deliveries where request_id = ?`, [request!.id]);
+    const rows = await deliveriesOf(orm, request!.id);
     expect(rows.map((d) => `${d.kind}:${d.state}:${d.attempts}`).sort()).toEqual(['dm:sent:1', 'stems:sent:1']);
     expect(bot.output()).toContain('resumed 1 unfinished request(s)');
   }, 240_000);

@@ -5,7 +5,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import type { JobStatus } from '../../src/domain/jobStatus.ts';
 import { JOB_TABLES, type JobKind } from '../../src/db/jobStatusWrites.ts';
 import { createOrm, type Orm } from '../../src/db/orm.ts';
@@ -18,6 +18,17 @@ export function testDatabaseUrl(): string {
 
 export function openTestOrm(): Promise<Orm> {
   return createOrm(testDatabaseUrl());
+}
+
+/** A file's (or describe block's) ORM on the run's database and one EntityManager fork: opened in beforeAll, closed in afterAll. */
+export function useTestOrm(): { readonly orm: Orm; readonly em: EntityManager } {
+  const db = {} as { orm: Orm; em: EntityManager };
+  beforeAll(async () => {
+    db.orm = await openTestOrm();
+    db.em = db.orm.em.fork();
+  });
+  afterAll(() => db.orm?.close());
+  return db;
 }
 
 let fileDatabase: Promise<string> | undefined;

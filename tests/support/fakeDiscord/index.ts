@@ -272,42 +272,12 @@ export class FakeDiscord {
       byOption[option] = api;
     }
     const options = buildOptions(command, params.options ?? {}, byOption);
-    const createdAt = Date.now();
-    const id = snowflake(createdAt);
-    const token = `aW50ZXJhY3Rpb246${id}:${randomBytes(32).toString('base64url')}`;
-    const payload = interactionPayload({
-      world,
-      id,
-      token,
-      user,
-      guild,
-      channel,
-      command,
-      options,
-      attachments,
-      attachmentSizeLimit,
-      locale: params.locale ?? Locale.EnglishUS,
-    });
-    const record: InteractionRecord = {
-      id,
-      token,
-      userId: user.id,
-      guildId: guild?.id,
-      channelId: channel.id,
-      commandName: `/${command.name}`,
-      componentMessageId: undefined,
-      createdAt,
-      expiresAt: createdAt + (params.tokenTtlMs ?? this.defaultInteractionTtl),
-      attachmentSizeLimit,
-      payload,
-      ack: undefined,
-      missedDeadline: false,
-      originalId: undefined,
-      followupIds: [],
-    };
-    this.core.registerInteraction(record);
-    this.gateway.dispatch(GatewayDispatchEvents.InteractionCreate, payload);
-    return new InteractionHandle(this, record);
+    const locale = params.locale ?? Locale.EnglishUS;
+    return this.dispatchInteraction(
+      { userId: user.id, guildId: guild?.id, channelId: channel.id, commandName: `/${command.name}`, componentMessageId: undefined, attachmentSizeLimit },
+      params.tokenTtlMs,
+      (id, token) => interactionPayload({ world, id, token, user, guild, channel, command, options, attachments, attachmentSizeLimit, locale }),
+    );
   }
 
   /** A user clicks a button on one of the bot's messages: dispatches a MESSAGE_COMPONENT interaction. */
@@ -319,33 +289,32 @@ export class FakeDiscord {
     if (!hasButton(message.components, params.customId)) throw new ImpossibleInteraction(`message ${message.id} has no button "${params.customId}"`);
     const channel = world.channel(message.channelId);
     const guild = channel.guildId ? world.guild(channel.guildId) : undefined;
+    const attachmentSizeLimit = guild ? guild.uploadLimitBytes : this.core.options.uploadLimitBytes;
+    const locale = params.locale ?? Locale.EnglishUS;
+    return this.dispatchInteraction(
+      { userId: user.id, guildId: guild?.id, channelId: channel.id, commandName: `button:${params.customId}`, componentMessageId: message.id, attachmentSizeLimit },
+      params.tokenTtlMs,
+      (id, token) =>
+        buttonPayload({ world, id, token, user, guild, channel, message: world.messageObject(message), customId: params.customId, attachmentSizeLimit, locale }),
+    );
+  }
+
+  /** A fresh id and token, the payload built with them, the record the fake tracks, and INTERACTION_CREATE on the gateway. */
+  private dispatchInteraction(
+    fields: Pick<InteractionRecord, 'userId' | 'guildId' | 'channelId' | 'commandName' | 'componentMessageId' | 'attachmentSizeLimit'>,
+    tokenTtlMs: number | undefined,
+    payloadFor: (id: string, token: string) => InteractionRecord['payload'],
+  ): InteractionHandle {
     const createdAt = Date.now();
     const id = snowflake(createdAt);
     const token = `aW50ZXJhY3Rpb246${id}:${randomBytes(32).toString('base64url')}`;
-    const attachmentSizeLimit = guild ? guild.uploadLimitBytes : this.core.options.uploadLimitBytes;
-    const payload = buttonPayload({
-      world,
-      id,
-      token,
-      user,
-      guild,
-      channel,
-      message: world.messageObject(message),
-      customId: params.customId,
-      attachmentSizeLimit,
-      locale: params.locale ?? Locale.EnglishUS,
-    });
+    const payload = payloadFor(id, token);
     const record: InteractionRecord = {
+      ...fields,
       id,
       token,
-      userId: user.id,
-      guildId: guild?.id,
-      channelId: channel.id,
-      commandName: `button:${params.customId}`,
-      componentMessageId: message.id,
       createdAt,
-      expiresAt: createdAt + (params.tokenTtlMs ?? this.defaultInteractionTtl),
-      attachmentSizeLimit,
+      expiresAt: createdAt + (tokenTtlMs ?? this.defaultInteractionTtl),
       payload,
       ack: undefined,
       missedDeadline: false,
