@@ -81,6 +81,16 @@ export interface Config {
     /** How often each worker process looks for lost or stranded rows; 0: this process runs no reaper. */
     readonly reaperIntervalSeconds: number;
   };
+  /** The bot's request handling (src/bot). */
+  readonly bot: {
+    /** SFA_REACTION_WINDOW_SECONDS in ms: how long the requester of a /separate without `model:` may react to choose it (0: the default model at once). */
+    readonly reactionWindowMs: number;
+    /**
+     * SFA_DISCORD_CDN_BASES: the only bases (origin + path ending in "/") the bot fetches a user's attached
+     * file from; Discord's CDN hosts by default. Deliberately a list of exact bases, not a switch for private hosts.
+     */
+    readonly trustedAttachmentBases: readonly string[];
+  };
   readonly logLevel: LogLevel;
 }
 
@@ -107,6 +117,8 @@ export const DEFAULTS = {
   SFA_HEARTBEAT_SECONDS: 5,
   SFA_STALE_AFTER_SECONDS: 180,
   SFA_REAPER_INTERVAL_SECONDS: 30,
+  SFA_REACTION_WINDOW_SECONDS: 20,
+  SFA_DISCORD_CDN_BASES: ['https://cdn.discordapp.com/', 'https://media.discordapp.net/'],
   LOG_LEVEL: 'info',
 } as const;
 
@@ -152,8 +164,8 @@ const oneOf = <T extends string>(values: readonly T[]) =>
     return (values as readonly string[]).includes(lower) ? (lower as T) : new Invalid(`expected one of ${values.join(', ')}${got(v)}`);
   });
 
-/** A base URL that paths get appended to: http(s), no credentials, query or fragment; trailing "/" dropped. */
-const baseUrl = variable((v) => {
+/** A base URL: http(s), no credentials, query or fragment. */
+function httpBase(v: string): URL | Invalid {
   let url: URL;
   try {
     url = new URL(v);
@@ -164,8 +176,32 @@ const baseUrl = variable((v) => {
   // Not echoed: a URL with credentials in it is a secret.
   if (url.username || url.password) return new Invalid('expected a URL without a user name or password in it');
   if (url.search || url.hash) return new Invalid(`expected a base URL without ?query or #fragment${got(v)}`);
-  return url.href.replace(/\/+$/, '');
+  return url;
+}
+
+/** A base URL that paths get appended to; trailing "/" dropped. */
+const baseUrl = variable((v) => {
+  const url = httpBase(v);
+  return url instanceof Invalid ? url : url.href.replace(/\/+$/, '');
 });
+
+/** Comma-separated base URLs that others are matched against by prefix; each ends in "/". */
+const baseUrlList = variable((v) => {
+  const bases: string[] = [];
+  for (const part of v.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const url = httpBase(part);
+    if (url instanceof Invalid) return url;
+    bases.push(url.href.endsWith('/') ? url.href : `${url.href}/`);
+  }
+  return bases.length > 0 ? bases : new Invalid(`expected comma-separated http:// or https:// base URLs${got(v)}`);
+});
+
+/** Seconds, fractions allowed. */
+const seconds = (max: number, what: string) =>
+  variable((v) => {
+    const n = /^\d+(\.\d+)?$/.test(v) ? Number(v) : Number.NaN;
+    return n <= max ? n : new Invalid(`expected seconds from 0 to ${max}, ${what}${got(v)}`);
+  });
 
 /** A path; `~/` expands with HOME because .env files and systemd units don't do it. */
 const pathVar = (home: string | undefined) =>
@@ -231,6 +267,8 @@ const schemaFor = (home: string | undefined) =>
     SFA_HEARTBEAT_SECONDS: integer(1, 3_600, 'seconds between a running job\'s heartbeats'),
     SFA_STALE_AFTER_SECONDS: integer(2, 86_400, 'seconds without a heartbeat before a job is taken for lost'),
     SFA_REAPER_INTERVAL_SECONDS: integer(0, 3_600, 'seconds between checks for lost jobs (0: no reaper in this process)'),
+    SFA_REACTION_WINDOW_SECONDS: seconds(3_600, 'how long the requester may react to choose the model (0: the default model at once)'),
+    SFA_DISCORD_CDN_BASES: baseUrlList,
     LOG_LEVEL: oneOf(LOG_LEVELS),
   });
 
@@ -305,6 +343,10 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, o
       staleAfterSeconds: e.SFA_STALE_AFTER_SECONDS ?? DEFAULTS.SFA_STALE_AFTER_SECONDS,
       reaperIntervalSeconds: e.SFA_REAPER_INTERVAL_SECONDS ?? DEFAULTS.SFA_REAPER_INTERVAL_SECONDS,
     }),
+    bot: Object.freeze({
+      reactionWindowMs: Math.round((e.SFA_REACTION_WINDOW_SECONDS ?? DEFAULTS.SFA_REACTION_WINDOW_SECONDS) * 1000),
+      trustedAttachmentBases: Object.freeze(e.SFA_DISCORD_CDN_BASES ?? DEFAULTS.SFA_DISCORD_CDN_BASES),
+    }),
     logLevel: e.LOG_LEVEL ?? DEFAULTS.LOG_LEVEL,
   };
   return { ok: true, config: Object.freeze(config) };
@@ -368,6 +410,8 @@ export function describeConfig(config: Config): string {
       'recovery',
       `heartbeat every ${config.recovery.heartbeatSeconds} s, lost after ${config.recovery.staleAfterSeconds} s, ${config.recovery.reaperIntervalSeconds > 0 ? `checked every ${config.recovery.reaperIntervalSeconds} s` : 'no reaper in this process'}`,
     ],
+    ['model reactions', `${config.bot.reactionWindowMs / 1000} s to choose`],
+    ['attachments from', config.bot.trustedAttachmentBases.join(', ')],
     ['log level', config.logLevel],
   ];
   const width = Math.max(...lines.map(([k]) => k.length));

@@ -6,7 +6,6 @@
 import { parseArgs } from 'node:util';
 import { MISSING_TOKEN } from './bot/messages.ts';
 import { loadConfigOrExit } from './config.ts';
-import { parseBotSettings } from './domain/botSettings.ts';
 
 const ROLES = ['bot', 'worker', 'all'] as const;
 type Role = (typeof ROLES)[number];
@@ -42,13 +41,6 @@ async function main(): Promise<number> {
     return 2;
   }
 
-  const parsedBotSettings = parseBotSettings(process.env);
-  if (withBot && !parsedBotSettings.ok) {
-    process.stderr.write(`${parsedBotSettings.problems.join('\n')}\n`);
-    return 2;
-  }
-  const botSettings = parsedBotSettings.ok ? parsedBotSettings.settings : undefined;
-
   // Stopped in reverse order of starting.
   const parts: Part[] = [];
   const stopAll = async () => {
@@ -71,12 +63,12 @@ async function main(): Promise<number> {
       parts.push({ name: 'the workers', stop: () => workers.stop() });
       process.stderr.write('workers started (download, separate, analyze)\n');
     }
-    if (withBot && botSettings) {
+    if (withBot) {
       const { startBot } = await import('./bot/start.ts');
       const { startBotRuntime } = await import('./bot/runtime.ts');
       const { stderrBotLogger } = await import('./bot/log.ts');
       const log = stderrBotLogger(config.logLevel);
-      const runtime = await startBotRuntime({ config, databaseUrl: database.url, settings: botSettings, log });
+      const runtime = await startBotRuntime({ config, databaseUrl: database.url, log });
       parts.push({ name: 'the bot runtime', stop: () => runtime.stop() });
       const bot = await startBot({ config, log, runtime });
       parts.push({ name: 'the bot', stop: () => bot.stop() });

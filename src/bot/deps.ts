@@ -10,21 +10,14 @@ import type { Orm } from '../db/orm.ts';
 import type { PipelineContext } from '../jobs/pipeline/index.ts';
 import type { BotLogger } from './log.ts';
 
-export interface BotSettings {
-  /** How long the requester may react to choose the model (ms). */
-  reactionWindowMs: number;
-  /** Attachment URLs the bot itself fetches: only these origins (Discord's CDN; the fake in tests). */
-  trustedAttachmentBases: readonly string[];
-}
-
 export interface BotDeps {
   orm: Orm;
   boss: PgBoss;
   pipeline: PipelineContext;
   /** @discordjs/rest with the bot token (webhook calls pass auth: false). */
   rest: REST;
+  /** The bot's own settings are config.bot. */
   config: Config;
-  settings: BotSettings;
   log: BotLogger;
   botUserId: string;
   /** Something about the request changed (model chosen, rows linked): re-render its message. */

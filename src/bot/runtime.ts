@@ -13,7 +13,6 @@ import type { Client } from 'discord.js';
 import type { Config } from '../config.ts';
 import { createOrm, type Orm } from '../db/orm.ts';
 import { DEFAULT_MODEL } from '../domain/modelCatalog.ts';
-import type { BotEnvSettings } from '../domain/botSettings.ts';
 import { createBoss, followProgress, type ProgressEvent, type ProgressFollower } from '../jobs/pipeline/index.ts';
 import { StoragePaths } from '../jobs/storage/paths.ts';
 import type { PgBoss } from 'pg-boss';
@@ -41,14 +40,13 @@ export interface BotRuntime {
 export interface BotRuntimeOptions {
   config: Config;
   databaseUrl: string;
-  settings: BotEnvSettings;
   log: BotLogger;
 }
 
 const WINDOW_SCAN_MS = 1000;
 
 export async function startBotRuntime(options: BotRuntimeOptions): Promise<BotRuntime> {
-  const { config, log, settings } = options;
+  const { config, log } = options;
   const orm: Orm = await createOrm(options.databaseUrl);
   const stops: (() => Promise<void>)[] = [() => orm.close()];
   const stopAll = async () => {
@@ -149,7 +147,6 @@ export async function startBotRuntime(options: BotRuntimeOptions): Promise<BotRu
         pipeline: { orm, boss, maxDurationSeconds: config.limits.maxDurationSeconds },
         rest: client.rest,
         config,
-        settings,
         log,
         botUserId: client.user.id,
         requestChanged,

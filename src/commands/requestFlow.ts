@@ -11,6 +11,7 @@ import { MessageFlags, type ChatInputCommandInteraction } from 'discord.js';
 import type { BotDeps } from '../bot/deps.ts';
 import { pipelineInputFor, SourceError } from '../bot/requests/source.ts';
 import { InputError, requestAnalysis, requestSeparation } from '../jobs/pipeline/index.ts';
+import { TOKEN_LIFETIME_MS } from '../domain/deliveryPolicy.ts';
 import { UnknownModelError } from '../domain/modelCatalog.ts';
 import type { SourceOptions } from './sourceOptions.ts';
 import type { CommandDeps } from './types.ts';
@@ -21,8 +22,6 @@ export function tooManyRequests(running: number, limit: number): string {
   return `You already have ${running} request${running === 1 ? '' : 's'} in progress (the limit is ${limit} per person). ` +
     'Wait for one to finish, or stop one with /cancel, then ask again.';
 }
-/** Discord interaction tokens live 15 minutes. */
-export const INTERACTION_TOKEN_LIFETIME_MS = 15 * 60_000;
 
 async function privateAnswer(interaction: ChatInputCommandInteraction, text: string): Promise<void> {
   // The deferred reply is public: remove it and answer only the user.
@@ -73,14 +72,14 @@ export async function startRequest(interaction: ChatInputCommandInteraction, inp
       interaction.channelId,
       interaction.applicationId,
       interaction.token,
-      new Date(interaction.createdTimestamp + INTERACTION_TOKEN_LIFETIME_MS),
+      new Date(interaction.createdTimestamp + TOKEN_LIFETIME_MS),
       kind === 'separate' ? (input.model ?? null) : null,
       kind === 'separate' && input.model ? 'option' : null,
       kind === 'separate' ? (input.format ?? 'wav') : null,
       ticket.trackId,
       ticket.processingJobId ?? null,
       ticket.analysisJobId,
-      choosing ? new Date(now + bot.settings.reactionWindowMs) : null,
+      choosing ? new Date(now + bot.config.bot.reactionWindowMs) : null,
       attachmentLimit(interaction),
     ],
   );

@@ -1,7 +1,16 @@
+/** The bot's settings (SFA_REACTION_WINDOW_SECONDS, SFA_DISCORD_CDN_BASES: config.bot) and which attachment URLs it trusts. */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_DISCORD_CDN_BASES, DEFAULT_REACTION_WINDOW_SECONDS, isTrustedAttachmentUrl, parseBotSettings } from '../../src/domain/botSettings.ts';
+import { DEFAULTS, parseConfig } from '../../src/config.ts';
+import { isTrustedAttachmentUrl } from '../../src/domain/botSettings.ts';
 
-describe('parseBotSettings', () => {
+const parseBotSettings = (env: Record<string, string>) => {
+  const result = parseConfig(env, { cwd: '/srv/sfa', repoRoot: '/opt/stem-forge' });
+  return result.ok ? { ok: true as const, settings: result.config.bot } : result;
+};
+const DEFAULT_REACTION_WINDOW_SECONDS = DEFAULTS.SFA_REACTION_WINDOW_SECONDS;
+const DEFAULT_DISCORD_CDN_BASES = DEFAULTS.SFA_DISCORD_CDN_BASES;
+
+describe('bot settings (parseConfig)', () => {
   it('defaults to a 20 s window and Discord\'s CDN hosts', () => {
     expect(parseBotSettings({})).toEqual({
       ok: true,

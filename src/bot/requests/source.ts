@@ -18,9 +18,9 @@ export class SourceError extends Error {
   override readonly name = 'SourceError';
 }
 
-export async function pipelineInputFor(deps: Pick<BotDeps, 'config' | 'settings'>, source: SongSource): Promise<string> {
+export async function pipelineInputFor(deps: Pick<BotDeps, 'config'>, source: SongSource): Promise<string> {
   if (source.kind !== 'file') return source.url;
-  if (!isTrustedAttachmentUrl(source.url, deps.settings.trustedAttachmentBases)) {
+  if (!isTrustedAttachmentUrl(source.url, deps.config.bot.trustedAttachmentBases)) {
     throw new SourceError('That attachment does not come from Discord\'s file server, so I will not fetch it. Attach the file again.');
   }
   const uploads = path.join(deps.config.dataDir, 'uploads');
