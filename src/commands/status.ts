@@ -1,7 +1,7 @@
 /** /status: the user's recent requests and where each stands (private). */
 import { SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
-import { loadRequests, type RequestRow } from '../bot/requests/view.ts';
-import { renderStatusLines } from '../domain/requestStatus.ts';
+import { loadRequests, stagesOf, type RequestRow } from '../bot/requests/view.ts';
+import { renderStatusLines, type RequestStatus } from '../domain/requestStatus.ts';
 import { NOT_READY } from './requestFlow.ts';
 import type { CommandDeps } from './types.ts';
 
@@ -17,11 +17,11 @@ export async function execute(interaction: ChatInputCommandInteraction, _input: 
     await interaction.editReply(NOT_READY);
     return;
   }
-  const rows: RequestRow[] = (await loadRequests(deps.bot.orm, 'r.requester_id = ?', [interaction.user.id])).slice(0, STATUS_LIMIT);
+  const rows = await loadRequests(deps.bot.orm, 'r.requester_id = ?', [interaction.user.id], STATUS_LIMIT);
   await interaction.editReply({ content: renderStatusLines(rows.map(toStatus)), allowedMentions: { parse: [] } });
 }
 
-function toStatus(row: RequestRow) {
+function toStatus(row: RequestRow): RequestStatus {
   return {
     kind: row.kind,
     title: row.title,
@@ -29,10 +29,7 @@ function toStatus(row: RequestRow) {
     insertedAt: row.inserted_at.getTime(),
     deliveryState: row.delivery_state,
     deliveryError: row.delivery_error,
-    stages: {
-      download: row.d_status ? { status: row.d_status, progress: row.d_progress ?? 0 } : undefined,
-      separation: row.kind === 'separate' ? (row.p_status ? { status: row.p_status, progress: row.p_progress ?? 0 } : { status: 'queued' as const, progress: 0 }) : undefined,
-      analysis: row.a_status ? { status: row.a_status, progress: row.a_progress ?? 0 } : undefined,
-    },
+    // How far each stage got; a failure's reason is shown once, as the request's delivery_error.
+    stages: Object.fromEntries(Object.entries(stagesOf(row)).map(([stage, v]) => [stage, { status: v.status, progress: v.progress }])),
   };
 }

@@ -32,6 +32,11 @@ export function isTooLarge(failure: RestFailure): boolean {
   return failure.status === 413 || failure.code === 40005;
 }
 
+/** 401 / 50027: the interaction token expired or was refused; the bot token has to take over. */
+export function isTokenRefused(failure: Pick<RestFailure, 'status' | 'code'>): boolean {
+  return failure.status === 401 || failure.code === 50027;
+}
+
 /** 403 / 50007: the user does not accept DMs from the bot. */
 export function isDmsClosed(failure: RestFailure): boolean {
   return failure.status === 403 && failure.code === 50007;

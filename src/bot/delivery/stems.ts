@@ -145,13 +145,15 @@ export async function deliverStems(options: DeliverStemsOptions): Promise<StemsD
   // 1. What is on disk: format, size, duration.
   const entries: Entry[] = [];
   const described: { source: StemSource; file: StemFile }[] = [];
+  // The stems of one separation are as long as each other: one ffprobe that could tell serves them all.
+  let probed: number | null | undefined;
   for (const source of options.stems) {
     const format = storedFormatOf(source.filePath);
     const info = await stat(source.filePath).catch(() => undefined);
     if (!format) failed.set(source.id, 'the stem file has an unexpected format');
     else if (!info?.isFile()) failed.set(source.id, 'the stem file is missing');
     else {
-      const durationSeconds = source.durationSeconds ?? (await encoder.probeDuration(source.filePath, signal));
+      const durationSeconds = source.durationSeconds ?? (probed ??= await encoder.probeDuration(source.filePath, signal));
       described.push({ source, file: { id: source.id, name: source.name, durationSeconds, sizeBytes: info.size, format } });
     }
   }

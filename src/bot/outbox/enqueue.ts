@@ -53,11 +53,10 @@ export async function enqueueDue(orm: Orm, requestId: string): Promise<Enqueued>
             : row.kind === 'analyze' && row.a_status === 'failed'
               ? `the analysis failed: ${row.a_error ?? 'no reason given'}`
               : undefined;
+      // No failure: an analysis request is delivered by its DM (the dispatcher marks it), a separation by its stems.
       if (failure) {
         await em.execute(`update requests set delivery_state = 'failed', delivery_error = ?, updated_at = now() where id = ?`, [failure, requestId]);
         out.failed = true;
-      } else if (row.kind === 'analyze' && row.a_status === 'completed') {
-        // An analysis request is delivered by its DM; its message is final once the DM went out (dispatcher).
       }
     }
   });

@@ -8,6 +8,7 @@
 import type { LinkSettings, StemsTarget } from '../delivery/stems.ts';
 import { deliverStems } from '../delivery/stems.ts';
 import type { StemEncoder } from '../delivery/encode.ts';
+import { isTokenRefused } from '../delivery/restErrors.ts';
 import type { BotDeps } from '../deps.ts';
 import { loadRequest, trackCard } from '../requests/view.ts';
 import type { Outcome } from './dispatcher.ts';
@@ -47,7 +48,7 @@ export async function probeAndDeliverStems(deps: BotDeps, ctx: StemsContext, req
       encoder: ctx.encoder,
     });
   let result = await run(tokenGood ? { via: 'interaction', applicationId: row.application_id, token: row.interaction_token, first: 'followup' } : { via: 'channel', channelId: row.channel_id });
-  const tokenRefused = result.state === 'failed' && result.failures.some((f) => f.status === 401 || f.code === 50027);
+  const tokenRefused = result.state === 'failed' && result.failures.some(isTokenRefused);
   if (tokenGood && tokenRefused) result = await run({ via: 'channel', channelId: row.channel_id });
 
   const conn = deps.orm.em.getConnection();

@@ -19,7 +19,7 @@
 import { Routes, type APIMessage } from 'discord.js';
 import { initialDeliveryState, step, type DeliveryAction, type DeliveryEvent, type ProgressDeliveryState } from '../../domain/deliveryPolicy.ts';
 import { payloadHash, renderMovedNotice, type MessagePayload } from '../../domain/messages.ts';
-import { restFailure } from '../delivery/restErrors.ts';
+import { isTokenRefused, restFailure } from '../delivery/restErrors.ts';
 import type { BotDeps } from '../deps.ts';
 import { isFinal, loadRequest, renderRequest, type RequestRow } from '../requests/view.ts';
 
@@ -177,7 +177,7 @@ export class ProgressTracker {
 
 function failureEvent(error: unknown, via: 'interaction' | 'channel'): DeliveryEvent {
   const f = restFailure(error);
-  if (via === 'interaction' && (f.status === 401 || f.code === 50027)) return { type: 'token_expired' };
+  if (via === 'interaction' && isTokenRefused(f)) return { type: 'token_expired' };
   if (f.code === 30046) return { type: 'too_old' };
   if (f.status === 429) return { type: 'rate_limited', retryAfterMs: 0 };
   if (f.status === 404 || f.status === 403 || f.code === 10008 || f.code === 10003 || f.code === 50001) return { type: 'gone' };

@@ -6,12 +6,12 @@
  * requested; a crash between the two is repaired on start by
  * `resumeUnlinkedChoices` (model set, processing row not linked).
  */
+import type { ModelSource } from '../../db/entities/request.ts';
 import type { ModelName } from '../../domain/modelCatalog.ts';
 import { requestSeparation } from '../../jobs/pipeline/index.ts';
 import type { BotDeps } from '../deps.ts';
 import { pipelineInputOfTrack } from './input.ts';
 
-export type ModelSource = 'reaction' | 'default' | 'option';
 export type ChoiceResult = 'started' | 'already_chosen' | 'cached';
 
 export async function applyModelChoice(deps: BotDeps, requestId: string, model: ModelName, source: ModelSource): Promise<ChoiceResult> {

@@ -78,8 +78,9 @@ export async function loadRequest(orm: Orm, requestId: string): Promise<RequestR
   return rows[0] && withDates(rows[0]);
 }
 
-export async function loadRequests(orm: Orm, where: string, params: unknown[]): Promise<RequestRow[]> {
-  const rows = await orm.em.getConnection().execute<RequestRow[]>(`${SELECT} where ${where} order by r.inserted_at desc`, params);
+/** Newest first; at most `limit` rows. */
+export async function loadRequests(orm: Orm, where: string, params: unknown[], limit: number): Promise<RequestRow[]> {
+  const rows = await orm.em.getConnection().execute<RequestRow[]>(`${SELECT} where ${where} order by r.inserted_at desc limit ?`, [...params, limit]);
   return rows.map(withDates);
 }
 
@@ -109,13 +110,19 @@ export function workEnded(row: RequestRow): boolean {
   return row.model !== null && row.processing_job_id !== null && ended(row.p_status) && analysis;
 }
 
-export function renderRequest(row: RequestRow, now = Date.now()): MessagePayload {
+/** The stages the request waits for, as far as they got; a separation not queued yet shows as queued. */
+export function stagesOf(row: RequestRow): RequestView['stages'] {
   const stages: RequestView['stages'] = {};
   const download = stage(row.d_status, row.d_progress, row.d_error);
   if (download) stages.download = download;
   if (row.kind === 'separate') stages.separation = stage(row.p_status, row.p_progress, row.p_error) ?? { status: 'queued', progress: 0 };
   const analysis = stage(row.a_status, row.a_progress, row.a_error);
   if (analysis) stages.analysis = analysis;
+  return stages;
+}
+
+export function renderRequest(row: RequestRow, now = Date.now()): MessagePayload {
+  const stages = stagesOf(row);
   const choosing = row.kind === 'separate' && row.model === null && row.delivery_state === 'pending';
   const windowEnds = row.reaction_window_ends_at?.getTime() ?? null;
   const view: RequestView = {

@@ -16,9 +16,6 @@ export type DeliveryKind = (typeof DELIVERY_KINDS)[number];
 export const OUTBOX_STATES = ['pending', 'sending', 'sent', 'failed'] as const;
 export type OutboxState = (typeof OUTBOX_STATES)[number];
 
-/** The kinds with at most one row per request. */
-export const SINGLE_DELIVERY_KINDS: readonly DeliveryKind[] = ['progress_edit', 'dm'];
-
 export const Delivery = defineEntity({
   name: 'Delivery',
   tableName: 'deliveries',

@@ -24,7 +24,6 @@ export {
   type IDelivery,
   DELIVERY_KINDS,
   OUTBOX_STATES,
-  SINGLE_DELIVERY_KINDS,
   type DeliveryKind,
   type OutboxState,
 } from './delivery.ts';
