@@ -357,12 +357,17 @@ export function formatProblems(problems: readonly string[]): string {
   return `stem-forge: invalid configuration (${count}):\n${problems.map((p) => `  ${p}\n`).join('')}`;
 }
 
-/** For process entry points: the config, or one message listing every problem on stderr and exit code 2. */
-export function loadConfigOrExit(env: Readonly<Record<string, string | undefined>> = process.env, options?: ConfigOptions): Config {
+/** For commands that return an exit code: the config, or undefined after one message on stderr listing every problem. */
+export function loadConfigOrReport(env: Readonly<Record<string, string | undefined>> = process.env, options?: ConfigOptions): Config | undefined {
   const result = parseConfig(env, options);
   if (result.ok) return result.config;
   process.stderr.write(formatProblems(result.problems));
-  return process.exit(2);
+  return undefined;
+}
+
+/** For process entry points: the config, or that message and exit code 2. */
+export function loadConfigOrExit(env: Readonly<Record<string, string | undefined>> = process.env, options?: ConfigOptions): Config {
+  return loadConfigOrReport(env, options) ?? process.exit(2);
 }
 
 /** Replaces the password (in the authority or a `password=` parameter) with ***. */

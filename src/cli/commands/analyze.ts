@@ -15,7 +15,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { loadConfigOrExit } from '../../config.ts';
+import { loadConfigOrReport } from '../../config.ts';
 import { failedStages } from '../../domain/cliProgress.ts';
 import { camelotForKeyName } from '../../domain/keys.ts';
 import { InputError, parsePipelineInput } from '../../jobs/pipeline/input.ts';
@@ -69,7 +69,8 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`sfa analyze: no such file: ${options.file}\n`);
     return 2;
   }
-  const config = loadConfigOrExit();
+  const config = loadConfigOrReport();
+  if (!config) return 2;
   const { runPipeline } = await import('../pipelineRun.ts');
   return runPipeline<AnalysisTicket>({
     command: 'sfa analyze',

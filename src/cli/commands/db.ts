@@ -3,7 +3,7 @@
  * embedded PostgreSQL under SFA_DATA_DIR (started for the command and
  * stopped after it).
  */
-import { loadConfigOrExit } from '../../config.ts';
+import { loadConfigOrReport } from '../../config.ts';
 
 const USAGE = `usage: sfa db migrate
 
@@ -22,7 +22,8 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(sub === undefined ? USAGE : `sfa db: unexpected '${args.join(' ')}'\n\n${USAGE}`);
     return 2;
   }
-  const config = loadConfigOrExit();
+  const config = loadConfigOrReport();
+  if (!config) return 2;
 
   // Loaded only now: the ORM takes seconds to import, usage errors should not wait for it.
   const { openDatabase } = await import('../../db/postgres.ts');

@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { MISSING_TOKEN, TOKEN_REJECTED } from '../../bot/messages.ts';
-import { loadConfigOrExit } from '../../config.ts';
+import { loadConfigOrReport } from '../../config.ts';
 
 const USAGE = `usage: sfa discord register [--guild ID | --global]
 
@@ -37,7 +37,8 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`sfa discord: --guild expects a server id (a snowflake, 17 to 20 digits)\n`);
     return 2;
   }
-  const config = loadConfigOrExit();
+  const config = loadConfigOrReport();
+  if (!config) return 2;
   if (!config.discord.token) {
     process.stderr.write(`${MISSING_TOKEN}\n`);
     return 2;

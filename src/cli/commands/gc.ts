@@ -10,7 +10,7 @@
  * left), 2 usage or configuration.
  */
 import { parseArgs } from 'node:util';
-import { loadConfigOrExit } from '../../config.ts';
+import { loadConfigOrReport } from '../../config.ts';
 import { formatBytes, parseDuration, parseSize } from '../../domain/gcPlan.ts';
 import { usageExit, type ParseOutcome } from '../usage.ts';
 
@@ -79,7 +79,8 @@ export function parseGcArgs(args: string[]): ParseOutcome<GcArgs> {
 export async function run(args: string[]): Promise<number> {
   const parsed = parseGcArgs(args);
   if (parsed.ok !== true) return usageExit('sfa gc', parsed, USAGE);
-  const config = loadConfigOrExit();
+  const config = loadConfigOrReport();
+  if (!config) return 2;
   const options = parsed.options;
   const { openDatabase } = await import('../../db/postgres.ts');
   const { createOrm } = await import('../../db/orm.ts');

@@ -11,7 +11,7 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfigOrExit } from '../../config.ts';
+import { loadConfigOrReport } from '../../config.ts';
 import type { AudioFormat } from '../../db/entities/index.ts';
 import { failedStages, type StageStates } from '../../domain/cliProgress.ts';
 import { camelotForKeyName } from '../../domain/keys.ts';
@@ -94,7 +94,8 @@ export function parseSeparateArgs(args: string[]): ParseOutcome<SeparateOptions>
 export async function run(args: string[]): Promise<number> {
   const parsed = parseSeparateArgs(args);
   if (parsed.ok !== true) return usageExit('sfa separate', parsed, USAGE);
-  const config = loadConfigOrExit();
+  const config = loadConfigOrReport();
+  if (!config) return 2;
   const options = parsed.options;
   const { runPipeline } = await import('../pipelineRun.ts');
   return runPipeline<SeparationTicket>({
