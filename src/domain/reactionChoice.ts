@@ -17,7 +17,6 @@
  */
 import { MODELS, type ModelName } from './modelCatalog.ts';
 
-export const DEFAULT_REACTION_WINDOW_SECONDS = 30;
 export const HOUR_MS = 3_600_000;
 
 export interface UserLimits {
@@ -60,17 +59,10 @@ export function modelForEmoji(emoji: ReactionEmoji | string): ModelName | undefi
   return BY_EMOJI.get(normalizeEmoji(name));
 }
 
-export function reactionWindowEnd(openedAt: number, windowSeconds: number): number {
-  if (!Number.isFinite(windowSeconds) || windowSeconds < 0) {
-    throw new RangeError(`reaction window must be seconds >= 0, got ${windowSeconds}`);
-  }
-  return openedAt + windowSeconds * 1000;
-}
-
 export interface ReactionRequestState {
   requesterId: string;
-  /** When the model-choice window opened (the message was posted); null when the model: option was given. */
-  windowOpenedAt: number | null;
+  /** When the model-choice window closes (as stored on the request); null when the model: option was given. */
+  windowEndsAt: number | null;
   /** The first separation's model; null while still open to choice. */
   model: ModelName | null;
   /** The first separation is running (or done): from then on a reaction asks for more. */
@@ -94,7 +86,6 @@ export interface ReactionInput {
   botUserId: string;
   emoji: ReactionEmoji | string;
   now: number;
-  windowSeconds?: number;
   limits?: UserLimits;
   usage: ReactorUsage;
 }
@@ -109,9 +100,9 @@ export type ReactionDecision =
   | { action: 'from_cache'; model: ModelName };
 
 /** Whether the requester may still pick the first separation's model. */
-export function windowIsOpen(request: ReactionRequestState, now: number, windowSeconds = DEFAULT_REACTION_WINDOW_SECONDS): boolean {
-  if (request.windowOpenedAt === null || request.firstSeparationStarted) return false;
-  return now < reactionWindowEnd(request.windowOpenedAt, windowSeconds);
+export function windowIsOpen(request: ReactionRequestState, now: number): boolean {
+  if (request.windowEndsAt === null || request.firstSeparationStarted) return false;
+  return now < request.windowEndsAt;
 }
 
 /** The over-limit message, or undefined when the reactor may make one more request. */
@@ -131,13 +122,12 @@ export function limitMessage(usage: ReactorUsage, limits: UserLimits, now: numbe
 
 export function decideReaction(input: ReactionInput): ReactionDecision {
   const { request, reactorId, now } = input;
-  const windowSeconds = input.windowSeconds ?? DEFAULT_REACTION_WINDOW_SECONDS;
   const limits = input.limits ?? DEFAULT_USER_LIMITS;
   if (reactorId === input.botUserId) return { action: 'ignore', reason: 'own_reaction' };
   const model = modelForEmoji(input.emoji);
   if (model === undefined) return { action: 'ignore', reason: 'unknown_emoji' };
 
-  if (windowIsOpen(request, now, windowSeconds)) {
+  if (windowIsOpen(request, now)) {
     // Only the requester chooses; their request already counts against their limits.
     if (reactorId !== request.requesterId) return { action: 'ignore', reason: 'not_requester' };
     if (model === request.model) return { action: 'ignore', reason: 'already_chosen' };

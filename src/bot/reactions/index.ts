@@ -220,18 +220,15 @@ async function decide(deps: BotDeps, em: EntityManager, choice: ChoiceRow, reque
     choice.user_id,
   ]);
   // Raw queries may hand timestamps back as Date or as text.
-  const endsAt = request.reaction_window_ends_at === null ? null : new Date(request.reaction_window_ends_at).getTime();
   return decideReaction({
     request: {
       requesterId: request.requester_id,
-      // The row stores the window's end; opening it there with a 0 s window gives the same "now < end" test.
-      windowOpenedAt: endsAt,
+      windowEndsAt: request.reaction_window_ends_at === null ? null : new Date(request.reaction_window_ends_at).getTime(),
       model: request.model,
       firstSeparationStarted: request.model !== null,
       cachedModels: cached.map((r) => r.model),
       runningModels: running.map((r) => r.model),
     },
-    windowSeconds: 0,
     reactorId: choice.user_id,
     botUserId: deps.botUserId,
     emoji: choice.emoji,
