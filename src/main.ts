@@ -41,6 +41,15 @@ async function main(): Promise<number> {
     return 2;
   }
 
+  // Listening from the start: a Ctrl-C while starting must not kill the process past the embedded
+  // PostgreSQL it started (the server is in its own process group). `on`, not `once`: execa's
+  // signal-exit (the engine child's cleanup) re-raises a signal that no other listener handles,
+  // which would kill the process in the middle of this graceful stop.
+  const stopRequested = new Promise<void>((resolve) => {
+    process.on('SIGINT', () => resolve());
+    process.on('SIGTERM', () => resolve());
+  });
+
   // Stopped in reverse order of starting.
   const parts: Part[] = [];
   const stopAll = async () => {
@@ -81,13 +90,7 @@ async function main(): Promise<number> {
     return 1;
   }
   process.stderr.write(`running (${role}); Ctrl+C stops\n`);
-
-  // `on`, not `once`: execa's signal-exit (the engine child's cleanup) re-raises a signal that no other
-  // listener handles, which would kill the process in the middle of this graceful stop.
-  await new Promise<void>((resolve) => {
-    process.on('SIGINT', () => resolve());
-    process.on('SIGTERM', () => resolve());
-  });
+  await stopRequested;
   process.stderr.write('stopping...\n');
   await stopAll();
   return 0;

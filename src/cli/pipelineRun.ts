@@ -55,9 +55,9 @@ export async function runPipeline<T extends object>(spec: PipelineRunSpec<T>): P
     process.on('uncaughtException', onDroppedConnection);
     interrupt.abort();
   };
-  // A terminal's Ctrl-C reaches the whole process group, embedded PostgreSQL included: it shuts
-  // down and drops our connections while we stop. Those drops are expected then; anything else
-  // still ends the process as an uncaught exception would.
+  // The database may go away while we stop (a server shut down by the same signal, e.g. a
+  // DATABASE_URL server run from the same terminal): those dropped connections are expected
+  // then; anything else still ends the process as an uncaught exception would.
   const onDroppedConnection = (error: Error) => {
     if (isDroppedConnection(error)) {
       if (verbose) view.log(`${spec.command}: database connection dropped while stopping (${error.message})`);

