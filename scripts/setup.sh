@@ -13,8 +13,8 @@ npm install --no-audit --no-fund --loglevel=error || fail "npm install failed"
 NODE_BIN="$ROOT/node_modules/.bin/node"
 node_version=$("$NODE_BIN" --version) || fail "node_modules/.bin/node does not run"
 case "$node_version" in
-  v22.*|v2[3-9].*) echo "node $node_version (used by every npm script)";;
-  *) fail "expected Node >= 22.12 in node_modules/.bin, got $node_version";;
+  v22.1[89].*|v22.[2-9][0-9].*|v23.[6-9].*|v23.1[0-9].*|v2[4-9].*) echo "node $node_version (used by every npm script)";;
+  *) fail "expected Node >= 22.18 (runs the TypeScript sources itself) in node_modules/.bin, got $node_version";;
 esac
 
 step "Debian packages: ffmpeg (decoding/encoding), jemalloc (engine allocator), fluidsynth + GM soundfont (test music)"

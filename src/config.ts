@@ -126,7 +126,10 @@ export const DEFAULTS = {
 export const SECRET_VARIABLES = ['DISCORD_TOKEN', 'SPOTIFY_CLIENT_SECRET', 'DATABASE_URL', 'SFA_LINK_SECRET'] as const;
 
 class Invalid {
-  constructor(readonly message: string) {}
+  readonly message: string;
+  constructor(message: string) {
+    this.message = message;
+  }
 }
 
 /** Quotes a non-secret value for a problem message, clipped so one bad value can't flood the output. */

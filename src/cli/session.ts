@@ -88,8 +88,8 @@ function buildSession(options: SessionOptions, database: Database, orm: Orm, bos
   let reaper: RunningReaper | undefined;
   let closing: Promise<void> | undefined;
   let interrupted = false;
-  // Loaded now, not on Ctrl-C: a terminal's Ctrl-C also stops tsx's compiler process, after which
-  // modules not loaded yet cannot be.
+  // Loaded now, not on Ctrl-C, so the interrupt has nothing left to load. (Under tsx this was
+  // required: a terminal's Ctrl-C also stopped its compiler process. Node strips the types itself.)
   const cancelModule = loadCancel();
 
   const stopFetching = async () => {

@@ -75,12 +75,13 @@ const PATCH_COLUMNS: Readonly<Record<JobKind, Readonly<Record<string, { column: 
 export const ACTIVE_STATUSES: readonly JobStatus[] = JOB_STATUSES.filter((s) => s !== 'queued' && !isTerminal(s));
 
 export class JobNotFoundError extends Error {
+  readonly kind: JobKind;
+  readonly id: string;
   override readonly name = 'JobNotFoundError';
-  constructor(
-    readonly kind: JobKind,
-    readonly id: string,
-  ) {
+  constructor(kind: JobKind, id: string) {
     super(`${kind} job ${id} does not exist`);
+    this.kind = kind;
+    this.id = id;
   }
 }
 

@@ -18,7 +18,8 @@ export function ormConfig(url: string) {
       snapshot: false,
       silent: true,
     },
-    // Plain objects in, plain objects out; no reflection or ts-morph needed (tsx/esbuild).
+    // Plain objects in, plain objects out (EntitySchema, no decorators): no reflection or ts-morph,
+    // which Node's type stripping could not provide (it emits no decorator metadata).
     discovery: { warnWhenNoEntities: true },
     debug: false,
   });

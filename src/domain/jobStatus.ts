@@ -17,12 +17,13 @@ export const TRANSITIONS: Readonly<Record<JobStatus, readonly JobStatus[]>> = {
 };
 
 export class InvalidTransitionError extends Error {
+  readonly from: JobStatus;
+  readonly to: JobStatus;
   override readonly name = 'InvalidTransitionError';
-  constructor(
-    readonly from: JobStatus,
-    readonly to: JobStatus,
-  ) {
+  constructor(from: JobStatus, to: JobStatus) {
     super(`job status cannot move from ${from} to ${to}`);
+    this.from = from;
+    this.to = to;
   }
 }
 

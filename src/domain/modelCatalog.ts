@@ -93,9 +93,11 @@ export function unknownModelMessage(name: string): string {
 }
 
 export class UnknownModelError extends Error {
+  readonly model: string;
   override readonly name = 'UnknownModelError';
-  constructor(readonly model: string) {
+  constructor(model: string) {
     super(unknownModelMessage(model));
+    this.model = model;
   }
 }
 

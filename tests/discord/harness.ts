@@ -1,6 +1,6 @@
 /**
  * End-to-end harness: the fake Discord, then the REAL bot as a child process
- * (`tsx src/main.ts --role bot|all`, as `npm start` runs it) pointed at the
+ * (`node src/main.ts --role bot|all`, as `npm start` runs it) pointed at the
  * fake through DISCORD_API_BASE, with the per-run test database, a temporary
  * data folder and (optionally) tiny generated models. Also runs one-shot
  * commands (`sfa discord register`, a start that must fail) the same way.
@@ -15,7 +15,6 @@ import { fileDatabaseUrl, openFileOrm } from '../support/db.ts';
 import { makeTinyModels, tempDir } from '../engine/helpers.ts';
 
 export const REPO = path.resolve(import.meta.dirname, '../..');
-const TSX = path.join(REPO, 'node_modules/.bin/tsx');
 const SFA = path.join(REPO, 'bin/sfa.js');
 
 /** The child's environment: ours minus anything that would point it elsewhere, plus `env`. */
@@ -35,7 +34,7 @@ export interface CommandResult {
 
 /** `npm start -- --role <role>` for a run that is expected to end by itself (e.g. a configuration error). */
 export async function runStart(role: string, env: Record<string, string | undefined>, timeoutMs = 60_000): Promise<CommandResult> {
-  const result = await execa(TSX, ['src/main.ts', '--role', role], { cwd: REPO, env: childEnv(env), extendEnv: false, reject: false, timeout: timeoutMs });
+  const result = await execa(process.execPath, ['src/main.ts', '--role', role], { cwd: REPO, env: childEnv(env), extendEnv: false, reject: false, timeout: timeoutMs });
   return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -102,9 +101,9 @@ export async function startBotHarness(options: BotHarnessOptions = {}): Promise<
   const spawn = () => {
     out = '';
     exited = null;
-    // One process (node with tsx's loader, not the tsx CLI that runs node as its child), so a
-    // SIGKILL really kills the bot, as a crash would.
-    child = execa(process.execPath, ['--import', 'tsx', 'src/main.ts', '--role', options.role ?? 'bot'], { cwd: REPO, env, extendEnv: false, reject: false, all: true });
+    // One process (node runs the TypeScript itself; no wrapper process in between), so a SIGKILL
+    // really kills the bot, as a crash would.
+    child = execa(process.execPath, ['src/main.ts', '--role', options.role ?? 'bot'], { cwd: REPO, env, extendEnv: false, reject: false, all: true });
     child.all?.on('data', (chunk: Buffer) => {
       out += chunk.toString();
     });

@@ -5,7 +5,6 @@
  * finished while it was down and delivers it: the stems and the DM arrive
  * exactly once, and the request message is brought up to its final state.
  */
-import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openFileOrm, fileDatabaseUrl } from '../support/db.ts';
@@ -25,7 +24,7 @@ describe('restarting the bot while the worker runs', () => {
   beforeAll(async () => {
     orm = await openFileOrm();
     bot = await startBotHarness({ role: 'bot', models: ['htdemucs'], env: { SFA_REACTION_WINDOW_SECONDS: '1' } });
-    worker = execa(path.join(REPO, 'node_modules/.bin/tsx'), ['src/main.ts', '--role', 'worker'], {
+    worker = execa(process.execPath, ['src/main.ts', '--role', 'worker'], {
       cwd: REPO,
       env: childEnv({ DATABASE_URL: await fileDatabaseUrl(), SFA_DATA_DIR: bot.dataDir, SFA_MODEL_DIR: bot.modelDir, LOG_LEVEL: 'info' }),
       extendEnv: false,
@@ -62,7 +61,7 @@ describe('restarting the bot while the worker runs', () => {
       return rows[0]?.status === 'processing' ? r : undefined;
     }, 180_000);
     expect(running.model).toBe('htdemucs');
-    // SIGTERM: under tsx a SIGKILL reaches only the wrapper, and the real process would live on.
+    // SIGTERM, as a service manager stops it.
     await bot.restart();
 
     const dm = await waitForDm(fake, user.id);

@@ -33,6 +33,21 @@ describe('sfa models', () => {
     });
   }, 30_000);
 
+  it('stops writing, not working, when the reader closes the pipe early', async () => {
+    // `sfa models list | head -1`: the shell closes the pipe after one line.
+    const child = execa(process.execPath, [path.join(REPO_ROOT, 'bin/sfa.js'), 'models', 'list'], {
+      cwd: REPO_ROOT,
+      env: { SFA_MODEL_DIR: modelDir, SFA_DEVICE: 'cpu' },
+      reject: false,
+      stdout: 'pipe',
+      buffer: { stdout: false },
+    });
+    child.stdout.destroy();
+    const run = await child;
+    expect(run.stderr).toBe('');
+    expect(run.exitCode).toBe(0);
+  }, 30_000);
+
   it('check: ok for an installed model, exit 1 with the exact missing files otherwise', async () => {
     const ok = await sfa(['models', 'check', 'htdemucs']);
     expect(ok.exitCode).toBe(0);

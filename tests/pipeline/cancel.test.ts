@@ -22,8 +22,11 @@ import { openProducer, ownDatabase, type OwnDatabase, type Producer } from './re
 
 /** Passes requests through and records how each ended (the engine's own answer, or an error). */
 class RecordingEngine implements Engine {
+  readonly inner: Engine;
   readonly ended: { cmd: string; ok: boolean; code?: string; at: number }[] = [];
-  constructor(readonly inner: Engine) {}
+  constructor(inner: Engine) {
+    this.inner = inner;
+  }
   request: Engine['request'] = async (command, options) => {
     try {
       const result = await this.inner.request(command, options);

@@ -43,10 +43,13 @@ export function memoryLogger(): WorkerLogger & { lines: string[] } {
 
 /** Counts engine requests per command, so tests can prove reuse did no engine work. */
 export class CountingEngine implements Engine {
+  private readonly inner: EngineClient;
   readonly calls: { cmd: string; input?: string }[] = [];
   /** When set, the next request of this command hangs until its signal aborts (simulates a stuck job). */
   hangNext: string | undefined;
-  constructor(private readonly inner: EngineClient) {}
+  constructor(inner: EngineClient) {
+    this.inner = inner;
+  }
   request: Engine['request'] = async (command, options) => {
     this.calls.push({ cmd: command.cmd, ...('input' in command ? { input: command.input } : {}) });
     if (this.hangNext === command.cmd) {

@@ -2,7 +2,7 @@
  * Fixtures for the recovery and cancellation tests: a database of their own
  * (the reaper looks at every row of its database, and worker processes use
  * pg-boss's default schema, so they must not share the per-run test database
- * with other files), real worker processes (`node --import tsx src/main.ts
+ * with other files), real worker processes (`node src/main.ts
  * --role worker`), and /proc helpers to find a worker's engine child.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
@@ -116,9 +116,9 @@ export interface WorkerChild {
   running(): boolean;
 }
 
-/** `node --import tsx src/main.ts --role worker` (the same thing `npm start -- --role worker` runs), ready once it says so. */
+/** `node src/main.ts --role worker` (the same thing `npm start -- --role worker` runs), ready once it says so. */
 export async function spawnWorker(env: Record<string, string>, timeoutMs = 60_000): Promise<WorkerChild> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'src/main.ts'), '--role', 'worker'], {
+  const child = spawn(process.execPath, [path.join(REPO, 'src/main.ts'), '--role', 'worker'], {
     cwd: REPO,
     env: { ...process.env, ...env },
     stdio: ['pipe', 'pipe', 'pipe'],

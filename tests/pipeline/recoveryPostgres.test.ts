@@ -27,7 +27,7 @@ let worker: WorkerChild | undefined;
 
 /** Starts (or restarts) the embedded server on pgDir; resolves with its port once it accepts connections. */
 async function startServer(): Promise<number> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'tests/support/holdEmbeddedPostgres.ts'), pgDir], {
+  const child = spawn(process.execPath, [path.join(REPO, 'tests/support/holdEmbeddedPostgres.ts'), pgDir], {
     cwd: REPO,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -250,7 +250,7 @@ describe('loadConfigOrExit', () => {
   it('prints every problem to stderr and exits with code 2', () => {
     const configUrl = new URL('../../src/config.ts', import.meta.url).href;
     const script = `import(${JSON.stringify(configUrl)}).then((m) => { m.loadConfigOrExit(); console.log('not reached'); });`;
-    const child = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], {
+    const child = spawnSync(process.execPath, ['-e', script], {
       cwd: fileURLToPath(new URL('../..', import.meta.url)),
       env: { PATH: process.env.PATH, SFA_DEVICE: 'gpu', SFA_HTTP_PORT: 'http', DISCORD_TOKEN: `Bot ${TOKEN}` },
       encoding: 'utf8',

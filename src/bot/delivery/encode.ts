@@ -21,12 +21,11 @@ export const DEFAULT_ENCODE_TIMEOUT_MS = 10 * 60_000;
 export type EncodeErrorCode = 'missing_source' | 'tool_missing' | 'failed' | 'timed_out' | 'cancelled';
 
 export class EncodeError extends Error {
+  readonly code: EncodeErrorCode;
   override readonly name = 'EncodeError';
-  constructor(
-    readonly code: EncodeErrorCode,
-    message: string,
-  ) {
+  constructor(code: EncodeErrorCode, message: string) {
     super(message);
+    this.code = code;
   }
 }
 
@@ -98,11 +97,13 @@ function toolError(run: { cancelled: boolean; timedOut: boolean; spawnErrorCode:
 }
 
 export class StemEncoder {
+  private readonly options: EncoderOptions;
   private readonly ffmpeg: string;
   private readonly ffprobe: string;
   private readonly timeoutMs: number;
 
-  constructor(private readonly options: EncoderOptions) {
+  constructor(options: EncoderOptions) {
+    this.options = options;
     this.ffmpeg = options.ffmpegPath ?? 'ffmpeg';
     this.ffprobe = options.ffprobePath ?? 'ffprobe';
     this.timeoutMs = options.timeoutMs ?? DEFAULT_ENCODE_TIMEOUT_MS;

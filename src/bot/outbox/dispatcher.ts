@@ -39,17 +39,21 @@ async function claim(orm: Orm): Promise<Claimed | undefined> {
 export type Outcome = { ok: true } | { ok: false; error: string; retry: boolean };
 
 export class Dispatcher {
+  private readonly deps: () => BotDeps;
+  private readonly stems: StemsContext;
+  private readonly afterDelivery: (requestId: string) => void;
+  private readonly intervalMs: number;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
   private closed = false;
 
-  constructor(
-    private readonly deps: () => BotDeps,
-    private readonly stems: StemsContext,
-    private readonly afterDelivery: (requestId: string) => void,
-    private readonly intervalMs = 1000,
-  ) {}
+  constructor(deps: () => BotDeps, stems: StemsContext, afterDelivery: (requestId: string) => void, intervalMs = 1000) {
+    this.deps = deps;
+    this.stems = stems;
+    this.afterDelivery = afterDelivery;
+    this.intervalMs = intervalMs;
+  }
 
   start(): void {
     const loop = () => {

@@ -31,6 +31,7 @@ interface Entry {
 }
 
 export class ProgressTracker {
+  private readonly deps: () => BotDeps;
   private readonly entries = new Map<string, Entry>();
   /** Serialises renders and sends per request. */
   private readonly chains = new Map<string, Promise<void>>();
@@ -38,7 +39,9 @@ export class ProgressTracker {
   /** Called once a request's message exists (first successful edit) with its id. */
   onMessage: (requestId: string, row: RequestRow, messageId: string) => void = () => undefined;
 
-  constructor(private readonly deps: () => BotDeps) {}
+  constructor(deps: () => BotDeps) {
+    this.deps = deps;
+  }
 
   /** Re-render a request and deliver it according to the policy. Never throws. */
   refresh(requestId: string): Promise<void> {

@@ -47,15 +47,17 @@ export const readTagsWithMusicMetadata: TagReader = async (file) => {
 };
 
 export class LibraryIndex {
+  readonly root: string;
+  private readonly readTags: TagReader;
   private cache = new Map<string, LibraryEntry>();
   private inFlight: Promise<LibraryEntry[]> | undefined;
   /** Counters for tests and logs. */
   readonly stats = { tagReads: 0, unreadable: 0 };
 
-  constructor(
-    readonly root: string,
-    private readonly readTags: TagReader = readTagsWithMusicMetadata,
-  ) {}
+  constructor(root: string, readTags: TagReader = readTagsWithMusicMetadata) {
+    this.root = root;
+    this.readTags = readTags;
+  }
 
   /** Current entries; concurrent callers share one walk. */
   scan(): Promise<LibraryEntry[]> {

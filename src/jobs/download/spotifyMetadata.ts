@@ -83,9 +83,11 @@ export async function fetchTrackMetadata(trackId: string, opts: SpotifyMetadataO
 }
 
 class SpotifyHttp {
+  private readonly opts: SpotifyMetadataOptions;
   private readonly fetchImpl: typeof fetch;
   private readonly cache: SpotifyTokenCache;
-  constructor(private readonly opts: SpotifyMetadataOptions) {
+  constructor(opts: SpotifyMetadataOptions) {
+    this.opts = opts;
     this.fetchImpl = opts.fetchImpl ?? fetch;
     this.cache = opts.tokenCache ?? defaultTokenCache;
   }

@@ -32,13 +32,13 @@ export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export type EngineClientErrorCode = EngineErrorCode | 'timeout';
 
 export class EngineError extends Error {
+  readonly code: EngineClientErrorCode;
+  readonly details?: Record<string, unknown>;
   override readonly name = 'EngineError';
-  constructor(
-    readonly code: EngineClientErrorCode,
-    message: string,
-    readonly details?: Record<string, unknown>,
-  ) {
+  constructor(code: EngineClientErrorCode, message: string, details?: Record<string, unknown>) {
     super(message);
+    this.code = code;
+    this.details = details;
   }
 }
 

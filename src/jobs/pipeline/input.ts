@@ -14,9 +14,11 @@ export type PipelineInput =
   | { kind: 'file'; path: string };
 
 export class InputError extends Error {
+  readonly userMessage: string;
   override readonly name = 'InputError';
-  constructor(readonly userMessage: string) {
+  constructor(userMessage: string) {
     super(userMessage);
+    this.userMessage = userMessage;
   }
 }
 

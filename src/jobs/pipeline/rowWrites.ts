@@ -43,6 +43,9 @@ export interface ThrottleOptions {
  * reported to onError and does not stop later ones (progress is best-effort).
  */
 export class ThrottledProgress {
+  private readonly write: (progress: number) => Promise<unknown>;
+  private readonly onError: (error: unknown) => void;
+  private readonly now: () => number;
   private lastValue = -1;
   private lastAt = Number.NEGATIVE_INFINITY;
   private chain: Promise<void> = Promise.resolve();
@@ -50,11 +53,14 @@ export class ThrottledProgress {
   private readonly minStep: number;
 
   constructor(
-    private readonly write: (progress: number) => Promise<unknown>,
+    write: (progress: number) => Promise<unknown>,
     options: ThrottleOptions = {},
-    private readonly onError: (error: unknown) => void = () => undefined,
-    private readonly now: () => number = Date.now,
+    onError: (error: unknown) => void = () => undefined,
+    now: () => number = Date.now,
   ) {
+    this.write = write;
+    this.onError = onError;
+    this.now = now;
     this.minIntervalMs = options.minIntervalMs ?? 1000;
     this.minStep = options.minStep ?? 2;
   }

@@ -27,19 +27,22 @@ export interface AttemptWatchOptions {
 }
 
 export class Attempt {
+  readonly kind: JobKind;
+  readonly id: string;
+  /** pg-boss's signal for this delivery: aborted when the job expired. */
+  private readonly jobSignal: AbortSignal | undefined;
+  private readonly onEnd: (attempt: Attempt) => void;
   readonly signal: AbortSignal;
   readonly #own = new AbortController();
   #gone: string | undefined;
   #timer: NodeJS.Timeout | undefined;
   #ended = false;
 
-  constructor(
-    readonly kind: JobKind,
-    readonly id: string,
-    /** pg-boss's signal for this delivery: aborted when the job expired. */
-    private readonly jobSignal: AbortSignal | undefined,
-    private readonly onEnd: (attempt: Attempt) => void,
-  ) {
+  constructor(kind: JobKind, id: string, jobSignal: AbortSignal | undefined, onEnd: (attempt: Attempt) => void) {
+    this.kind = kind;
+    this.id = id;
+    this.jobSignal = jobSignal;
+    this.onEnd = onEnd;
     this.signal = jobSignal ? AbortSignal.any([jobSignal, this.#own.signal]) : this.#own.signal;
   }
 
@@ -79,6 +82,9 @@ export class Attempt {
 }
 
 export class AttemptWatch {
+  private readonly orm: Orm;
+  private readonly log: WorkerLogger;
+  private readonly options: AttemptWatchOptions;
   readonly #live = new Map<string, Attempt>();
   #follower: ProgressFollower | undefined;
   #url: string | undefined;
@@ -87,11 +93,11 @@ export class AttemptWatch {
   #heartbeatFailing = false;
   readonly #beating = new WeakSet<Attempt>();
 
-  constructor(
-    private readonly orm: Orm,
-    private readonly log: WorkerLogger,
-    private readonly options: AttemptWatchOptions,
-  ) {}
+  constructor(orm: Orm, log: WorkerLogger, options: AttemptWatchOptions) {
+    this.orm = orm;
+    this.log = log;
+    this.options = options;
+  }
 
   /** Listens for rows turning failed on `url`; re-listens after a lost connection. Resolves once listening. */
   async listen(url: string): Promise<void> {

@@ -52,6 +52,7 @@ export interface CoreOptions {
 }
 
 export class Core {
+  readonly options: CoreOptions;
   readonly world: World;
   readonly interactions = new Map<string, InteractionRecord>();
   readonly interactionsByToken = new Map<string, InteractionRecord>();
@@ -61,7 +62,8 @@ export class Core {
   gateway!: FakeGateway;
   cdnBase = '';
 
-  constructor(readonly options: CoreOptions) {
+  constructor(options: CoreOptions) {
+    this.options = options;
     this.world = new World(options.botName);
     this.events.setMaxListeners(0);
   }

@@ -60,12 +60,15 @@ export const RESUME_PATH = '/gateway-resume';
 const REPLAY_LIMIT = 1000;
 
 export class FakeGateway {
+  private readonly options: GatewayOptions;
   readonly stats: GatewayStats = { connections: 0, identifies: [], resumes: [], heartbeats: 0, closes: [] };
   private readonly sessions = new Map<string, Session>();
   private readonly wss = new WebSocketServer({ noServer: true });
   private nextSession = 1;
 
-  constructor(private readonly options: GatewayOptions) {}
+  constructor(options: GatewayOptions) {
+    this.options = options;
+  }
 
   /** For the HTTP server's 'upgrade' event; returns false if the path is not the gateway's. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {

@@ -29,13 +29,14 @@ export interface Reply {
 }
 
 export class DiscordError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: number,
-    message: string,
-    readonly errors?: RESTErrorData,
-  ) {
+  readonly status: number;
+  readonly code: number;
+  readonly errors?: RESTErrorData;
+  constructor(status: number, code: number, message: string, errors?: RESTErrorData) {
     super(message);
+    this.status = status;
+    this.code = code;
+    this.errors = errors;
   }
 
   toReply(): Reply {

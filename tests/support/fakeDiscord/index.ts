@@ -67,10 +67,12 @@ export interface RecordedRequest {
 }
 
 export class InteractionHandle {
-  constructor(
-    private readonly fake: FakeDiscord,
-    readonly record: InteractionRecord,
-  ) {}
+  private readonly fake: FakeDiscord;
+  readonly record: InteractionRecord;
+  constructor(fake: FakeDiscord, record: InteractionRecord) {
+    this.fake = fake;
+    this.record = record;
+  }
 
   get id(): string {
     return this.record.id;
