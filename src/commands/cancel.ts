@@ -24,10 +24,11 @@ export async function execute(interaction: ChatInputCommandInteraction, _input: 
   }
   const conn = bot.orm.em.getConnection();
   // Mark it first (and only if still pending): the window timer, deliveries and other /cancel calls then leave it alone.
+  // FOR UPDATE waits for a progress edit or delivery holding the row; SKIP LOCKED would answer "nothing to cancel".
   const rows = await conn.execute<{ id: string; track_id: string; processing_job_id: string | null; analysis_job_id: string | null; title: string }[]>(
     `update requests r set delivery_state = 'failed', delivery_error = ?, updated_at = now()
       from tracks t
-      where t.id = r.track_id and r.id = (select id from requests where requester_id = ? and delivery_state = 'pending' order by inserted_at desc limit 1 for update skip locked)
+      where t.id = r.track_id and r.id = (select id from requests where requester_id = ? and delivery_state = 'pending' order by inserted_at desc limit 1 for update)
         and r.delivery_state = 'pending'
       returning r.id, r.track_id, r.processing_job_id, r.analysis_job_id, t.title`,
     [CANCELLED_BY_REQUESTER, interaction.user.id],

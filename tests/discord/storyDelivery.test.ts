@@ -158,6 +158,24 @@ describe('delivery against an uncooperative Discord', () => {
     }
   }, 300_000);
 
+  it('/cancel waits for a write holding the request row instead of saying there is nothing to cancel', async () => {
+    const { fake } = suite.bot;
+    const user = fake.createUser('busyrow');
+    const handle = fake.interact({ user, command: 'separate', attachments: { file: { filename: 'b.wav', data: distinctSong(SECONDS), contentType: 'audio/wav' } } });
+    await handle.reply(30_000);
+    const [request] = await requestsOf(suite.orm, user.id);
+    // Another transaction holds the row while /cancel runs, as a progress edit or a delivery does for a moment.
+    const cancel = await suite.orm.em.fork().transactional(async (tx) => {
+      await tx.execute('select id from requests where id = ? for update', [request!.id]);
+      const pending = fake.interact({ user, command: 'cancel' });
+      await pending.acknowledged(10_000);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      return pending;
+    });
+    expect((await cancel.reply(30_000)).content).toMatch(/^Cancelled your request for \*\*/);
+    await until('the request to be cancelled', async () => (await requestsOf(suite.orm, user.id))[0]?.delivery_state === 'failed', 10_000);
+  }, 120_000);
+
   it('/cancel stops the latest request, says so privately and on its message', async () => {
     const { fake } = suite.bot;
     const user = fake.createUser('changedmind');
