@@ -6,8 +6,10 @@
  *
  * On start it carries on where a previous process stopped: model choices
  * whose window ended, choices not yet turned into a separation, work that
- * finished while the bot was down (delivered now), and progress messages of
- * unfinished requests (re-rendered; unchanged ones are not edited again).
+ * finished while the bot was down (delivered now), progress messages of
+ * unfinished requests (re-rendered; unchanged ones are not edited again), and
+ * reactions made on request messages while no bot was connected (read back
+ * through REST, see reactions/catchUp.ts).
  */
 import type { Client } from 'discord.js';
 import type { Config } from '../config.ts';
@@ -25,6 +27,7 @@ import type { BotLogger } from './log.ts';
 import { Dispatcher } from './outbox/dispatcher.ts';
 import { enqueueDue } from './outbox/enqueue.ts';
 import { ProgressTracker } from './progress/tracker.ts';
+import { catchUpReactions } from './reactions/catchUp.ts';
 import { drainPendingReactionChoices, offerModelReactions } from './reactions/index.ts';
 import { applyModelChoice, resumeUnlinkedChoices } from './requests/chooseModel.ts';
 
@@ -122,6 +125,8 @@ export async function startBotRuntime(options: BotRuntimeOptions): Promise<BotRu
 
   let windowTimer: NodeJS.Timeout | undefined;
   let stopped = false;
+  const catchUpAbort = new AbortController();
+  let catchUp: Promise<void> = Promise.resolve();
   const scanWindows = async () => {
     const rows = await orm.em
       .getConnection()
@@ -163,9 +168,17 @@ export async function startBotRuntime(options: BotRuntimeOptions): Promise<BotRu
       dispatcher.start();
       windowLoop();
       if (open.length) log.info(`resumed ${open.length} unfinished request(s)`);
+      // In the background: reading Discord must not hold up the start, and its failures only warn.
+      catchUp = catchUpReactions(d, { signal: catchUpAbort.signal })
+        .then((r) => {
+          if (r.read || r.skipped) log.info(`reactions made while the bot was down: ${r.read} message(s) read, ${r.skipped} skipped, ${r.recorded} recorded`);
+        })
+        .catch((e: unknown) => log.warn(`reactions made while the bot was down: ${(e as Error).message}`));
     },
     async stop() {
       stopped = true;
+      catchUpAbort.abort();
+      await catchUp;
       if (windowTimer) clearTimeout(windowTimer);
       await dispatcher.close();
       await tracker.close();

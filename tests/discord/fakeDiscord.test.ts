@@ -240,6 +240,35 @@ describe('fake Discord with the real discord.js client', () => {
     }
   });
 
+  it('shows reactions on a fetched message (count, me) and lists who reacted by user id, paged with after/limit', async () => {
+    const users = [fake.createUser('kim'), fake.createUser('lee'), fake.createUser('max')];
+    const message = await channel.send('who wants stems?');
+    // The bot's own reaction, put there by the fake (a PUT right after the previous test's would meet discord.js's new-bucket race).
+    fake.react(fake.bot.id, fake.channelId, message.id, '🎛️');
+    // Reacting in reverse id order: the listing is by id all the same.
+    for (const user of [...users].reverse()) fake.react(user, fake.channelId, message.id, '🎸');
+    const fetched = await channel.messages.fetch({ message: message.id, force: true });
+    expect(fetched.reactions.cache.map((r) => [r.emoji.name, r.count, r.me])).toEqual([
+      ['🎛️', 1, true],
+      ['🎸', 3, false],
+    ]);
+    const guitar = fetched.reactions.cache.get('🎸')!;
+    const first = await guitar.users.fetch({ limit: 2 });
+    const ids = users.map((u) => u.id).sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
+    expect([...first.keys()]).toEqual(ids.slice(0, 2));
+    const rest = await guitar.users.fetch({ limit: 2, after: ids[1] });
+    expect([...rest.keys()]).toEqual(ids.slice(2));
+    expect([...(await fetched.reactions.cache.get('🎛️')!.users.fetch()).keys()]).toEqual([fake.bot.id]);
+    // An emoji nobody used lists nobody; a limit outside 1..100 is 50035; a deleted message is 10008.
+    expect(await client.rest.get(`/channels/${fake.channelId}/messages/${message.id}/reactions/${encodeURIComponent('🎤')}`)).toEqual([]);
+    const badLimit = await rejection(guitar.users.fetch({ limit: 101 }));
+    expect([badLimit.status, badLimit.code]).toEqual([400, 50035]);
+    await message.delete();
+    const gone = await rejection(guitar.users.fetch());
+    expect([gone.status, gone.code]).toEqual([404, 10008]);
+    expect(fake.violations).toEqual([]);
+  });
+
   it('DMs a user, and refuses with 403 / 50007 when their DMs are closed', async () => {
     const open = fake.createUser('frank');
     const closed = fake.createUser('grace', { dmsClosed: true });
@@ -395,6 +424,51 @@ describe('fake Discord with the real discord.js client', () => {
 
 
   it('had no internal errors', () => {
+    expect(fake.internalErrors).toEqual([]);
+  });
+});
+
+describe('reactions made while no bot is connected', () => {
+  let fake: FakeDiscord;
+  const clients: Client[] = [];
+
+  beforeAll(async () => {
+    fake = await FakeDiscord.start();
+  });
+
+  afterAll(async () => {
+    for (const c of clients) await c.destroy();
+    await fake?.close();
+  });
+
+  async function connect(): Promise<Client> {
+    const client = newClient(fake);
+    clients.push(client);
+    await login(client, fake.token);
+    return client;
+  }
+
+  it('are on the message for a bot that logs in afresh, but no event ever reaches it', async () => {
+    const user = fake.createUser('nora');
+    const first = await connect();
+    const message = await ((await first.channels.fetch(fake.channelId)) as TextChannel).send('react while the bot is gone');
+    expect(() => fake.reactWhileDisconnected(user, fake.channelId, message.id, '🎤')).toThrow(/connected/);
+    // Stopped as the bot's SIGTERM stops it: the session ends with the socket (close 1000).
+    await first.destroy();
+    await fake.waitUntil('no session', () => fake.connectedSessions === 0);
+    fake.reactWhileDisconnected(user, fake.channelId, message.id, '🎤');
+
+    const second = await connect();
+    const seen: string[] = [];
+    second.on(Events.MessageReactionAdd, (reaction) => void seen.push(reaction.message.id));
+    const fetched = await ((await second.channels.fetch(fake.channelId)) as TextChannel).messages.fetch(message.id);
+    const mic = fetched.reactions.cache.get('🎤')!;
+    expect([mic.count, mic.me]).toEqual([1, false]);
+    expect([...(await mic.users.fetch()).keys()]).toEqual([user.id]);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(seen).toEqual([]);
+    expect(fake.gatewayStats.identifies).toHaveLength(2);
+    expect(fake.gatewayStats.resumes).toEqual([]);
     expect(fake.internalErrors).toEqual([]);
   });
 });

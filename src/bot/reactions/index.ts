@@ -12,6 +12,10 @@
  *   act on it) and leaves it handled/ignored with its outcome. A crash in
  *   between leaves it pending and `drainPendingReactionChoices` finishes it on
  *   start.
+ * - Reactions made while no bot process was connected never arrive as events
+ *   (a new process identifies afresh; only a RESUME replays): the start-up
+ *   catch-up (./catchUp.ts) reads them through REST and records them the same
+ *   way, taken as arriving then.
  * - The decision is src/domain/reactionChoice.ts. The reaction's time is when
  *   it was recorded, so one drained after a restart is judged by when the user
  *   made it.
@@ -44,6 +48,7 @@ import {
 } from '../../domain/reactionChoice.ts';
 import type { BotDeps } from '../deps.ts';
 import { applyModelChoice, startSeparation } from '../requests/chooseModel.ts';
+import { reactionKey, sightings } from './sightings.ts';
 
 /** How long to wait once for a request row whose message id is not stored yet (the reply was just posted). */
 const LOOKUP_RETRY_MS = 1_000;
@@ -79,6 +84,8 @@ export async function recordReaction(deps: BotDeps, event: ReactionEvent): Promi
   if (event.userId === deps.botUserId) return;
   const model = modelForEmoji({ name: event.emojiName, id: event.emojiId });
   if (model === undefined) return;
+  // The start-up catch-up may have just recorded this very reaction through REST (./sightings.ts).
+  if (!sightings.noteLive(reactionKey(event.messageId, event.userId, model))) return;
   let requestId = await requestForMessage(deps, event.messageId);
   if (!requestId) {
     await new Promise((resolve) => setTimeout(resolve, LOOKUP_RETRY_MS));
@@ -112,7 +119,8 @@ export async function drainPendingReactionChoices(deps: BotDeps): Promise<number
 
 // One at a time per process, so a user's limit counts the request their previous reaction made.
 let queue: Promise<unknown> = Promise.resolve();
-function handleSerially(deps: BotDeps, choiceId: string): Promise<boolean> {
+/** Handles a recorded (pending) choice after those already queued; false when it was not this process's to handle. */
+export function handleSerially(deps: BotDeps, choiceId: string): Promise<boolean> {
   const run = queue.then(() => handleChoice(deps, choiceId));
   queue = run.catch((error: unknown) => deps.log.error(`reaction ${choiceId}: ${(error as Error).stack ?? String(error)}`));
   return run;

@@ -14,10 +14,11 @@ import {
   MessageType,
   ReactionType,
   type APIInteractionResponse,
+  type APIUser,
   type RESTPostAPIInteractionCallbackWithResponseResult,
 } from 'discord-api-types/v10';
 import type { FakeGateway } from './gateway.ts';
-import { DiscordError, notFound, type UploadedFile } from './http.ts';
+import { DiscordError, invalidFormBody, notFound, type UploadedFile } from './http.ts';
 import type { Acknowledgement, ButtonInteraction, ChatInputInteraction } from './interactions.ts';
 import { DEFAULT_UPLOAD_LIMIT, checkFileSizes, isEmptyMessage, parseMessageInput, resolveAttachments, type MessageInput } from './messageInput.ts';
 import { snowflake } from './snowflake.ts';
@@ -226,6 +227,28 @@ export class Core {
       guild ? GatewayIntentBits.GuildMessageReactions : GatewayIntentBits.DirectMessageReactions,
     );
     this.changed();
+  }
+
+  /**
+   * GET .../reactions/{emoji}: who reacted, ordered by user id (what `after` pages on), at most
+   * `limit` (1-100, default 25). The fake has no super reactions, so type 1 (burst) lists nobody.
+   */
+  reactionUsers(channelId: string, messageId: string, emoji: string, query: URLSearchParams): APIUser[] {
+    const message = this.message(channelId, messageId);
+    if (isEphemeral(message)) throw notFound(10008, 'Message');
+    if (!emoji || emoji.length > 64) throw new DiscordError(400, 10014, 'Unknown Emoji');
+    const limit = Number(query.get('limit') ?? 25);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw invalidFormBody(['limit'], 'NUMBER_TYPE_MAX', 'int value should be between 1 and 100.');
+    const after = query.get('after');
+    if (after !== null && !/^\d{1,20}$/.test(after)) throw invalidFormBody(['after'], 'NUMBER_TYPE_COERCE', `Value "${after}" is not snowflake.`);
+    const type = query.get('type') ?? String(ReactionType.Normal);
+    if (type !== String(ReactionType.Normal)) return [];
+    return (message.reactions.get(emoji) ?? [])
+      .map((id) => BigInt(id))
+      .filter((id) => after === null || id > BigInt(after))
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+      .slice(0, limit)
+      .map((id) => this.world.user(String(id)).user);
   }
 
   removeReaction(channelId: string, messageId: string, emoji: string, userId: string): void {

@@ -335,6 +335,17 @@ export class FakeDiscord {
     this.core.addReaction(channelId, messageId, emoji, userId);
   }
 
+  /**
+   * A user reacts while no bot process is connected (e.g. between `bot.stop()` and a restart): the
+   * reaction is on the message (GET message and GET .../reactions/{emoji} show it) but no event
+   * reaches a bot. A session that survived (its process killed) keeps it for a RESUME, as on
+   * Discord; a new process identifies afresh and never gets it. Throws if a bot is connected.
+   */
+  reactWhileDisconnected(user: APIUser | string, channelId: string, messageId: string, emoji: string): void {
+    if (this.connectedSessions > 0) throw new Error(`fake Discord: ${this.connectedSessions} gateway session(s) connected; the reaction would be delivered`);
+    this.react(user, channelId, messageId, emoji);
+  }
+
   /** Drops the gateway connection(s); see FakeGateway.disconnect. */
   disconnect(options: { resumable?: boolean } = {}): void {
     this.gateway.disconnect(options);

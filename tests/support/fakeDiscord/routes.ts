@@ -6,6 +6,7 @@
 import type {
   APIUser,
   RESTGetAPIApplicationCommandsResult,
+  RESTGetAPIChannelMessageReactionUsersResult,
   RESTGetAPIChannelMessageResult,
   RESTGetAPIChannelMessagesResult,
   RESTGetAPIChannelResult,
@@ -148,6 +149,9 @@ export function installRoutes(router: Router, { core, gatewayUrl }: RouteEnv): v
     return noContent;
   });
   const reactionPath = `${messagePath}/reactions/:emoji`;
+  router.add('GET', reactionPath, { major: 'channel_id' }, ({ params, query }) =>
+    ok<RESTGetAPIChannelMessageReactionUsersResult>(core.reactionUsers(channel(params.channel_id!).id, params.message_id!, params.emoji!, query)),
+  );
   router.add('PUT', `${reactionPath}/@me`, { major: 'channel_id' }, ({ params }) => {
     core.addReaction(channel(params.channel_id!).id, params.message_id!, params.emoji!, world.bot.id);
     return noContent;
