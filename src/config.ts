@@ -71,6 +71,8 @@ export interface Config {
     /** maxFileMb in bytes (MiB, 1024 * 1024). */
     readonly maxFileBytes: number;
     readonly userConcurrency: number;
+    /** Re-processing asked for by reaction: at most this many requests per user in the last hour. */
+    readonly userRequestsPerHour: number;
   };
   /** Lost-work detection (src/jobs/workers/reaper.ts). */
   readonly recovery: {
@@ -112,6 +114,7 @@ export const DEFAULTS = {
   SFA_MAX_DURATION_SECONDS: 1200,
   SFA_MAX_FILE_MB: 200,
   SFA_USER_CONCURRENCY: 2,
+  SFA_USER_REQUESTS_PER_HOUR: 10,
   SFA_HTTP_PORT: 8080,
   SFA_HTTP_HOST: '127.0.0.1',
   SFA_HEARTBEAT_SECONDS: 5,
@@ -264,6 +267,7 @@ const schemaFor = (home: string | undefined) =>
     SFA_MAX_DURATION_SECONDS: integer(1, 86_400, 'the longest track to accept in seconds'),
     SFA_MAX_FILE_MB: integer(1, 100_000, 'the largest download to accept in MB'),
     SFA_USER_CONCURRENCY: integer(1, 100, 'how many jobs one user may run at once'),
+    SFA_USER_REQUESTS_PER_HOUR: integer(1, 10_000, 'how many requests one user may make per hour by reaction'),
     SFA_HTTP_PORT: integer(0, 65_535, 'a TCP port (0 picks a free one)'),
     SFA_HTTP_HOST: listenHost,
     SFA_LINK_SECRET: linkSecret,
@@ -340,6 +344,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, o
       maxFileMb,
       maxFileBytes: maxFileMb * 1024 * 1024,
       userConcurrency: e.SFA_USER_CONCURRENCY ?? DEFAULTS.SFA_USER_CONCURRENCY,
+      userRequestsPerHour: e.SFA_USER_REQUESTS_PER_HOUR ?? DEFAULTS.SFA_USER_REQUESTS_PER_HOUR,
     }),
     recovery: Object.freeze({
       heartbeatSeconds: e.SFA_HEARTBEAT_SECONDS ?? DEFAULTS.SFA_HEARTBEAT_SECONDS,
@@ -412,7 +417,7 @@ export function describeConfig(config: Config): string {
     ['link secret', config.linkSecret ? 'set (redacted)' : 'not set (generated under the data dir)'],
     [
       'limits',
-      `${config.limits.maxDurationSeconds} s per track, ${config.limits.maxFileMb} MB per file, ${config.limits.userConcurrency} jobs per user`,
+      `${config.limits.maxDurationSeconds} s per track, ${config.limits.maxFileMb} MB per file, ${config.limits.userConcurrency} jobs per user, ${config.limits.userRequestsPerHour} reaction requests per user per hour`,
     ],
     [
       'recovery',

@@ -115,7 +115,7 @@ export function limitMessage(usage: ReactorUsage, limits: UserLimits, now: numbe
   if (recent.length >= limits.maxPerHour) {
     // The count drops below the limit when the (count - limit + 1) oldest requests are an hour old.
     const freeAt = recent[recent.length - limits.maxPerHour]! + HOUR_MS;
-    return `You've made ${recent.length} requests in the last hour (the limit is ${limits.maxPerHour}). You can ask again <t:${Math.ceil(freeAt / 1000)}:R>.`;
+    return `You've made ${recent.length} ${recent.length === 1 ? 'request' : 'requests'} in the last hour (the limit is ${limits.maxPerHour}). You can ask again <t:${Math.ceil(freeAt / 1000)}:R>.`;
   }
   return undefined;
 }

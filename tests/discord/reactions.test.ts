@@ -18,7 +18,10 @@ import { botReactions, distinctSong, downloadRows, emojiOf, processingRows, reac
 const WINDOW_SECONDS = 6;
 
 describe('model choice and re-processing by reaction', () => {
-  const suite = useBot({ role: 'bot', env: { SFA_REACTION_WINDOW_SECONDS: String(WINDOW_SECONDS), SFA_USER_CONCURRENCY: '1' } }, 120_000);
+  const suite = useBot(
+    { role: 'bot', env: { SFA_REACTION_WINDOW_SECONDS: String(WINDOW_SECONDS), SFA_USER_CONCURRENCY: '1', SFA_USER_REQUESTS_PER_HOUR: '1' } },
+    120_000,
+  );
 
   /** A /separate without model: whose message carries all of the bot's model reactions. */
   async function openRequest(user: APIUser): Promise<SentRequest> {
@@ -131,6 +134,25 @@ describe('model choice and re-processing by reaction', () => {
     react(other, sent, 'htdemucs_ft');
     await until('the latecomer reaction to be decided', async () => (await reactionRows(suite.orm, sent.request.id)).find((r) => r.user_id === other.id && r.state !== 'pending'));
     expect((await reactionRows(suite.orm, sent.request.id)).find((r) => r.user_id === other.id)).toMatchObject({ state: 'ignored', outcome: 'in_progress' });
+    expect(suite.bot.fake.violations).toEqual([]);
+  }, 90_000);
+
+  it('refuses re-processing over the hourly limit (SFA_USER_REQUESTS_PER_HOUR=1) and says when to ask again', async () => {
+    const owner = suite.bot.fake.createUser('song-owner');
+    const sent = await separate(suite.bot, suite.orm, owner, { model: 'htdemucs' });
+    // This hour's one request, no longer running (cancelled), so only the hourly limit applies.
+    const member = suite.bot.fake.createUser('hourly');
+    await separate(suite.bot, suite.orm, member, { model: 'htdemucs' });
+    expect((await suite.bot.fake.interact({ user: member, command: 'cancel' }).reply(30_000)).content).toMatch(/^Cancelled/);
+
+    react(member, sent, 'htdemucs_ft');
+    const notice = await suite.bot.fake.waitUntil('the hourly limit notice', () =>
+      suite.bot.fake.messages().find((m) => m.content.includes(`<@${member.id}>`) && m.content.includes('in the last hour')),
+    );
+    expect(notice.content).toMatch(/You've made 1 request in the last hour \(the limit is 1\)\. You can ask again <t:\d+:R>\./);
+    expect(await requestsOf(suite.orm, member.id)).toHaveLength(1);
+    expect((await processingRows(suite.orm, sent.request.track_id)).map((p) => p.model)).toEqual(['htdemucs']);
+    expect((await reactionRows(suite.orm, sent.request.id)).map((r) => [r.user_id, r.state, r.outcome?.split(':')[0]])).toEqual([[member.id, 'ignored', 'over_limit']]);
     expect(suite.bot.fake.violations).toEqual([]);
   }, 90_000);
 

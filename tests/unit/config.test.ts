@@ -48,7 +48,7 @@ describe('parseConfig defaults', () => {
       },
       publicBaseUrl: undefined,
       httpPort: 8080,
-      limits: { maxDurationSeconds: 1200, maxFileMb: 200, maxFileBytes: 200 * 1024 * 1024, userConcurrency: 2 },
+      limits: { maxDurationSeconds: 1200, maxFileMb: 200, maxFileBytes: 200 * 1024 * 1024, userConcurrency: 2, userRequestsPerHour: 10 },
       logLevel: 'info',
     });
     expect(DEFAULTS.SFA_DATA_DIR).toBe('./var');
@@ -94,6 +94,7 @@ describe('parseConfig values', () => {
       SFA_MAX_DURATION_SECONDS: '600',
       SFA_MAX_FILE_MB: '50',
       SFA_USER_CONCURRENCY: '1',
+      SFA_USER_REQUESTS_PER_HOUR: '30',
       SFA_HTTP_PORT: '0',
       LOG_LEVEL: 'debug',
     });
@@ -111,7 +112,7 @@ describe('parseConfig values', () => {
     expect(config.spotify.tokenUrl).toBe('http://127.0.0.1:4012/api/token');
     expect(config.spotify.apiBase).toBe('http://127.0.0.1:4011/v1');
     expect(config.publicBaseUrl).toBe('https://stems.example.org');
-    expect(config.limits).toEqual({ maxDurationSeconds: 600, maxFileMb: 50, maxFileBytes: 50 * 1024 * 1024, userConcurrency: 1 });
+    expect(config.limits).toEqual({ maxDurationSeconds: 600, maxFileMb: 50, maxFileBytes: 50 * 1024 * 1024, userConcurrency: 1, userRequestsPerHour: 30 });
     expect(config.httpPort).toBe(0);
     expect(config.logLevel).toBe('debug');
   });
@@ -150,6 +151,7 @@ describe('parseConfig problems', () => {
     ['SFA_MAX_FILE_MB', '1.5', 'SFA_MAX_FILE_MB: expected the largest download to accept in MB, a whole number from 1 to 100000 (got "1.5")'],
     ['SFA_MAX_FILE_MB', '-5', 'SFA_MAX_FILE_MB: expected'],
     ['SFA_USER_CONCURRENCY', '0', 'SFA_USER_CONCURRENCY: expected how many jobs one user may run at once, a whole number from 1 to 100 (got "0")'],
+    ['SFA_USER_REQUESTS_PER_HOUR', '0', 'SFA_USER_REQUESTS_PER_HOUR: expected how many requests one user may make per hour by reaction, a whole number from 1 to 10000 (got "0")'],
     ['SFA_HTTP_PORT', '65536', 'SFA_HTTP_PORT: expected a TCP port (0 picks a free one), a whole number from 0 to 65535 (got "65536")'],
     ['SFA_HTTP_PORT', '0x50', 'SFA_HTTP_PORT: expected a TCP port'],
     ['SFA_HTTP_PORT', '1e3', 'SFA_HTTP_PORT: expected a TCP port'],

@@ -212,6 +212,12 @@ describe('limitMessage (hourly)', () => {
     );
   });
 
+  it('says "1 request" for a limit of one', () => {
+    expect(limitMessage({ inFlight: 0, recentRequestTimes: [NOW - 1000] }, { maxInFlight: 2, maxPerHour: 1 }, NOW, true)).toMatch(
+      /^You've made 1 request in the last hour \(the limit is 1\)\./,
+    );
+  });
+
   it('over the limit, waits until enough of them have aged out', () => {
     const times = [1, 2, 3, 4, 5].map((m) => NOW - m * 60_000); // 5 requests, limit 3: the 3 oldest must age out
     const freeAt = NOW - 3 * 60_000 + HOUR_MS;

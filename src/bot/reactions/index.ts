@@ -38,7 +38,6 @@ import { Events, type Client, type MessageReaction, type PartialMessageReaction,
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { isModelName, type ModelName } from '../../domain/modelCatalog.ts';
 import {
-  DEFAULT_USER_LIMITS,
   HOUR_MS,
   REACTION_OPTIONS,
   decideReaction,
@@ -54,7 +53,7 @@ import { reactionKey, sightings } from './sightings.ts';
 const LOOKUP_RETRY_MS = 1_000;
 
 export function userLimits(deps: BotDeps): UserLimits {
-  return { maxInFlight: deps.config.limits.userConcurrency, maxPerHour: DEFAULT_USER_LIMITS.maxPerHour };
+  return { maxInFlight: deps.config.limits.userConcurrency, maxPerHour: deps.config.limits.userRequestsPerHour };
 }
 
 /** Registers the listener; call before anything can post a request message. Returns a function that removes it. */
