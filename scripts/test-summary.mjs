@@ -9,7 +9,9 @@ let skipped = 0;
 try {
   const v = JSON.parse(readFileSync(vitestJson, 'utf8'));
   passed += v.numPassedTests;
-  failed += v.numFailedTests + (v.numFailedTestSuites ?? 0);
+  // A file that failed without a failing test (an import error, a failed beforeAll) counts once.
+  const brokenFiles = (v.testResults ?? []).filter((f) => f.status === 'failed' && !(f.assertionResults ?? []).some((a) => a.status === 'failed'));
+  failed += v.numFailedTests + brokenFiles.length;
   skipped += (v.numPendingTests ?? 0) + (v.numTodoTests ?? 0);
 } catch {
   console.error('vitest produced no report');
