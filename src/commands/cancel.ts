@@ -38,15 +38,15 @@ export async function execute(interaction: ChatInputCommandInteraction, _input: 
     await interaction.editReply(NOTHING_TO_CANCEL);
     return;
   }
-  // The download is shared by every request of the track: named only when no other pending request needs it.
+  // For the answer: other requests of the song still run even when none of the named work is kept (e.g. another model).
   const others = await conn.execute<{ n: string }[]>(`select count(*) as n from requests where track_id = ? and id <> ? and delivery_state in ('pending', 'delivering')`, [
     request.track_id,
     request.id,
   ]);
-  const download =
-    Number(others[0]!.n) === 0
-      ? (await conn.execute<{ id: string }[]>(`select id from download_jobs where track_id = ? and status in ('queued', 'downloading') order by inserted_at desc limit 1`, [request.track_id]))[0]?.id
-      : undefined;
+  // The download is shared by every request of the track: cancelTicket keeps it while another pending request needs it.
+  const download = (
+    await conn.execute<{ id: string }[]>(`select id from download_jobs where track_id = ? and status in ('queued', 'downloading') order by inserted_at desc limit 1`, [request.track_id])
+  )[0]?.id;
   const result = await cancelTicket(
     bot.pipeline,
     {

@@ -6,10 +6,11 @@
  * - A named row that already finished is left as it is (`finished`).
  * - A named processing/analysis row another pending chat request waits for is
  *   kept: two users may share one job.
- * - A named download is kept while a row that depends on it is kept, i.e. a
- *   queued processing/analysis row (named and kept, or not named and needed by
- *   another request) has no other audio to wait for. Otherwise it is cancelled,
- *   and so is every other queued row of the track that was waiting for it.
+ * - A named download is kept while another pending request of the track needs
+ *   it (`needed`), or while a row that depends on it is kept, i.e. a queued
+ *   processing/analysis row (named and kept, or not named and needed by another
+ *   request) has no other audio to wait for. Otherwise it is cancelled, and so
+ *   is every other queued row of the track that was waiting for it.
  */
 import { isTerminal, type JobStatus } from './jobStatus.ts';
 
@@ -19,7 +20,7 @@ export interface CancelRow {
   kind: CancelKind;
   id: string;
   status: JobStatus;
-  /** Another pending request (not the one being cancelled) points at this row. */
+  /** Another pending request (not the one being cancelled) points at this row; for a download, is of its track. */
   needed: boolean;
 }
 

@@ -5,7 +5,8 @@
  * not deadlock it):
  * - the named rows still queued or running become `failed` with "cancelled"
  *   (moveJob: NOTIFY included), unless another pending chat request waits for
- *   them (planCancel, src/domain/cancellation.ts);
+ *   them — for a download, any other pending request of the track
+ *   (planCancel, src/domain/cancellation.ts);
  * - their pg-boss jobs still waiting (created/retry) are deleted, so no worker
  *   picks them up; a job a worker already fetched finds a failed row and does
  *   nothing (claim.ts);
@@ -20,6 +21,7 @@ import { cancelledError, planCancel, type CancelRow } from '../../domain/cancell
 import type { JobStatus } from '../../domain/jobStatus.ts';
 import { QUEUE_OF_KIND } from '../queues/payloads.ts';
 import { transactionDb } from '../queues/send.ts';
+import { retryTransient } from '../workers/dbRetry.ts';
 import { InputError } from './input.ts';
 import type { PipelineContext } from './requestSeparation.ts';
 import { findDownloadedAudio } from './reuse.ts';
@@ -52,6 +54,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const WAITING_BOSS_STATES = new Set(['created', 'retry']);
 /** A deadlock (40P01) rolls the whole transaction back; running it again is safe. */
 const MAX_TRIES = 3;
+const isDeadlock = (error: unknown) => (error as { code?: unknown } | null | undefined)?.code === '40P01';
 
 export async function cancelTicket(ctx: PipelineContext, ticket: CancelTicket, opts: CancelOptions = {}): Promise<CancelResult> {
   const named: [JobKind, string][] = [];
@@ -68,13 +71,13 @@ export async function cancelTicket(ctx: PipelineContext, ticket: CancelTicket, o
   if (opts.requestId !== undefined && !UUID.test(opts.requestId)) throw new InputError('Cannot cancel: the request id is not a valid id.');
   const error = cancelledError(opts.reason);
 
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await ctx.orm.em.fork().transactional((em) => cancelIn(ctx, em, ticket.trackId.toLowerCase(), named, error, opts.requestId));
-    } catch (err) {
-      if (attempt >= MAX_TRIES || (err as { code?: unknown }).code !== '40P01') throw err;
-    }
-  }
+  // Deadlocks only, at once, up to MAX_TRIES times (no time limit: the attempts bound it).
+  return retryTransient('cancelling', () => ctx.orm.em.fork().transactional((em) => cancelIn(ctx, em, ticket.trackId.toLowerCase(), named, error, opts.requestId)), {
+    forMs: Number.POSITIVE_INFINITY,
+    initialDelayMs: 0,
+    maxAttempts: MAX_TRIES,
+    retryIf: isDeadlock,
+  });
 }
 
 async function cancelIn(
@@ -102,7 +105,7 @@ async function cancelIn(
     );
     for (const row of found) others.push({ kind, id: row.id, status: 'queued', needed: false });
   }
-  for (const row of [...rows, ...others]) row.needed = await neededByAnotherRequest(em, row, requestId);
+  for (const row of [...rows, ...others]) row.needed = await neededByAnotherRequest(em, trackId, row, requestId);
 
   const otherDownloads = await em.execute<{ n: string }[]>(
     `select count(*) as n from download_jobs where track_id = ? and status in ('queued', 'downloading') and id not in (?)`,
@@ -136,9 +139,20 @@ async function lockNamed(em: EntityManager, trackId: string, kind: JobKind, id: 
   return { kind, id, status: row.status, needed: false };
 }
 
-/** Does a pending chat request other than `requestId` wait for this row? (Two users may share one job.) */
-async function neededByAnotherRequest(em: EntityManager, row: CancelRow, requestId: string | undefined): Promise<boolean> {
-  if (row.kind === 'download') return false; // requests point at processing/analysis rows only
+/**
+ * Does a pending chat request other than `requestId` wait for this row? (Two users may share one job.)
+ * Requests point at processing/analysis rows; a download is the track's, so every pending request of the
+ * track waits for it (also one whose rows are not there yet: its model is still being chosen).
+ */
+async function neededByAnotherRequest(em: EntityManager, trackId: string, row: CancelRow, requestId: string | undefined): Promise<boolean> {
+  if (row.kind === 'download') {
+    const found = await em.execute<{ n: string }[]>(
+      `select count(*) as n from requests
+        where track_id = ? and delivery_state in ('pending', 'delivering') and id is distinct from ?::uuid`,
+      [trackId, requestId ?? null],
+    );
+    return Number(found[0]!.n) > 0;
+  }
   const column = row.kind === 'processing' ? 'processing_job_id' : 'analysis_job_id';
   const found = await em.execute<{ n: string }[]>(
     `select count(*) as n from requests

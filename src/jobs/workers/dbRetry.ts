@@ -27,20 +27,27 @@ export function isTransientDbError(error: unknown, depth = 0): boolean {
 export interface RetryOptions {
   /** Give up (rethrow) once this long has passed since the first attempt. */
   forMs: number;
-  log: WorkerLogger;
-  /** First pause; doubles up to 2 s. */
+  /** Told once, at the first retry; without it the retries are quiet. */
+  log?: Pick<WorkerLogger, 'warn'>;
+  /** First pause; doubles up to 2 s (0: no pause). */
   initialDelayMs?: number;
+  /** Which errors are retried; default isTransientDbError. */
+  retryIf?: (error: unknown) => boolean;
+  /** Give up (rethrow) after this many attempts as well; default no limit. */
+  maxAttempts?: number;
 }
 
 export async function retryTransient<T>(what: string, run: () => Promise<T>, options: RetryOptions): Promise<T> {
   const deadline = Date.now() + options.forMs;
+  const retryIf = options.retryIf ?? isTransientDbError;
+  const maxAttempts = options.maxAttempts ?? Number.POSITIVE_INFINITY;
   let delay = options.initialDelayMs ?? 250;
   for (let attempt = 1; ; attempt++) {
     try {
       return await run();
     } catch (error) {
-      if (!isTransientDbError(error) || Date.now() + delay > deadline) throw error;
-      if (attempt === 1) options.log.warn(`${what}: ${(error as Error).message}; retrying for up to ${Math.round(options.forMs / 1000)} s`);
+      if (!retryIf(error) || attempt >= maxAttempts || Date.now() + delay > deadline) throw error;
+      if (attempt === 1) options.log?.warn(`${what}: ${(error as Error).message}; retrying for up to ${Math.round(options.forMs / 1000)} s`);
       await new Promise((resolve) => setTimeout(resolve, delay));
       delay = Math.min(2_000, delay * 2);
     }
