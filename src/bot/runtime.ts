@@ -34,7 +34,6 @@ import { applyModelChoice, resumeUnlinkedChoices } from './requests/chooseModel.
 export interface BotRuntime {
   /** Set once the client is ready (needs its REST and user id). */
   attach(client: Client<true>): BotDeps;
-  deps(): BotDeps;
   /** Resume after a restart; call after the reaction handling is attached. */
   resume(): Promise<void>;
   stop(): Promise<void>;
@@ -158,7 +157,6 @@ export async function startBotRuntime(options: BotRuntimeOptions): Promise<BotRu
       };
       return deps;
     },
-    deps: getDeps,
     async resume() {
       const d = getDeps();
       await resumeUnlinkedChoices(d);

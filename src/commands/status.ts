@@ -1,6 +1,6 @@
 /** /status: the user's recent requests and where each stands (private). */
 import { SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
-import { loadRequests, stagesOf, type RequestRow } from '../bot/requests/view.ts';
+import { loadRequestsOf, stagesOf, type RequestRow } from '../bot/requests/view.ts';
 import { renderStatusLines, type RequestStatus } from '../domain/requestStatus.ts';
 import { NOT_READY } from './requestFlow.ts';
 import type { CommandDeps } from './types.ts';
@@ -17,7 +17,7 @@ export async function execute(interaction: ChatInputCommandInteraction, _input: 
     await interaction.editReply(NOT_READY);
     return;
   }
-  const rows = await loadRequests(deps.bot.orm, 'r.requester_id = ?', [interaction.user.id], STATUS_LIMIT);
+  const rows = await loadRequestsOf(deps.bot.orm, interaction.user.id, STATUS_LIMIT);
   await interaction.editReply({ content: renderStatusLines(rows.map(toStatus)), allowedMentions: { parse: [] } });
 }
 

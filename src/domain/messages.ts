@@ -317,6 +317,9 @@ function stemLine(delivery: StemDelivery, links: StemsView['links']): string {
   return delivery.originalAsLink && link ? `${attached} · [full quality ${delivery.stem.format.toUpperCase()}](${link.url})` : attached;
 }
 
+/** The stems message's only line when the plan has no stem. */
+export const NO_STEMS_LINE = 'The separation produced no stems.';
+
 /**
  * One message per group of attachments in the plan (at least one). The first
  * pings the requester and carries the list; `attachments[i].id` is `i`, the
@@ -333,7 +336,7 @@ export function renderStemsMessages(view: StemsView): MessagePayload[] {
     const first = Math.min(...usedLinks.map((l) => l.expiresAt));
     lines.push('', `Links expire ${relativeTime(first)}.`);
   }
-  if (plan.stems.length === 0) lines.push('The separation produced no stems.');
+  if (plan.stems.length === 0) lines.push(NO_STEMS_LINE);
   const groups = plan.messages.length ? plan.messages : [[]];
   const model = escapeMarkdown(view.model);
   const title = truncate(`Stems · ${escapeMarkdown(view.track.title.trim() || 'Untitled')}`, DISCORD_LIMITS.title);

@@ -55,8 +55,8 @@ export interface StemSource {
 export type StemsTarget =
   /** Through the interaction's webhook: the first message edits the original response, or every message is a followup. */
   | { via: 'interaction'; applicationId: string; token: string; first: 'edit_original' | 'followup' }
-  /** With the bot token: new messages in the channel; the first one may instead edit an existing bot message. */
-  | { via: 'channel'; channelId: string; editMessageId?: string };
+  /** With the bot token: new messages in the channel. */
+  | { via: 'channel'; channelId: string };
 
 export interface LinkSettings {
   /** PUBLIC_BASE_URL: where the file server is reached. */
@@ -333,8 +333,6 @@ async function send(rest: REST, target: StemsTarget, index: number, body: Messag
       const query = makeURLSearchParams({ wait: true });
       message = (await rest.post(Routes.webhook(target.applicationId, target.token), { ...request, query, auth: false })) as APIMessage;
     }
-  } else if (index === 0 && target.editMessageId) {
-    message = (await rest.patch(Routes.channelMessage(target.channelId, target.editMessageId), request)) as APIMessage;
   } else {
     message = (await rest.post(Routes.channelMessages(target.channelId), request)) as APIMessage;
   }

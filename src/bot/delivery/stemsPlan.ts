@@ -14,7 +14,7 @@ import {
   type LinkDelivery,
   type StemDelivery,
 } from '../../domain/attachmentPlan.ts';
-import { escapeMarkdown, fitEmbed, truncate, truncateLines, type MessagePayload } from '../../domain/messages.ts';
+import { NO_STEMS_LINE, escapeMarkdown, fitEmbed, truncate, truncateLines, type MessagePayload } from '../../domain/messages.ts';
 
 /**
  * The plan to render: `delivered` are the messages already sent (fixed), the
@@ -60,10 +60,7 @@ export function undeliveredLine(stem: Undelivered): string {
   return `• **${name}** — not delivered: ${escapeMarkdown(truncate(stem.reason.replace(/\s+/g, ' ').trim(), 200))}`;
 }
 
-/** What renderStemsMessages says when the plan has no stem; wrong when stems exist but failed. */
-const NO_STEMS_LINE = 'The separation produced no stems.';
-
-/** Puts `extra` after the last stem line ("• …") of a list, or first when there is none. */
+/** Puts `extra` after the last stem line ("• …") of a list, or first when there is none; drops NO_STEMS_LINE (wrong when stems exist but failed). */
 function insertAfterStemLines(text: string, extra: string): string {
   const lines = text.split('\n').filter((line) => line !== NO_STEMS_LINE);
   let last = -1;

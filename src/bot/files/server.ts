@@ -107,12 +107,8 @@ export async function startFileServer(options: FileServerOptions): Promise<FileS
     if (!match) return text(res, method, 404, TEXT.notFound);
     if (method !== 'GET' && method !== 'HEAD') return text(res, method, 405, TEXT.method, { allow: 'GET, HEAD' });
 
-    const exps = url.searchParams.getAll('exp');
-    const sigs = url.searchParams.getAll('sig');
-    const verdict =
-      exps.length === 1 && sigs.length === 1
-        ? verify(options.secret, { stemId: match[1]!, exp: exps[0]!, sig: sigs[0]! }, now())
-        : ({ ok: false, reason: 'malformed' } as const);
+    // The path matched above, so the link's stem id is the same path segment.
+    const verdict = verify(options.secret, url.href, now());
     if (!verdict.ok) return text(res, method, 403, verdict.reason === 'expired' ? TEXT.expired : TEXT.invalid);
 
     let stem;

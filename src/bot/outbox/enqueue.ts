@@ -13,20 +13,23 @@ import { loadRequest, workEnded } from '../requests/view.ts';
 export interface Enqueued {
   stems: boolean;
   dm: boolean;
-  failed: boolean;
 }
 
 export async function enqueueDue(orm: Orm, requestId: string): Promise<Enqueued> {
-  const out: Enqueued = { stems: false, dm: false, failed: false };
+  const out: Enqueued = { stems: false, dm: false };
   const row = await loadRequest(orm, requestId);
   // A failed (or cancelled) request gets nothing more; a delivered /separate may still be waiting for its analysis DM.
   if (!row || row.delivery_state === 'failed') return out;
+  // Most changes are progress: nothing below can be due, so no transaction (and no row lock) for them.
+  const stemsReady = row.kind === 'separate' && row.p_status === 'completed' && !!row.processing_job_id;
+  const dmReady = row.a_status === 'completed' && !!row.analysis_job_id && row.dm_state === 'pending';
+  if (!stemsReady && !dmReady && !workEnded(row)) return out;
   await orm.em.fork().transactional(async (em) => {
     const locked = await em.execute<{ delivery_state: string }[]>(`select delivery_state from requests where id = ? for update`, [requestId]);
     const state = locked[0]?.delivery_state;
     if (!state || state === 'failed') return;
     const open = state === 'pending' || state === 'delivering';
-    if (open && row.kind === 'separate' && row.p_status === 'completed' && row.processing_job_id) {
+    if (open && stemsReady) {
       const inserted = await em.execute<{ id: string }[]>(
         `insert into deliveries (request_id, kind, payload)
          select ?, 'stems', ?::jsonb
@@ -36,7 +39,7 @@ export async function enqueueDue(orm: Orm, requestId: string): Promise<Enqueued>
       );
       out.stems = inserted.length > 0;
     }
-    if (row.a_status === 'completed' && row.analysis_job_id && row.dm_state === 'pending') {
+    if (dmReady) {
       const inserted = await em.execute<{ id: string }[]>(
         `insert into deliveries (request_id, kind, payload) values (?, 'dm', ?::jsonb)
          on conflict (request_id, kind) where kind in ('progress_edit', 'dm') do nothing returning id`,
@@ -56,7 +59,6 @@ export async function enqueueDue(orm: Orm, requestId: string): Promise<Enqueued>
       // No failure: an analysis request is delivered by its DM (the dispatcher marks it), a separation by its stems.
       if (failure) {
         await em.execute(`update requests set delivery_state = 'failed', delivery_error = ?, updated_at = now() where id = ?`, [failure, requestId]);
-        out.failed = true;
       }
     }
   });

@@ -42,8 +42,6 @@ export interface CatchUpResult {
   recorded: number;
   /** Messages Discord refused. */
   skipped: number;
-  /** Ended early: a failure that would hit every message, or the bot stopping. */
-  stopped: boolean;
 }
 
 export interface CatchUpOptions {
@@ -149,13 +147,11 @@ async function recordMissed(deps: BotDeps, message: MessageToScan, reactions: Li
 export async function catchUpReactions(deps: BotDeps, options: CatchUpOptions = {}): Promise<CatchUpResult> {
   const limits = options.limits ?? CATCH_UP_LIMITS;
   const { signal } = options;
-  const result: CatchUpResult = { read: 0, recorded: 0, skipped: 0, stopped: false };
+  const result: CatchUpResult = { read: 0, recorded: 0, skipped: 0 };
   const messages = messagesToScan(await recentRequestMessages(deps, limits), limits.maxMessages);
   for (const message of messages) {
-    if (signal?.aborted) {
-      result.stopped = true;
-      break;
-    }
+    // The bot is stopping: end after the current step.
+    if (signal?.aborted) break;
     let reactions: ListedReaction[];
     try {
       reactions = await listReactions(deps, message, limits, signal);
@@ -166,8 +162,8 @@ export async function catchUpReactions(deps: BotDeps, options: CatchUpOptions = 
         result.skipped += 1;
         continue;
       }
+      // A failure that would hit every message ends the pass.
       if (!failure.aborted) deps.log.warn(`reading reactions made while the bot was down stopped: ${failure.text}`);
-      result.stopped = true;
       break;
     }
     result.read += 1;

@@ -56,8 +56,8 @@ export function userLimits(deps: BotDeps): UserLimits {
   return { maxInFlight: deps.config.limits.userConcurrency, maxPerHour: deps.config.limits.userRequestsPerHour };
 }
 
-/** Registers the listener; call before anything can post a request message. Returns a function that removes it. */
-export function attachReactionHandling(client: Client, deps: BotDeps): () => void {
+/** Registers the listener (for the client's life); call before anything can post a request message. */
+export function attachReactionHandling(client: Client, deps: BotDeps): void {
   const handler = (reaction: MessageReaction | PartialMessageReaction, user: User | PartialUser) => {
     void recordReaction(deps, {
       messageId: reaction.message.id,
@@ -67,7 +67,6 @@ export function attachReactionHandling(client: Client, deps: BotDeps): () => voi
     }).catch((error: unknown) => deps.log.error(`reaction on ${reaction.message.id}: ${(error as Error).message}`));
   };
   client.on(Events.MessageReactionAdd, handler);
-  return () => void client.off(Events.MessageReactionAdd, handler);
 }
 
 export interface ReactionEvent {

@@ -47,14 +47,14 @@ export async function startSeparation(deps: BotDeps, requestId: string): Promise
   return ticket.reused.processing && status[0]?.status === 'completed' ? 'cached' : 'started';
 }
 
-/** On start: separations whose model was chosen but whose processing row was never linked (a crash in between). */
+/**
+ * On start: separations whose model was chosen but whose processing row was never linked (a crash in
+ * between). They stay pending, so the start's pass over unfinished requests (runtime.ts resume) re-renders them.
+ */
 export async function resumeUnlinkedChoices(deps: BotDeps): Promise<number> {
   const rows = await deps.orm.em
     .getConnection()
     .execute<{ id: string }[]>(`select id from requests where kind = 'separate' and model is not null and processing_job_id is null and delivery_state = 'pending'`);
-  for (const r of rows) {
-    await startSeparation(deps, r.id);
-    deps.requestChanged(r.id);
-  }
+  for (const r of rows) await startSeparation(deps, r.id);
   return rows.length;
 }

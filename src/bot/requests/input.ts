@@ -1,5 +1,6 @@
 /** The pipeline input that names a request's track again (for the separation requested after the model choice). */
 import type { Orm } from '../../db/orm.ts';
+import { canonicalSpotifyUrl } from '../../domain/spotifyInput.ts';
 
 export async function pipelineInputOfTrack(orm: Orm, trackId: string): Promise<string> {
   const rows = await orm.em
@@ -10,7 +11,8 @@ export async function pipelineInputOfTrack(orm: Orm, trackId: string): Promise<s
     );
   const t = rows[0];
   if (!t) throw new Error(`track ${trackId} is gone`);
-  if (t.spotify_id) return `https://open.spotify.com/track/${t.spotify_id}`;
+  // spotify_url is written with spotify_id as its canonical track link (findOrCreateTrack); the column may be null.
+  if (t.spotify_id) return t.spotify_url ?? canonicalSpotifyUrl('track', t.spotify_id);
   if (t.source_url) return t.source_url.replace(/#.*$/, '');
   throw new Error(`track ${trackId} has no source to fetch again`);
 }

@@ -7,7 +7,8 @@
  * same file attached twice is the same track (one download, one separation).
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { downloadDirectUrl } from '../../jobs/download/directUrl.ts';
 import { isTrustedAttachmentUrl } from '../../domain/botSettings.ts';
@@ -29,7 +30,7 @@ export async function pipelineInputFor(deps: Pick<BotDeps, 'config'>, source: So
   try {
     // The base is trusted explicitly (checked above), so its host may be a private address (a test CDN).
     const got = await downloadDirectUrl(source.url, staging, { maxFileMb: deps.config.limits.maxFileMb, allowPrivateHosts: true });
-    const hash = createHash('sha256').update(await readFile(got.path)).digest('hex');
+    const hash = await sha256Of(got.path);
     const ext = path.extname(got.path) || '.bin';
     const final = path.join(uploads, `${hash}${ext}`);
     // Keep an existing copy: its size and mtime are the track's identity.
@@ -43,4 +44,11 @@ export async function pipelineInputFor(deps: Pick<BotDeps, 'config'>, source: So
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
+}
+
+/** Hex SHA-256 of a file, read in chunks (an upload may be hundreds of MB). */
+async function sha256Of(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }

@@ -78,9 +78,9 @@ export async function loadRequest(orm: Orm, requestId: string): Promise<RequestR
   return rows[0] && withDates(rows[0]);
 }
 
-/** Newest first; at most `limit` rows. */
-export async function loadRequests(orm: Orm, where: string, params: unknown[], limit: number): Promise<RequestRow[]> {
-  const rows = await orm.em.getConnection().execute<RequestRow[]>(`${SELECT} where ${where} order by r.inserted_at desc limit ?`, [...params, limit]);
+/** A user's requests, newest first; at most `limit` rows. */
+export async function loadRequestsOf(orm: Orm, userId: string, limit: number): Promise<RequestRow[]> {
+  const rows = await orm.em.getConnection().execute<RequestRow[]>(`${SELECT} where r.requester_id = ? order by r.inserted_at desc limit ?`, [userId, limit]);
   return rows.map(withDates);
 }
 
