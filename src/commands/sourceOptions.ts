@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import type { AudioFormat } from '../db/entities/request.ts';
 import { isModelName, unknownModelMessage, type ModelName } from '../domain/modelCatalog.ts';
-import { classifyInput, parseSpotifyTrack } from '../domain/spotifyInput.ts';
+import { parseLink } from '../domain/spotifyInput.ts';
 
 export type SongSource =
   | { kind: 'spotify'; spotifyId: string; url: string }
@@ -68,12 +68,9 @@ function extension(name: string): string {
 }
 
 function checkLink(raw: string): Parsed<SongSource> {
-  const classified = classifyInput(raw);
-  if (!classified.ok) return { ok: false, message: classified.reason };
-  if (classified.kind === 'url') return { ok: true, value: { kind: 'url', url: classified.url } };
-  const track = parseSpotifyTrack(classified.url);
-  if (!track.ok) return { ok: false, message: track.reason };
-  return { ok: true, value: { kind: 'spotify', spotifyId: track.id, url: track.url } };
+  const link = parseLink(raw);
+  if (!link.ok) return { ok: false, message: link.reason };
+  return { ok: true, value: link.kind === 'url' ? { kind: 'url', url: link.url } : { kind: 'spotify', spotifyId: link.spotifyId, url: link.url } };
 }
 
 function checkFile(file: z.infer<typeof attachmentShape>, limits: SourceLimits): Parsed<SongSource> {

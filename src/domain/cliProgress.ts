@@ -4,6 +4,7 @@
  * stage's status changes, one per 10 % step while it runs).
  */
 import type { JobStatus } from './jobStatus.ts';
+import { clampPercent, describeStage } from './progress.ts';
 
 export type CliStage = 'download' | 'separate' | 'analyze';
 export const CLI_STAGES: readonly CliStage[] = ['download', 'separate', 'analyze'];
@@ -20,25 +21,19 @@ export interface StageState {
 /** The stages one command follows; stages it does not run are absent. */
 export type StageStates = Partial<Record<CliStage, StageState>>;
 
-const clamp = (p: number) => (Number.isFinite(p) ? Math.max(0, Math.min(100, Math.floor(p))) : 0);
+/** Whole percent in 0..100. */
+const clamp = (p: number) => Math.floor(clampPercent(p));
 
 /** The percentage a stage shows: completed is 100 whatever the row said. */
 export function shownPercent(state: StageState): number {
   return state.status === 'completed' ? 100 : clamp(state.progress);
 }
 
-/** "queued", "downloading 40%", "completed (from storage)", "failed: <reason>". */
+/** describeStage, plus "completed (from storage)" and the reason of a failure on one line. */
 export function describeStageState(state: StageState): string {
-  switch (state.status) {
-    case 'queued':
-      return 'queued';
-    case 'completed':
-      return state.stored ? 'completed (from storage)' : 'completed';
-    case 'failed':
-      return state.error ? `failed: ${oneLine(state.error)}` : 'failed';
-    default:
-      return `${state.status} ${clamp(state.progress)}%`;
-  }
+  if (state.status === 'completed' && state.stored) return 'completed (from storage)';
+  if (state.status === 'failed' && state.error) return `failed: ${oneLine(state.error)}`;
+  return describeStage(state);
 }
 
 /** `[#####.....]`, `width` cells between the brackets. */

@@ -27,7 +27,8 @@ export interface OverallProgress {
   failedStage?: Stage;
 }
 
-const clampPercent = (p: number) => (Number.isFinite(p) ? Math.max(0, Math.min(100, p)) : 0);
+/** 0..100; anything not a finite number is 0. */
+export const clampPercent = (p: number) => (Number.isFinite(p) ? Math.max(0, Math.min(100, p)) : 0);
 
 /** A stage's contribution in 0..1: completed = 1, failed counts as done so the bar does not stall. */
 function fraction(stage: StageProgress): number {

@@ -184,3 +184,15 @@ export function parseSpotifyTrack(raw: string): SpotifyTrackInput {
   if (result.kind === 'track') return { ...result, kind: 'track' };
   return fail(`Spotify ${result.kind}s are not supported yet; paste a link to a single track from it. ${EXPECTED_TRACK}`);
 }
+
+export type ParsedLink = { ok: true; kind: 'spotify'; spotifyId: string; url: string } | { ok: true; kind: 'url'; url: string } | InputProblem;
+
+/** What a pasted link names: a Spotify track (albums, playlists and look-alikes refused) or a direct http(s) URL. */
+export function parseLink(raw: string): ParsedLink {
+  const classified = classifyInput(raw);
+  if (!classified.ok) return classified;
+  if (classified.kind === 'url') return { ok: true, kind: 'url', url: classified.url };
+  const track = parseSpotifyTrack(classified.url);
+  if (!track.ok) return track;
+  return { ok: true, kind: 'spotify', spotifyId: track.id, url: track.url };
+}

@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { classifyInput, parseSpotifyTrack } from '../../domain/spotifyInput.ts';
+import { parseLink } from '../../domain/spotifyInput.ts';
 
 export type PipelineInput =
   | { kind: 'spotify'; spotifyId: string; url: string }
@@ -35,12 +35,9 @@ export function parsePipelineInput(raw: string, cwd: string = process.cwd()): Pi
     }
   }
   if (LINKISH.test(s) && !/^[a-z]:[\\/]/i.test(s)) {
-    const classified = classifyInput(s);
-    if (!classified.ok) throw new InputError(classified.reason);
-    if (classified.kind === 'url') return { kind: 'url', url: classified.url };
-    const track = parseSpotifyTrack(classified.url);
-    if (!track.ok) throw new InputError(track.reason);
-    return { kind: 'spotify', spotifyId: track.id, url: track.url };
+    const link = parseLink(s);
+    if (!link.ok) throw new InputError(link.reason);
+    return link.kind === 'url' ? { kind: 'url', url: link.url } : { kind: 'spotify', spotifyId: link.spotifyId, url: link.url };
   }
   return { kind: 'file', path: path.resolve(cwd, s) };
 }
