@@ -11,8 +11,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatSummary, parseArgs, type AnalysisResult } from '../../src/cli/commands/analyze.ts';
+import { REPO_ROOT } from '../../src/jobs/engine/client.ts';
 import { PYTHON } from '../engine/helpers.ts';
-import { cliEnv, createCliDatabase, REPO, sfa as runSfa, type CliDatabase } from './helpers.ts';
+import { cliEnv, createCliDatabase, sfa as runSfa, type CliDatabase } from './helpers.ts';
 
 const execFileAsync = promisify(execFile);
 const COLUMNS = ['tempo', 'key', 'energy', 'spectral_centroid', 'spectral_rolloff', 'zero_crossing_rate'];
@@ -33,11 +34,11 @@ describe('sfa analyze (child process)', () => {
     await execFileAsync(
       PYTHON,
       ['python/tests/audio_fixtures.py', 'song', '--bpm', '124', '--key', 'D minor', '--pattern', 'rock', '--out', wav],
-      { cwd: REPO, timeout: 60_000 },
+      { cwd: REPO_ROOT, timeout: 60_000 },
     );
   }, 90_000);
   afterAll(async () => {
-    await db?.drop();
+    await db?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 

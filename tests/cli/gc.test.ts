@@ -127,7 +127,7 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  await db?.drop();
+  await db?.close();
   for (const dir of [work, modelDir]) if (dir) rmSync(dir, { recursive: true, force: true });
 });
 

@@ -2,42 +2,31 @@
  * Running the real `sfa` (node bin/sfa.js, what `npx sfa` runs) as a child
  * process against a database of its own.
  *
- * Each CLI test file gets a fresh migrated database: the CLI's in-process
+ * Each CLI test file gets a fresh migrated database (fileDatabaseUrl): the CLI's in-process
  * workers serve pg-boss's default queues, and two files sharing queues would
  * run each other's jobs with the wrong data and model folders.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
-import { inject } from 'vitest';
 import { createOrm, type Orm } from '../../src/db/orm.ts';
-import { migrate } from '../../src/db/migrate.ts';
-import { createDatabase, dropDatabase, uniqueDatabaseName, withDatabase } from '../support/db.ts';
+import { REPO_ROOT } from '../../src/jobs/engine/client.ts';
+import { fileDatabaseUrl } from '../support/db.ts';
 
-export const REPO = path.resolve(import.meta.dirname, '../..');
-const SFA = path.join(REPO, 'bin/sfa.js');
+const SFA = path.join(REPO_ROOT, 'bin/sfa.js');
 
 export interface CliDatabase {
   url: string;
   orm: Orm;
-  drop(): Promise<void>;
+  /** Closes the ORM (the database itself is dropped at the end of the run). */
+  close(): Promise<void>;
 }
 
+/** This file's own migrated database (fileDatabaseUrl) and an ORM on it. */
 export async function createCliDatabase(): Promise<CliDatabase> {
-  const admin = inject('adminDatabaseUrl');
-  const name = uniqueDatabaseName('sfa_cli');
-  await createDatabase(admin, name);
-  const url = withDatabase(admin, name);
-  await migrate(url);
+  const url = await fileDatabaseUrl();
   const orm = await createOrm(url);
-  return {
-    url,
-    orm,
-    async drop() {
-      await orm.close();
-      await dropDatabase(admin, name);
-    },
-  };
+  return { url, orm, close: () => orm.close() };
 }
 
 export interface CliResult {
@@ -55,7 +44,7 @@ export function cliEnv(vars: Record<string, string>): Record<string, string> {
 
 export function startSfa(args: string[], options: { env: Record<string, string>; cwd?: string; timeoutMs?: number }): ResultPromise<{ reject: false; stdin: 'ignore' }> {
   return execa(process.execPath, [SFA, ...args], {
-    cwd: options.cwd ?? REPO,
+    cwd: options.cwd ?? REPO_ROOT,
     env: options.env,
     extendEnv: false,
     reject: false,

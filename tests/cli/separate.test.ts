@@ -10,7 +10,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWorkerProcess } from '../../src/jobs/workers/runtime.ts';
 import { parseConfig } from '../../src/config.ts';
-import { makeTinyModels, memoryLogger, tempDir, toneWav, waitFor } from '../pipeline/helpers.ts';
+import { until } from '../support/wait.ts';
+import { makeTinyModels, memoryLogger, tempDir, toneWav } from '../pipeline/helpers.ts';
 import { cliEnv, count, createCliDatabase, decodeF32, processesUsing, sfa, startSfa, type CliDatabase } from './helpers.ts';
 
 let db: CliDatabase;
@@ -31,7 +32,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await db?.drop();
+  await db?.close();
   for (const dir of [work, modelDir]) if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -221,7 +222,7 @@ describe('Ctrl-C', () => {
     const input = await toneWav(path.join(longDir, 'long.wav'), 240, 110);
     const ownData = path.join(work, 'sigint-data');
     const child = startSfa(['separate', input, '--out', path.join(longDir, 'out')], { env: { ...env, SFA_DATA_DIR: ownData, SFA_VERBOSE: '1' } });
-    const separating = await waitFor(
+    const separating = await until(
       'the separation to run',
       async () => {
         const rows = await db.orm.em.fork().execute<{ id: string; status: string; progress: number }[]>(

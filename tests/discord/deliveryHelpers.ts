@@ -1,35 +1,20 @@
 /**
- * Fixtures for the delivery tests: stem files generated with ffmpeg (lavfi)
+ * Fixtures for the delivery tests: stem files generated with ffmpeg (toneWav)
  * in a temporary data folder at their id-derived places, optionally with real
  * track/job/stem rows; a real @discordjs/rest client pointed at the fake
  * Discord; an acknowledged interaction whose webhook the delivery can use;
  * ffprobe of what arrived.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
 import { REST } from '@discordjs/rest';
 import { Routes } from 'discord.js';
 import { execa } from 'execa';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { StoragePaths } from '../../src/jobs/storage/paths.ts';
 import type { StemSource } from '../../src/bot/delivery/stems.ts';
+import { toneWav } from '../engine/helpers.ts';
 import type { FakeDiscord } from '../support/fakeDiscord/index.ts';
 import { insertJob, insertStem, insertTrack } from '../support/db.ts';
-
-/** Stereo 44.1 kHz 16-bit WAV (a tone plus a little noise) of `seconds`, or FLAC/MP3 by the extension. */
-export async function generateAudio(file: string, seconds: number, frequency = 330): Promise<string> {
-  await mkdir(path.dirname(file), { recursive: true });
-  const codec = file.endsWith('.flac') ? ['-c:a', 'flac'] : file.endsWith('.mp3') ? ['-c:a', 'libmp3lame', '-b:a', '320k'] : ['-c:a', 'pcm_s16le'];
-  await execa('ffmpeg', [
-    '-v', 'error', '-nostdin', '-y',
-    '-f', 'lavfi', '-i', `sine=frequency=${frequency}:duration=${seconds}:sample_rate=44100`,
-    '-f', 'lavfi', '-i', `anoisesrc=color=pink:amplitude=0.05:duration=${seconds}:sample_rate=44100`,
-    '-filter_complex', '[0][1]amix=inputs=2:normalize=0,aformat=channel_layouts=stereo',
-    '-ar', '44100', ...codec, file,
-  ]);
-  return file;
-}
 
 export interface StemSpec {
   name: string;
@@ -45,7 +30,7 @@ export async function makeStems(dataDir: string, specs: readonly StemSpec[]): Pr
   const out: StemSource[] = [];
   for (const [i, spec] of specs.entries()) {
     const file = paths.stemFile(trackId, jobId, spec.name, spec.ext ?? 'wav');
-    await generateAudio(file, spec.seconds, 220 + 40 * i);
+    await toneWav(file, spec.seconds, 220 + 40 * i);
     out.push({ id: randomUUID(), name: spec.name, filePath: file, durationSeconds: spec.seconds });
   }
   return out;
@@ -59,7 +44,7 @@ export async function makeStemRows(em: EntityManager, dataDir: string, title: st
   const stems: StemSource[] = [];
   for (const [i, spec] of specs.entries()) {
     const file = paths.stemFile(trackId, jobId, spec.name, spec.ext ?? 'wav');
-    await generateAudio(file, spec.seconds, 220 + 40 * i);
+    await toneWav(file, spec.seconds, 220 + 40 * i);
     const id = await insertStem(em, jobId, trackId, { stem_type: spec.name, file_path: file });
     stems.push({ id, name: spec.name, filePath: file, durationSeconds: spec.seconds });
   }

@@ -18,8 +18,8 @@ import { LINK_SECRET_FILE, LinkSecretError, resolveLinkSecret } from '../../src/
 import { createOrm, type Orm } from '../../src/db/orm.ts';
 import { signedUrl } from '../../src/domain/signedLink.ts';
 import { openTestOrm } from '../support/db.ts';
-import { tempDir } from '../engine/helpers.ts';
-import { generateAudio, makeStemRows } from './deliveryHelpers.ts';
+import { tempDir, toneWav } from '../engine/helpers.ts';
+import { makeStemRows } from './deliveryHelpers.ts';
 
 const SECRET = 'file-server-test-secret-abcdef';
 const sha = (data: Buffer | Uint8Array) => createHash('sha256').update(data).digest('hex');
@@ -143,7 +143,7 @@ describe('file server', () => {
 
   it('never serves a file outside the data folder\'s stems/, whatever the row says', async () => {
     const outside = path.join(tempDir('outside'), 'secret.wav');
-    await generateAudio(outside, 1);
+    await toneWav(outside, 1, 330);
     const { stems } = await makeStemRows(orm.em.fork(), dataDir, 'Escaping', [{ name: 'drums', seconds: 1 }]);
     await orm.em.fork().execute('update stems set file_path = ? where id = ?', [outside, stems[0]!.id]);
     const response = await fetch(link(stems[0]!.id));

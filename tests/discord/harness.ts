@@ -10,12 +10,12 @@ import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll } from 'vitest';
 import type { Orm } from '../../src/db/orm.ts';
+import { REPO_ROOT } from '../../src/jobs/engine/client.ts';
 import { FakeDiscord, type FakeDiscordOptions } from '../support/fakeDiscord/index.ts';
 import { fileDatabaseUrl, openFileOrm } from '../support/db.ts';
 import { makeTinyModels, tempDir } from '../engine/helpers.ts';
 
-export const REPO = path.resolve(import.meta.dirname, '../..');
-const SFA = path.join(REPO, 'bin/sfa.js');
+const SFA = path.join(REPO_ROOT, 'bin/sfa.js');
 
 /** The child's environment: ours minus anything that would point it elsewhere, plus `env`. */
 export function childEnv(env: Record<string, string | undefined>): Record<string, string> {
@@ -34,13 +34,13 @@ export interface CommandResult {
 
 /** `npm start -- --role <role>` for a run that is expected to end by itself (e.g. a configuration error). */
 export async function runStart(role: string, env: Record<string, string | undefined>, timeoutMs = 60_000): Promise<CommandResult> {
-  const result = await execa(process.execPath, ['src/main.ts', '--role', role], { cwd: REPO, env: childEnv(env), extendEnv: false, reject: false, timeout: timeoutMs });
+  const result = await execa(process.execPath, ['src/main.ts', '--role', role], { cwd: REPO_ROOT, env: childEnv(env), extendEnv: false, reject: false, timeout: timeoutMs });
   return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
 }
 
 /** `npx sfa <args>`. */
 export async function runSfa(args: string[], env: Record<string, string | undefined>, timeoutMs = 60_000): Promise<CommandResult> {
-  const result = await execa(process.execPath, [SFA, ...args], { cwd: REPO, env: childEnv(env), extendEnv: false, reject: false, timeout: timeoutMs });
+  const result = await execa(process.execPath, [SFA, ...args], { cwd: REPO_ROOT, env: childEnv(env), extendEnv: false, reject: false, timeout: timeoutMs });
   return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -103,7 +103,7 @@ export async function startBotHarness(options: BotHarnessOptions = {}): Promise<
     exited = null;
     // One process (node runs the TypeScript itself; no wrapper process in between), so a SIGKILL
     // really kills the bot, as a crash would.
-    child = execa(process.execPath, ['src/main.ts', '--role', options.role ?? 'bot'], { cwd: REPO, env, extendEnv: false, reject: false, all: true });
+    child = execa(process.execPath, ['src/main.ts', '--role', options.role ?? 'bot'], { cwd: REPO_ROOT, env, extendEnv: false, reject: false, all: true });
     child.all?.on('data', (chunk: Buffer) => {
       out += chunk.toString();
     });

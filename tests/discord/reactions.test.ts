@@ -12,8 +12,10 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_MODEL } from '../../src/domain/modelCatalog.ts';
 import { REACTION_OPTIONS } from '../../src/domain/reactionChoice.ts';
 import { tooManyRequests } from '../../src/commands/requestFlow.ts';
+import { insertReactionChoice } from '../support/db.ts';
+import { until } from '../support/wait.ts';
 import { useBot } from './harness.ts';
-import { botReactions, distinctSong, downloadRows, emojiOf, processingRows, reactionRows, requestsOf, separate, until, type SentRequest } from './reactionsHelpers.ts';
+import { botReactions, distinctSong, downloadRows, emojiOf, processingRows, reactionRows, requestsOf, separate, type RequestRow, type SentRequest } from './reactionsHelpers.ts';
 
 const WINDOW_SECONDS = 6;
 
@@ -31,6 +33,17 @@ describe('model choice and re-processing by reaction', () => {
   }
 
   const react = (user: APIUser, sent: SentRequest, model: string) => suite.bot.fake.react(user, suite.bot.fake.channelId, sent.reply.id, emojiOf(model));
+
+  /** Waits until the user's first request has a processing job (its model is settled); returns the row. */
+  const modelSettled = (user: APIUser, what: string, timeoutMs?: number): Promise<RequestRow> =>
+    until(
+      what,
+      async () => {
+        const row = (await requestsOf(suite.orm, user.id))[0]!;
+        return row.processing_job_id ? row : undefined;
+      },
+      timeoutMs,
+    );
 
   it('refuses a second /separate while the user already has one in progress (SFA_USER_CONCURRENCY=1)', async () => {
     const user = suite.bot.fake.createUser('eager');
@@ -66,10 +79,7 @@ describe('model choice and re-processing by reaction', () => {
     react(bystander, sent, 'mdx_extra');
     await until('the bystander reaction to be decided', async () => (await reactionRows(suite.orm, sent.request.id)).find((r) => r.state !== 'pending'));
     react(user, sent, 'htdemucs_6s');
-    const chosen = await until('the model choice', async () => {
-      const row = (await requestsOf(suite.orm, user.id))[0]!;
-      return row.processing_job_id ? row : undefined;
-    });
+    const chosen = await modelSettled(user, 'the model choice');
     expect(chosen).toMatchObject({ model: 'htdemucs_6s', model_source: 'reaction' });
     expect((await processingRows(suite.orm, chosen.track_id)).map((p) => p.model)).toEqual(['htdemucs_6s']);
     expect(await reactionRows(suite.orm, sent.request.id)).toEqual([
@@ -83,14 +93,7 @@ describe('model choice and re-processing by reaction', () => {
   it(`uses ${DEFAULT_MODEL} when nobody chose within the window`, async () => {
     const user = suite.bot.fake.createUser('undecided');
     const sent = await openRequest(user);
-    const chosen = await until(
-      'the default model',
-      async () => {
-        const row = (await requestsOf(suite.orm, user.id))[0]!;
-        return row.processing_job_id ? row : undefined;
-      },
-      WINDOW_SECONDS * 1000 + 20_000,
-    );
+    const chosen = await modelSettled(user, 'the default model', WINDOW_SECONDS * 1000 + 20_000);
     expect(chosen).toMatchObject({ model: DEFAULT_MODEL, model_source: 'default' });
     expect((await processingRows(suite.orm, sent.request.track_id)).map((p) => p.model)).toEqual([DEFAULT_MODEL]);
   }, 60_000);
@@ -100,7 +103,7 @@ describe('model choice and re-processing by reaction', () => {
     const member = suite.bot.fake.createUser('remixer');
     const sent = await openRequest(user);
     react(user, sent, 'htdemucs');
-    await until('the choice', async () => (await requestsOf(suite.orm, user.id))[0]!.processing_job_id);
+    await modelSettled(user, 'the choice');
 
     react(member, sent, 'htdemucs_ft');
     const asked = await until('the member request', async () => {
@@ -163,10 +166,7 @@ describe('model choice and re-processing by reaction', () => {
     suite.bot.fake.disconnect({ resumable: true });
     react(user, sent, 'mdx_extra');
     await suite.bot.fake.waitUntil('the bot to resume', () => suite.bot.fake.gatewayStats.resumes.length > resumes && suite.bot.fake.connectedSessions > 0, 20_000);
-    const chosen = await until('the replayed choice', async () => {
-      const row = (await requestsOf(suite.orm, user.id))[0]!;
-      return row.processing_job_id ? row : undefined;
-    });
+    const chosen = await modelSettled(user, 'the replayed choice');
     expect(chosen).toMatchObject({ model: 'mdx_extra', model_source: 'reaction' });
   }, 60_000);
 
@@ -177,20 +177,9 @@ describe('model choice and re-processing by reaction', () => {
     await suite.orm.em.fork().getConnection().execute(`update requests set reaction_window_ends_at = now() + interval '10 minutes' where id = ?`, [sent.request.id]);
     await suite.bot.stop('SIGKILL');
     // What the listener writes before it decides anything, as a process killed right after it would have left it.
-    await suite.orm.em
-      .fork()
-      .getConnection()
-      .execute(`insert into reaction_choices (request_id, message_id, user_id, emoji, model) values (?, ?, ?, ?, 'htdemucs_6s')`, [
-        sent.request.id,
-        sent.reply.id,
-        user.id,
-        emojiOf('htdemucs_6s'),
-      ]);
+    await insertReactionChoice(suite.orm.em.fork(), sent.request.id, { message_id: sent.reply.id, user_id: user.id, emoji: emojiOf('htdemucs_6s'), model: 'htdemucs_6s' });
     await suite.bot.restart();
-    const chosen = await until('the drained choice', async () => {
-      const row = (await requestsOf(suite.orm, user.id))[0]!;
-      return row.processing_job_id ? row : undefined;
-    });
+    const chosen = await modelSettled(user, 'the drained choice');
     expect(chosen).toMatchObject({ model: 'htdemucs_6s', model_source: 'reaction' });
     expect(await reactionRows(suite.orm, sent.request.id)).toEqual([{ user_id: user.id, model: 'htdemucs_6s', state: 'handled', outcome: 'choose' }]);
     expect(suite.bot.fake.violations).toEqual([]);

@@ -6,21 +6,11 @@
  * already exist is answered from them, without a new separation.
  */
 import { describe, expect, it } from 'vitest';
-import { MODELS } from '../../src/domain/modelCatalog.ts';
-import type { StoredMessage } from '../support/fakeDiscord/index.ts';
 import { useBot } from './harness.ts';
-import { delivered, downloadRows, emojiOf, processingRows, reactionRows, separate } from './reactionsHelpers.ts';
-
-const stemsOf = (model: string) => MODELS.find((m) => m.name === model)!.stems;
+import { delivered, downloadRows, emojiOf, processingRows, reactionRows, separate, stemFilesPosted, stemsOf } from './reactionsHelpers.ts';
 
 describe('re-processing by reaction, end to end', () => {
   const suite = useBot({ role: 'all', models: ['htdemucs', 'htdemucs_6s'], readyTimeoutMs: 120_000 });
-
-  /** Channel messages (not the reply) carrying a stem file for each of `stems`. */
-  const stemFilesPosted = (messages: StoredMessage[], stems: readonly string[]) => {
-    const names = messages.flatMap((m) => m.attachments.map((a) => a.filename.toLowerCase()));
-    return stems.every((stem) => names.some((n) => n.includes(stem)));
-  };
 
   it('separates the same download with the reacted model, then answers a finished model from its stems', async () => {
     const { fake } = suite.bot;

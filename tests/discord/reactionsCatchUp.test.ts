@@ -8,13 +8,11 @@
  */
 import type { APIUser } from 'discord-api-types/v10';
 import { describe, expect, it } from 'vitest';
-import { MODELS } from '../../src/domain/modelCatalog.ts';
 import { REACTION_OPTIONS } from '../../src/domain/reactionChoice.ts';
 import type { StoredMessage } from '../support/fakeDiscord/index.ts';
+import { until } from '../support/wait.ts';
 import { useBot } from './harness.ts';
-import { botReactions, delivered, emojiOf, processingRows, reactionRows, requestsOf, separate, until } from './reactionsHelpers.ts';
-
-const stemsOf = (model: string) => MODELS.find((m) => m.name === model)!.stems;
+import { botReactions, delivered, emojiOf, processingRows, reactionRows, requestsOf, separate, stemFilesPosted, stemsOf } from './reactionsHelpers.ts';
 
 /** The log line of a finished catch-up pass. */
 const PASS_LINE = /reactions made while the bot was down: (\d+) message\(s\) read, (\d+) skipped, (\d+) recorded/;
@@ -38,12 +36,6 @@ describe('reactions made while the bot was down', () => {
 
   const reactWhileDown = (user: APIUser, message: StoredMessage, emoji: string) =>
     suite.bot.fake.reactWhileDisconnected(user, suite.bot.fake.channelId, message.id, emoji);
-
-  /** Channel messages carrying a stem file for each of `stems`. */
-  const stemFilesPosted = (messages: StoredMessage[], stems: readonly string[]) => {
-    const names = messages.flatMap((m) => m.attachments.map((a) => a.filename.toLowerCase()));
-    return stems.every((stem) => names.some((n) => n.includes(stem)));
-  };
 
   it("re-processes with a member's reaction made while it was down, and after another restart records and delivers nothing twice", async () => {
     const { fake } = suite.bot;

@@ -5,8 +5,11 @@
  */
 import type { APIUser } from 'discord-api-types/v10';
 import type { Orm } from '../../src/db/orm.ts';
+import { MODELS } from '../../src/domain/modelCatalog.ts';
 import { REACTION_OPTIONS } from '../../src/domain/reactionChoice.ts';
+import { pcm16StereoWav } from '../engine/helpers.ts';
 import type { InteractionHandle, StoredMessage } from '../support/fakeDiscord/index.ts';
+import { until } from '../support/wait.ts';
 import type { BotHarness } from './harness.ts';
 
 let nextFrequency = 180;
@@ -15,30 +18,22 @@ let nextFrequency = 180;
 export function distinctSong(seconds = 3): Buffer {
   const frequency = (nextFrequency += 17);
   const rate = 44_100;
-  const frames = Math.round(seconds * rate);
-  const data = Buffer.alloc(frames * 4);
-  for (let i = 0; i < frames; i++) {
-    const v = Math.round(Math.sin((2 * Math.PI * frequency * i) / rate) * 0.4 * 32767);
-    data.writeInt16LE(v, i * 4);
-    data.writeInt16LE(v, i * 4 + 2);
-  }
-  const header = Buffer.alloc(44);
-  header.write('RIFF', 0);
-  header.writeUInt32LE(36 + data.length, 4);
-  header.write('WAVEfmt ', 8);
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(1, 20);
-  header.writeUInt16LE(2, 22);
-  header.writeUInt32LE(rate, 24);
-  header.writeUInt32LE(rate * 4, 28);
-  header.writeUInt16LE(4, 32);
-  header.writeUInt16LE(16, 34);
-  header.write('data', 36);
-  header.writeUInt32LE(data.length, 40);
-  return Buffer.concat([header, data]);
+  return pcm16StereoWav(Math.round(seconds * rate), rate, (i) => {
+    const v = Math.sin((2 * Math.PI * frequency * i) / rate) * 0.4;
+    return [v, v];
+  });
 }
 
 export const emojiOf = (model: string): string => REACTION_OPTIONS.find((o) => o.model === model)!.emoji;
+
+/** The stems a catalog model makes. */
+export const stemsOf = (model: string) => MODELS.find((m) => m.name === model)!.stems;
+
+/** Whether `messages` carry a stem file for each of `stems`. */
+export function stemFilesPosted(messages: readonly StoredMessage[], stems: readonly string[]): boolean {
+  const names = messages.flatMap((m) => m.attachments.map((a) => a.filename.toLowerCase()));
+  return stems.every((stem) => names.some((n) => n.includes(stem)));
+}
 
 /** A `requests` row as the bot wrote it (`select *`; the columns the tests look at). */
 export interface RequestRow {
@@ -79,17 +74,6 @@ export async function reactionRows(orm: Orm, requestId: string): Promise<{ user_
     .fork()
     .getConnection()
     .execute(`select user_id, model, state, outcome from reaction_choices where request_id = ? order by inserted_at`, [requestId]);
-}
-
-/** Polls an async probe (e.g. a database query) until it returns something truthy (the fake's waitUntil re-checks only the fake's own state). */
-export async function until<T>(what: string, probe: () => Promise<T | undefined | false | null>, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 /** Waits until the user's first request is delivered, and fails at once if it failed instead. */

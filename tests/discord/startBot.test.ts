@@ -10,17 +10,13 @@ import { startBot, BotStartError, MISSING_TOKEN, type RunningBot } from '../../s
 import { FAILED, UNKNOWN_COMMAND } from '../../src/bot/router.ts';
 import type { CommandModule } from '../../src/commands/types.ts';
 import { parseConfig, type Config } from '../../src/config.ts';
+import { memoryLogger } from '../engine/helpers.ts';
 import { FakeDiscord } from '../support/fakeDiscord/index.ts';
 
 function configFor(env: Record<string, string>): Config {
   const parsed = parseConfig({ SFA_DATA_DIR: '/tmp/sfa-unused', ...env });
   if (!parsed.ok) throw new Error(parsed.problems.join('; '));
   return parsed.config;
-}
-
-function memoryLog() {
-  const lines: string[] = [];
-  return { lines, info: (m: string) => lines.push(m), warn: (m: string) => lines.push(m), error: (m: string) => lines.push(m) };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -63,7 +59,7 @@ const picky: CommandModule<string> = {
 describe('startBot with test commands', () => {
   let fake: FakeDiscord;
   let bot: RunningBot;
-  const log = memoryLog();
+  const log = memoryLogger();
 
   beforeAll(async () => {
     // A short deadline: a command that only answered after its work would miss it.
@@ -149,11 +145,11 @@ describe('startBot refusing to start', () => {
   afterAll(async () => fake?.close());
 
   it('without a token', async () => {
-    await expect(startBot({ config: configFor({ DISCORD_API_BASE: fake.apiBase }), log: memoryLog() })).rejects.toThrow(new BotStartError(MISSING_TOKEN));
+    await expect(startBot({ config: configFor({ DISCORD_API_BASE: fake.apiBase }), log: memoryLogger() })).rejects.toThrow(new BotStartError(MISSING_TOKEN));
   });
 
   it('with a token Discord rejects', async () => {
-    const error = await startBot({ config: configFor({ DISCORD_TOKEN: 'not-it', DISCORD_API_BASE: fake.apiBase }), log: memoryLog() }).catch((e: unknown) => e);
+    const error = await startBot({ config: configFor({ DISCORD_TOKEN: 'not-it', DISCORD_API_BASE: fake.apiBase }), log: memoryLogger() }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BotStartError);
     expect((error as Error).message).toBe('Discord rejected DISCORD_TOKEN (401 Unauthorized). Copy the current token from the developer portal (Bot -> Reset Token).');
   });
@@ -161,7 +157,7 @@ describe('startBot refusing to start', () => {
   it('when the bot is not in DISCORD_GUILD_ID', async () => {
     const error = await startBot({
       config: configFor({ DISCORD_TOKEN: fake.token, DISCORD_API_BASE: fake.apiBase, DISCORD_GUILD_ID: '123456789012345678' }),
-      log: memoryLog(),
+      log: memoryLogger(),
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BotStartError);
     expect((error as Error).message).toMatch(/^Registering the slash commands failed: Unknown Guild\. Is the bot in guild 123456789012345678 \(DISCORD_GUILD_ID\)\?$/);
@@ -169,7 +165,7 @@ describe('startBot refusing to start', () => {
   });
 
   it('when Discord cannot be reached', async () => {
-    const error = await startBot({ config: configFor({ DISCORD_TOKEN: 'x', DISCORD_API_BASE: 'http://127.0.0.1:1/api' }), log: memoryLog() }).catch((e: unknown) => e);
+    const error = await startBot({ config: configFor({ DISCORD_TOKEN: 'x', DISCORD_API_BASE: 'http://127.0.0.1:1/api' }), log: memoryLogger() }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BotStartError);
     expect((error as Error).message).toMatch(/^Could not connect to Discord: /);
   });

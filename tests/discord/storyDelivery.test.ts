@@ -11,8 +11,9 @@ import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { MessageFlags } from 'discord-api-types/v10';
 import { countRows } from '../support/db.ts';
+import { until } from '../support/wait.ts';
 import { useBot } from './harness.ts';
-import { delivered, distinctSong, requestsOf, until } from './reactionsHelpers.ts';
+import { delivered, distinctSong, requestsOf, separate } from './reactionsHelpers.ts';
 import { probe, stemAttachments } from './storyHelpers.ts';
 
 const SECONDS = 3;
@@ -161,12 +162,10 @@ describe('delivery against an uncooperative Discord', () => {
   it('/cancel waits for a write holding the request row instead of saying there is nothing to cancel', async () => {
     const { fake } = suite.bot;
     const user = fake.createUser('busyrow');
-    const handle = fake.interact({ user, command: 'separate', attachments: { file: { filename: 'b.wav', data: distinctSong(SECONDS), contentType: 'audio/wav' } } });
-    await handle.reply(30_000);
-    const [request] = await requestsOf(suite.orm, user.id);
+    const { request } = await separate(suite.bot, suite.orm, user, { seconds: SECONDS });
     // Another transaction holds the row while /cancel runs, as a progress edit or a delivery does for a moment.
     const cancel = await suite.orm.em.fork().transactional(async (tx) => {
-      await tx.execute('select id from requests where id = ? for update', [request!.id]);
+      await tx.execute('select id from requests where id = ? for update', [request.id]);
       const pending = fake.interact({ user, command: 'cancel' });
       await pending.acknowledged(10_000);
       await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -179,8 +178,7 @@ describe('delivery against an uncooperative Discord', () => {
   it('/cancel stops the latest request, says so privately and on its message', async () => {
     const { fake } = suite.bot;
     const user = fake.createUser('changedmind');
-    const handle = fake.interact({ user, command: 'separate', attachments: { file: { filename: 'c.wav', data: distinctSong(SECONDS), contentType: 'audio/wav' } } });
-    await handle.reply(30_000);
+    const { handle } = await separate(suite.bot, suite.orm, user, { seconds: SECONDS });
     // No model: the separation waits for the 20 s reaction window, so the request is still
     // unfinished when /cancel arrives (the analysis alone may already be done and DM'd).
     const dmsBefore = fake.dms(user.id).length;

@@ -9,8 +9,10 @@ import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openFileOrm, fileDatabaseUrl } from '../support/db.ts';
 import type { Orm } from '../../src/db/orm.ts';
-import { REPO, childEnv, startBotHarness, type BotHarness } from './harness.ts';
-import { deliveriesOf, delivered, distinctSong, requestsOf, until } from './reactionsHelpers.ts';
+import { REPO_ROOT } from '../../src/jobs/engine/client.ts';
+import { until } from '../support/wait.ts';
+import { childEnv, startBotHarness, type BotHarness } from './harness.ts';
+import { deliveriesOf, delivered, distinctSong, requestsOf } from './reactionsHelpers.ts';
 import { stemAttachments, waitForDm } from './storyHelpers.ts';
 
 const SECONDS = 8;
@@ -25,7 +27,7 @@ describe('restarting the bot while the worker runs', () => {
     orm = await openFileOrm();
     bot = await startBotHarness({ role: 'bot', models: ['htdemucs'], env: { SFA_REACTION_WINDOW_SECONDS: '1' } });
     worker = execa(process.execPath, ['src/main.ts', '--role', 'worker'], {
-      cwd: REPO,
+      cwd: REPO_ROOT,
       env: childEnv({ DATABASE_URL: await fileDatabaseUrl(), SFA_DATA_DIR: bot.dataDir, SFA_MODEL_DIR: bot.modelDir, LOG_LEVEL: 'info' }),
       extendEnv: false,
       reject: false,

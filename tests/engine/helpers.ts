@@ -1,5 +1,6 @@
 /** Test fixtures for the engine tests: tiny random models and generated WAV files. */
 import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -22,16 +23,16 @@ export async function makeTinyModels(names: string[]): Promise<string> {
   return dir;
 }
 
-/** 16-bit stereo 44.1 kHz WAV: a tone per channel plus deterministic noise. */
-export function writeToneWav(file: string, seconds: number, sampleRate = 44100): string {
-  const frames = Math.round(seconds * sampleRate);
+/**
+ * A 16-bit stereo PCM WAV of `frames` frames at `rate`: `sampleAt(i)` gives frame i's
+ * left and right samples in [-1, 1] (scaled by 32767 and rounded), called once per frame in order.
+ */
+export function pcm16StereoWav(frames: number, rate: number, sampleAt: (frame: number) => readonly [number, number]): Buffer {
   const data = Buffer.alloc(frames * 4);
-  let seed = 12345;
-  const noise = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff - 0.5) * 0.05;
   for (let i = 0; i < frames; i++) {
-    const t = i / sampleRate;
-    data.writeInt16LE(Math.round((0.3 * Math.sin(2 * Math.PI * 220 * t) + noise()) * 32767), i * 4);
-    data.writeInt16LE(Math.round((0.3 * Math.sin(2 * Math.PI * 330 * t) + noise()) * 32767), i * 4 + 2);
+    const [left, right] = sampleAt(i);
+    data.writeInt16LE(Math.round(left * 32767), i * 4);
+    data.writeInt16LE(Math.round(right * 32767), i * 4 + 2);
   }
   const header = Buffer.alloc(44);
   header.write('RIFF', 0);
@@ -40,13 +41,41 @@ export function writeToneWav(file: string, seconds: number, sampleRate = 44100):
   header.writeUInt32LE(16, 16);
   header.writeUInt16LE(1, 20); // PCM
   header.writeUInt16LE(2, 22);
-  header.writeUInt32LE(sampleRate, 24);
-  header.writeUInt32LE(sampleRate * 4, 28);
+  header.writeUInt32LE(rate, 24);
+  header.writeUInt32LE(rate * 4, 28);
   header.writeUInt16LE(4, 32);
   header.writeUInt16LE(16, 34);
   header.write('data', 36);
   header.writeUInt32LE(data.length, 40);
-  writeFileSync(file, Buffer.concat([header, data]));
+  return Buffer.concat([header, data]);
+}
+
+/** 16-bit stereo 44.1 kHz WAV: a tone per channel plus deterministic noise. */
+export function writeToneWav(file: string, seconds: number, sampleRate = 44100): string {
+  let seed = 12345;
+  const noise = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff - 0.5) * 0.05;
+  const wav = pcm16StereoWav(Math.round(seconds * sampleRate), sampleRate, (i) => {
+    const t = i / sampleRate;
+    return [0.3 * Math.sin(2 * Math.PI * 220 * t) + noise(), 0.3 * Math.sin(2 * Math.PI * 330 * t) + noise()];
+  });
+  writeFileSync(file, wav);
+  return file;
+}
+
+/**
+ * Stereo 44.1 kHz audio made with ffmpeg (lavfi): a sine at `frequency` plus a little pink
+ * noise, `seconds` long; 16-bit WAV, or FLAC/MP3 (320 kbit/s) by the extension. Creates the folder.
+ */
+export async function toneWav(file: string, seconds: number, frequency = 220): Promise<string> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const codec = file.endsWith('.flac') ? ['-c:a', 'flac'] : file.endsWith('.mp3') ? ['-c:a', 'libmp3lame', '-b:a', '320k'] : ['-c:a', 'pcm_s16le'];
+  await execa('ffmpeg', [
+    '-v', 'error', '-nostdin', '-y',
+    '-f', 'lavfi', '-i', `sine=frequency=${frequency}:duration=${seconds}:sample_rate=44100`,
+    '-f', 'lavfi', '-i', `anoisesrc=color=pink:amplitude=0.05:duration=${seconds}:sample_rate=44100`,
+    '-filter_complex', '[0][1]amix=inputs=2:normalize=0,aformat=channel_layouts=stereo',
+    '-ar', '44100', ...codec, file,
+  ]);
   return file;
 }
 

@@ -17,7 +17,8 @@ import type { Engine } from '../../src/jobs/workers/context.ts';
 import { startWorkerProcess, type WorkerProcess } from '../../src/jobs/workers/runtime.ts';
 import { insertRequest } from '../support/db.ts';
 import { startFakeHttp, type FakeHttp } from '../support/fakeHttp.ts';
-import { jobRow, makeTinyModels, memoryLogger, tempDir, toneWav, waitFor, waitForTicket } from './helpers.ts';
+import { until } from '../support/wait.ts';
+import { jobRow, makeTinyModels, memoryLogger, tempDir, toneWav, waitForTicket } from './helpers.ts';
 import { openProducer, ownDatabase, type OwnDatabase, type Producer } from './recoveryHelpers.ts';
 
 /** Passes requests through and records how each ended (the engine's own answer, or an error). */
@@ -70,7 +71,7 @@ async function startWorkers(): Promise<WorkerProcess> {
 
 beforeAll(async () => {
   process.env.SFA_TORCH_THREADS = '1'; // inherited by the engine: share the machine's cores politely
-  db = await ownDatabase('sfa_cancel');
+  db = await ownDatabase();
   modelDir = await makeTinyModels(['htdemucs']);
   audioDir = tempDir('audio');
   dataDir = tempDir('data');
@@ -95,7 +96,6 @@ afterAll(async () => {
   for (const timer of trickles) clearInterval(timer);
   await server?.close();
   await producer?.close();
-  await db?.drop();
   for (const dir of [modelDir, audioDir, dataDir]) if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -140,7 +140,7 @@ describe('cancelling a queued request (no worker running yet)', () => {
   it('is a no-op when the job is delivered anyway', async () => {
     proc = await startWorkers();
     const bossId = await sendDownload(producer.boss, producer.orm.em.fork(), ticket.downloadJobId);
-    await waitFor('the redelivered job to complete', async () => (await producer.boss.findJobs(QUEUES.download, { id: bossId! }))[0]?.state === 'completed');
+    await until('the redelivered job to complete', async () => (await producer.boss.findJobs(QUEUES.download, { id: bossId! }))[0]?.state === 'completed');
     expect(await jobRow(producer.orm, 'download_jobs', ticket.downloadJobId)).toMatchObject({ status: 'failed', error: 'cancelled: asked by the requester' });
     expect(existsSync(path.join(dataDir, 'downloads', ticket.trackId))).toBe(false);
     expect(engine.ended).toEqual([]);
@@ -159,7 +159,7 @@ describe('cancelling a queued request (no worker running yet)', () => {
 describe('cancelling running work', () => {
   it('stops a running separation: the engine answers "cancelled", nothing of it stays on disk', async () => {
     const ticket = await requestSeparation(producer.pipeline, { input: await toneWav(path.join(audioDir, 'long.wav'), 20, 330), model: 'htdemucs' });
-    await waitFor('separation progress', async () => {
+    await until('separation progress', async () => {
       const row = await jobRow(producer.orm, 'processing_jobs', ticket.processingJobId);
       return row.status === 'processing' && row.progress > 0;
     }, 120_000);
@@ -171,14 +171,14 @@ describe('cancelling running work', () => {
     expect(result.cancelled).toContain(ticket.processingJobId);
     expect([...result.cancelled, ...result.finished].sort()).toEqual(rowIds(ticket).sort());
     // Within seconds, far below the 30 s heartbeat: the worker heard the NOTIFY.
-    const ended = await waitFor('the engine to end the separation', async () => engine.ended.slice(before).find((e) => e.cmd === 'separate'), 10_000);
+    const ended = await until('the engine to end the separation', async () => engine.ended.slice(before).find((e) => e.cmd === 'separate'), 10_000);
     expect(ended).toMatchObject({ ok: false, code: 'cancelled' });
     expect(log.lines.join('\n')).not.toMatch(/did not stop within .* killing the engine/);
     // The engine is idle again (it answers pings while working, saying what it is busy with).
-    await waitFor('the engine to be idle', async () => (await engine.inner.request({ cmd: 'ping' })).busy === null, 5_000);
+    await until('the engine to be idle', async () => (await engine.inner.request({ cmd: 'ping' })).busy === null, 5_000);
 
     expect(await jobRow(producer.orm, 'processing_jobs', ticket.processingJobId)).toMatchObject({ status: 'failed', error: 'cancelled' });
-    await waitFor('the pg-boss jobs to settle', async () => (await liveBossJobs(bossKeys(ticket))) === 0, 15_000);
+    await until('the pg-boss jobs to settle', async () => (await liveBossJobs(bossKeys(ticket))) === 0, 15_000);
     expect(existsSync(path.join(dataDir, 'stems', ticket.trackId, ticket.processingJobId))).toBe(false);
     expect(tmpEntries().filter((e) => e.includes(ticket.processingJobId) || e.includes(ticket.analysisJobId))).toEqual([]);
     const stems = await producer.orm.em.fork().execute(`select id from stems where processing_job_id = ?`, [ticket.processingJobId]);
@@ -191,7 +191,7 @@ describe('cancelling running work', () => {
 
   it('stops a running download and fails the rows that waited for its audio', async () => {
     const ticket = await requestSeparation(producer.pipeline, { input: `${server.baseUrl}/slow.wav`, model: 'htdemucs' });
-    await waitFor('download progress', async () => {
+    await until('download progress', async () => {
       const row = await jobRow(producer.orm, 'download_jobs', ticket.downloadJobId);
       return row.status === 'downloading' && row.progress > 0;
     }, 60_000);
@@ -199,9 +199,9 @@ describe('cancelling running work', () => {
 
     const result = await cancelTicket(producer.pipeline, { trackId: ticket.trackId, downloadJobId: ticket.downloadJobId });
     expect(result).toEqual({ cancelled: rowIds(ticket), kept: [], finished: [] });
-    await waitFor('the worker to drop the connection', async () => downloadAborted, 10_000);
-    await waitFor('the pg-boss job to settle', async () => (await liveBossJobs(bossKeys(ticket))) === 0, 15_000);
-    await waitFor('the partial download to be removed', async () => !tmpEntries().some((e) => e.includes(ticket.downloadJobId)), 10_000);
+    await until('the worker to drop the connection', async () => downloadAborted, 10_000);
+    await until('the pg-boss job to settle', async () => (await liveBossJobs(bossKeys(ticket))) === 0, 15_000);
+    await until('the partial download to be removed', async () => !tmpEntries().some((e) => e.includes(ticket.downloadJobId)), 10_000);
     for (const [table, id] of [['download_jobs', ticket.downloadJobId], ['processing_jobs', ticket.processingJobId], ['analysis_jobs', ticket.analysisJobId]] as const) {
       expect(await jobRow(producer.orm, table, id)).toMatchObject({ status: 'failed', error: 'cancelled' });
     }

@@ -6,7 +6,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { execa } from 'execa';
 import type { PgBoss } from 'pg-boss';
 import type { Orm } from '../../src/db/orm.ts';
 import type { JobStatus } from '../../src/domain/jobStatus.ts';
@@ -16,30 +15,13 @@ import { followProgress, type ProgressEvent, type ProgressFollower } from '../..
 import type { PipelineContext, SeparationTicket } from '../../src/jobs/pipeline/requestSeparation.ts';
 import { createBoss } from '../../src/jobs/queues/boss.ts';
 import { StoragePaths } from '../../src/jobs/storage/paths.ts';
-import type { Engine, WorkerContext, WorkerLogger } from '../../src/jobs/workers/context.ts';
+import type { Engine, WorkerContext } from '../../src/jobs/workers/context.ts';
 import { startWorkers, type RunningWorkers } from '../../src/jobs/workers/start.ts';
 import { openTestOrm, testDatabaseUrl } from '../support/db.ts';
+import { until } from '../support/wait.ts';
+import { memoryLogger, tempDir } from '../engine/helpers.ts';
 
-import { tempDir } from '../engine/helpers.ts';
-
-export { PYTHON, tempDir, makeTinyModels } from '../engine/helpers.ts';
-
-/** Stereo 44.1 kHz 16-bit WAV: two tones plus a little noise, `seconds` long. */
-export async function toneWav(file: string, seconds: number, frequency = 220): Promise<string> {
-  await execa('ffmpeg', [
-    '-v', 'error', '-y',
-    '-f', 'lavfi', '-i', `sine=frequency=${frequency}:duration=${seconds}:sample_rate=44100`,
-    '-f', 'lavfi', '-i', `anoisesrc=color=pink:amplitude=0.05:duration=${seconds}:sample_rate=44100`,
-    '-filter_complex', '[0][1]amix=inputs=2:normalize=0,aformat=channel_layouts=stereo',
-    '-ar', '44100', '-c:a', 'pcm_s16le', file,
-  ]);
-  return file;
-}
-
-export function memoryLogger(): WorkerLogger & { lines: string[] } {
-  const lines: string[] = [];
-  return { lines, info: (m) => lines.push(m), warn: (m) => lines.push(m), error: (m) => lines.push(m) };
-}
+export { PYTHON, tempDir, makeTinyModels, memoryLogger, toneWav } from '../engine/helpers.ts';
 
 /** Counts engine requests per command, so tests can prove reuse did no engine work. */
 export class CountingEngine implements Engine {
@@ -180,16 +162,6 @@ export async function waitForTicket(orm: Orm, ticket: SeparationTicket, timeoutM
   }
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 /** pg-boss jobs of our test schema still waiting or running for these row ids. */
 export async function liveBossJobs(t: TestPipeline, rowIds: string[]): Promise<number> {
   const rows = await t.orm.em.fork().execute<{ n: string }[]>(
@@ -201,5 +173,5 @@ export async function liveBossJobs(t: TestPipeline, rowIds: string[]): Promise<n
 
 /** Waits until pg-boss has settled every job of these rows (a handler marks its row, then returns). */
 export async function expectNoLiveJobs(t: TestPipeline, rowIds: string[]): Promise<void> {
-  await waitFor('pg-boss jobs to settle', async () => (await liveBossJobs(t, rowIds)) === 0, 15_000);
+  await until('pg-boss jobs to settle', async () => (await liveBossJobs(t, rowIds)) === 0, 15_000);
 }

@@ -18,7 +18,8 @@ import { createBoss } from '../../src/jobs/queues/boss.ts';
 import { sendJson, startFakeHttp } from '../support/fakeHttp.ts';
 import { sendAnalyze, sendDownload, sendSeparate } from '../../src/jobs/queues/send.ts';
 import { WORKER_LOST, WORKER_TIMED_OUT } from '../../src/jobs/workers/claim.ts';
-import { expectNoLiveJobs, jobRow, waitFor, liveBossJobs, makeTinyModels, startTestPipeline, tempDir, toneWav, waitForTicket, type TestPipeline } from './helpers.ts';
+import { until } from '../support/wait.ts';
+import { expectNoLiveJobs, jobRow, liveBossJobs, makeTinyModels, startTestPipeline, tempDir, toneWav, waitForTicket, type TestPipeline } from './helpers.ts';
 
 let t: TestPipeline;
 let audioDir: string;
@@ -230,7 +231,7 @@ describe('bad inputs end in failed rows with a clear reason', () => {
 
 describe('pg-boss redelivery meets the row guard', () => {
   async function bossJobDone(queue: string, id: string) {
-    return waitFor(`pg-boss job ${id}`, async () => {
+    return until(`pg-boss job ${id}`, async () => {
       const [job] = await t.boss.findJobs(queue, { id });
       return job && job.state === 'completed' ? job : undefined;
     });
@@ -258,7 +259,7 @@ describe('pg-boss redelivery meets the row guard', () => {
     const analyses = t.engine.count('analyze');
 
     await sendAnalyze(t.boss, em, lost, 600);
-    const replacement = await waitFor('replacement row', async () => {
+    const replacement = await until('replacement row', async () => {
       const rows = await t.orm.em.fork().execute<{ id: string; status: string }[]>(
         `select id, status from analysis_jobs where track_id = ? and id <> ? and inserted_at > (select inserted_at from analysis_jobs where id = ?)`,
         [first.trackId, lost, lost],
@@ -282,7 +283,7 @@ describe('pg-boss redelivery meets the row guard', () => {
     ))[0]!.id;
     t.engine.hangNext = 'separate';
     await sendSeparate(t.boss, em, stuck, 1);
-    const replacement = await waitFor('replacement of the expired row', async () => {
+    const replacement = await until('replacement of the expired row', async () => {
       const rows = await t.orm.em.fork().execute<{ id: string; status: string; options: { format: string } }[]>(
         `select id, status, options from processing_jobs where track_id = ? and id <> ? and options->>'format' = 'mp3'`,
         [first.trackId, stuck],

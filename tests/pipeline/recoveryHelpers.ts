@@ -1,6 +1,6 @@
 /**
- * Fixtures for the recovery and cancellation tests: a database of their own
- * (the reaper looks at every row of its database, and worker processes use
+ * Fixtures for the recovery and cancellation tests: a database of the file's own
+ * (fileDatabaseUrl: the reaper looks at every row of its database, and worker processes use
  * pg-boss's default schema, so they must not share the per-run test database
  * with other files), real worker processes (`node src/main.ts
  * --role worker`), and /proc helpers to find a worker's engine child.
@@ -9,29 +9,21 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { PgBoss } from 'pg-boss';
-import { afterAll, beforeAll, inject } from 'vitest';
-import { migrate } from '../../src/db/migrate.ts';
+import { afterAll, beforeAll } from 'vitest';
 import { createOrm, type Orm } from '../../src/db/orm.ts';
+import { REPO_ROOT } from '../../src/jobs/engine/client.ts';
 import type { PipelineContext } from '../../src/jobs/pipeline/requestSeparation.ts';
 import { createBoss } from '../../src/jobs/queues/boss.ts';
-import { createDatabase, dropDatabase, uniqueDatabaseName, withDatabase } from '../support/db.ts';
+import { fileDatabaseUrl } from '../support/db.ts';
 import { makeTinyModels, tempDir } from './helpers.ts';
-
-export const REPO = path.resolve(import.meta.dirname, '../..');
 
 export interface OwnDatabase {
   url: string;
-  drop(): Promise<void>;
 }
 
-/** A fresh, migrated database on the test server, dropped by drop(). */
-export async function ownDatabase(prefix = 'sfa_recovery'): Promise<OwnDatabase> {
-  const admin = inject('adminDatabaseUrl');
-  const name = uniqueDatabaseName(prefix);
-  await createDatabase(admin, name);
-  const url = withDatabase(admin, name);
-  await migrate(url);
-  return { url, drop: () => dropDatabase(admin, name) };
+/** This file's own migrated database (fileDatabaseUrl: created on first use, dropped at the end of the run). */
+export async function ownDatabase(): Promise<OwnDatabase> {
+  return { url: await fileDatabaseUrl() };
 }
 
 export interface Producer {
@@ -100,7 +92,6 @@ export function useWorkerProcesses(): WorkerProcessesFixture {
   afterAll(async () => {
     for (const w of fx.workers) if (w.running()) w.child.kill('SIGKILL');
     await fx.producer?.close();
-    await fx.db?.drop();
     for (const dir of [fx.modelDir, fx.audioDir, fx.dataDir]) if (dir) rmSync(dir, { recursive: true, force: true });
   });
   return fx;
@@ -118,8 +109,8 @@ export interface WorkerChild {
 
 /** `node src/main.ts --role worker` (the same thing `npm start -- --role worker` runs), ready once it says so. */
 export async function spawnWorker(env: Record<string, string>, timeoutMs = 60_000): Promise<WorkerChild> {
-  const child = spawn(process.execPath, [path.join(REPO, 'src/main.ts'), '--role', 'worker'], {
-    cwd: REPO,
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'src/main.ts'), '--role', 'worker'], {
+    cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });

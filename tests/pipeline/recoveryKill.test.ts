@@ -10,7 +10,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { requestSeparation } from '../../src/jobs/pipeline/requestSeparation.ts';
 import { insertRequest } from '../support/db.ts';
-import { toneWav, waitFor } from './helpers.ts';
+import { until } from '../support/wait.ts';
+import { toneWav } from './helpers.ts';
 import { enginePidOf, isAlive, spawnWorker, stopWorker, useWorkerProcesses, workerEnv } from './recoveryHelpers.ts';
 
 const fx = useWorkerProcesses();
@@ -36,7 +37,7 @@ describe('a worker killed with SIGKILL mid-separation', () => {
     });
 
     // The separation is under way in the first worker's engine.
-    await waitFor('separation progress', async () => {
+    await until('separation progress', async () => {
       const [row] = await rowsOf('processing_jobs', ticket.trackId);
       return row?.status === 'processing' && row.progress > 0;
     }, 120_000);
@@ -46,12 +47,12 @@ describe('a worker killed with SIGKILL mid-separation', () => {
     first.child.kill('SIGKILL');
     expect(await first.exited).toEqual({ code: null, signal: 'SIGKILL' });
     // The engine loses its client (stdin EOF, stdout EPIPE), cancels and exits: no orphan keeps computing.
-    await waitFor('the orphaned engine to exit', async () => !isAlive(engine!), 30_000);
+    await until('the orphaned engine to exit', async () => !isAlive(engine!), 30_000);
     expect((await rowsOf('processing_jobs', ticket.trackId))[0]).toMatchObject({ status: 'processing' });
 
     const second = await spawnWorker(env);
     workers.push(second);
-    const request = await waitFor('the request to complete on retried rows', async () => {
+    const request = await until('the request to complete on retried rows', async () => {
       const [r] = await producer.orm.em
         .fork()
         .execute<{ processing_job_id: string; analysis_job_id: string }[]>(`select processing_job_id, analysis_job_id from requests where id = ?`, [requestId]);
@@ -91,7 +92,7 @@ describe('a worker killed with SIGKILL mid-separation', () => {
 
     const secondEngine = enginePidOf(second.pid);
     expect(await stopWorker(second)).toEqual({ code: 0, signal: null });
-    if (secondEngine) await waitFor('the engine of a stopped worker to exit', async () => !isAlive(secondEngine), 15_000);
+    if (secondEngine) await until('the engine of a stopped worker to exit', async () => !isAlive(secondEngine), 15_000);
     // The killed attempts' temp directories (named after their rows) were removed by the reaper; the finished ones by their workers.
     const tmp = path.join(dataDir, 'tmp');
     expect(existsSync(tmp) ? readdirSync(tmp) : []).toEqual([]);

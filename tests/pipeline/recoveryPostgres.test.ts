@@ -12,10 +12,12 @@ import { chmodSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../src/jobs/engine/client.ts';
 import { requestSeparation } from '../../src/jobs/pipeline/requestSeparation.ts';
 import { insertRequest } from '../support/db.ts';
-import { makeTinyModels, tempDir, toneWav, waitFor } from './helpers.ts';
-import { openProducer, REPO, spawnWorker, stopWorker, workerEnv, type WorkerChild } from './recoveryHelpers.ts';
+import { until } from '../support/wait.ts';
+import { makeTinyModels, tempDir, toneWav } from './helpers.ts';
+import { openProducer, spawnWorker, stopWorker, workerEnv, type WorkerChild } from './recoveryHelpers.ts';
 
 let scratch: string;
 let pgDir: string;
@@ -27,8 +29,8 @@ let worker: WorkerChild | undefined;
 
 /** Starts (or restarts) the embedded server on pgDir; resolves with its port once it accepts connections. */
 async function startServer(): Promise<number> {
-  const child = spawn(process.execPath, [path.join(REPO, 'tests/support/holdEmbeddedPostgres.ts'), pgDir], {
-    cwd: REPO,
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'tests/support/holdEmbeddedPostgres.ts'), pgDir], {
+    cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   server = child;
@@ -101,7 +103,7 @@ describe('a PostgreSQL restart mid-pipeline', () => {
     });
     await producer.close(); // nothing of the test process holds a connection through the restart
 
-    await waitFor('separation progress', async () => {
+    await until('separation progress', async () => {
       const rows = await query<{ status: string; progress: number }>(url, 'select status, progress from processing_jobs where id = $1', [ticket.processingJobId]);
       return rows?.[0]?.status === 'processing' && rows[0].progress > 0;
     }, 120_000);
@@ -111,7 +113,7 @@ describe('a PostgreSQL restart mid-pipeline', () => {
     await new Promise((r) => setTimeout(r, 3_000));
     expect(await startServer()).toBe(port);
 
-    const done = await waitFor('the request to complete', async () => {
+    const done = await until('the request to complete', async () => {
       const rows = await query<{ p: string; a: string; d: string }>(
         url,
         `select p.status as p, a.status as a, d.status as d from requests r

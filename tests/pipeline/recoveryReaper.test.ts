@@ -18,7 +18,8 @@ import { QUEUES } from '../../src/jobs/queues/payloads.ts';
 import { reapOnce, reapRow } from '../../src/jobs/workers/reaper.ts';
 import { startWorkerProcess, type WorkerProcess } from '../../src/jobs/workers/runtime.ts';
 import { insertRequest } from '../support/db.ts';
-import { jobRow, makeTinyModels, memoryLogger, tempDir, toneWav, waitFor, waitForTicket } from './helpers.ts';
+import { until } from '../support/wait.ts';
+import { jobRow, makeTinyModels, memoryLogger, tempDir, toneWav, waitForTicket } from './helpers.ts';
 import { ownDatabase, type OwnDatabase } from './recoveryHelpers.ts';
 
 const STALE = 60;
@@ -44,7 +45,7 @@ async function compose(queues?: ('download' | 'separate' | 'analyze')[]): Promis
 
 beforeAll(async () => {
   process.env.SFA_TORCH_THREADS = '1';
-  db = await ownDatabase('sfa_reaper');
+  db = await ownDatabase();
   modelDir = await makeTinyModels(['htdemucs']);
   audioDir = tempDir('audio');
   dataDir = tempDir('data');
@@ -60,7 +61,6 @@ afterAll(async () => {
   await vanishing?.stop({ graceful: false });
   await other?.stop();
   await proc?.stop();
-  await db?.drop();
   for (const dir of [modelDir, audioDir, dataDir]) if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -115,7 +115,7 @@ describe('the reaper', () => {
     expect(request.processing_job_id).toBe(replacement);
     const [job] = await proc.ctx.boss.findJobs(QUEUES.separate, { key: replacement });
     expect(job?.data).toEqual({ processingJobId: replacement, lostAttempts: 1 });
-    await waitFor('the replacement to complete', async () => (await jobRow(proc.ctx.orm, 'processing_jobs', replacement)).status === 'completed', 120_000);
+    await until('the replacement to complete', async () => (await jobRow(proc.ctx.orm, 'processing_jobs', replacement)).status === 'completed', 120_000);
     const stems = await em().execute<{ file_path: string }[]>(`select file_path from stems where processing_job_id = ?`, [replacement]);
     expect(stems).toHaveLength(4);
     for (const s of stems) expect(s.file_path).toMatch(/\.flac$/);
@@ -168,7 +168,7 @@ describe('the reaper', () => {
     const once = await insertRow('analysis_jobs', { track_id: done.trackId });
     await exhaustedJob(QUEUES.analyze, { analysisJobId: once }, once);
     expect((await reap()).find((r) => r.id === once)).toMatchObject({ action: 'resend' });
-    await waitFor('the re-sent analysis to complete', async () => (await jobRow(proc.ctx.orm, 'analysis_jobs', once)).status === 'completed', 120_000);
+    await until('the re-sent analysis to complete', async () => (await jobRow(proc.ctx.orm, 'analysis_jobs', once)).status === 'completed', 120_000);
 
     // Two exhausted pg-boss jobs: the row is failed with a clear reason instead.
     const twice = await insertRow('processing_jobs', { track_id: done.trackId, model: 'htdemucs', options: { format: 'mp3' } });
@@ -210,11 +210,11 @@ describe('the reaper', () => {
     const replacements = rows.filter((r) => !lost.includes(r.id));
     expect(replacements).toHaveLength(6);
     expect(new Set(handled.map((r) => r.detail))).toEqual(new Set(replacements.map((r) => r.id)));
-    await waitFor('the replacement downloads to finish', async () => (await rowsOf('download_jobs', trackId)).every((r) => r.status === 'completed' || r.status === 'failed'), 120_000);
+    await until('the replacement downloads to finish', async () => (await rowsOf('download_jobs', trackId)).every((r) => r.status === 'completed' || r.status === 'failed'), 120_000);
   }, 180_000);
 
   it('leaves nothing queued, downloading or processing behind', async () => {
-    await waitFor('all work to settle', async () => {
+    await until('all work to settle', async () => {
       const active = await em().execute(
         `select id from download_jobs where status in ('queued', 'downloading', 'processing')
          union all select id from processing_jobs where status in ('queued', 'downloading', 'processing')

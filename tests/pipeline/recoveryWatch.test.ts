@@ -10,7 +10,8 @@ import { createOrm, type Orm } from '../../src/db/orm.ts';
 import { moveJob } from '../../src/jobs/pipeline/rowWrites.ts';
 import { AttemptWatch, type Attempt } from '../../src/jobs/workers/attempt.ts';
 import { insertTrackWithJob } from '../support/db.ts';
-import { memoryLogger, waitFor } from './helpers.ts';
+import { until } from '../support/wait.ts';
+import { memoryLogger } from './helpers.ts';
 import { ownDatabase, type OwnDatabase } from './recoveryHelpers.ts';
 
 let db: OwnDatabase;
@@ -18,14 +19,13 @@ let orm: Orm;
 const watches: AttemptWatch[] = [];
 
 beforeAll(async () => {
-  db = await ownDatabase('sfa_watch');
+  db = await ownDatabase();
   orm = await createOrm(db.url);
 }, 60_000);
 
 afterAll(async () => {
   for (const w of watches) await w.close();
   await orm?.close();
-  await db?.drop();
 });
 
 function watch(heartbeatMs: number, log = memoryLogger()): AttemptWatch {
@@ -54,7 +54,7 @@ describe('AttemptWatch', () => {
     const { jobId } = await runningRow();
     expect(await idleSeconds(jobId)).toBeGreaterThan(3000);
     const attempt = watch(200).begin('processing', jobId);
-    await waitFor('a heartbeat', async () => (await idleSeconds(jobId)) < 5, 10_000);
+    await until('a heartbeat', async () => (await idleSeconds(jobId)) < 5, 10_000);
     const row = (await orm.em.fork().execute<{ status: string; progress: number }[]>(`select status, progress from processing_jobs where id = ?`, [jobId]))[0];
     expect(row).toEqual({ status: 'processing', progress: 10 });
     expect(attempt.signal.aborted).toBe(false);
@@ -71,7 +71,7 @@ describe('AttemptWatch', () => {
     const { trackId, jobId } = await runningRow();
     const attempt = w.begin('processing', jobId);
     await orm.em.fork().transactional((em) => moveJob(em, 'processing', jobId, trackId, 'failed', { error: 'cancelled' }));
-    await waitFor('the abort', async () => attempt.signal.aborted, 5_000);
+    await until('the abort', async () => attempt.signal.aborted, 5_000);
     expect(attempt.rowGone).toBe('was failed elsewhere (cancelled)');
     expect(attempt.expired).toBe(false);
     attempt.end();
@@ -124,13 +124,13 @@ describe('AttemptWatch', () => {
       .fork()
       .execute<{ ok: boolean }[]>(`select pg_terminate_backend(pid) as ok from pg_stat_activity where datname = current_database() and application_name = 'sfa-progress'`);
     expect(killed).toEqual([{ ok: true }]);
-    await waitFor('the listener to reconnect', async () => log.lines.includes('progress listener connected again'), 10_000);
+    await until('the listener to reconnect', async () => log.lines.includes('progress listener connected again'), 10_000);
     expect(log.lines.join('\n')).toMatch(/progress listener lost its connection \(terminating connection due to administrator command\)/);
 
     const { trackId, jobId } = await runningRow();
     const attempt = w.begin('processing', jobId);
     await orm.em.fork().transactional((em) => moveJob(em, 'processing', jobId, trackId, 'failed', { error: 'cancelled' }));
-    await waitFor('the abort', async () => attempt.signal.aborted, 5_000);
+    await until('the abort', async () => attempt.signal.aborted, 5_000);
     attempt.end();
   });
 });

@@ -13,7 +13,8 @@ import { requestSeparation } from '../../src/jobs/pipeline/requestSeparation.ts'
 import { startWorkerProcess, type WorkerProcess } from '../../src/jobs/workers/runtime.ts';
 import { startFakeHttp, type FakeHttp } from '../support/fakeHttp.ts';
 import { testDatabaseUrl } from '../support/db.ts';
-import { jobRow, memoryLogger, tempDir, toneWav, waitFor } from './helpers.ts';
+import { until } from '../support/wait.ts';
+import { jobRow, memoryLogger, tempDir, toneWav } from './helpers.ts';
 
 let server: FakeHttp;
 const dirs: string[] = [];
@@ -52,7 +53,7 @@ describe('startWorkerProcess', () => {
       { orm: ctx.orm, boss: ctx.boss, maxDurationSeconds: ctx.maxDurationSeconds },
       { input: `${server.baseUrl}/music/song.wav`, model: 'htdemucs_ft', format: 'flac' },
     );
-    const download = await waitFor('download', async () => {
+    const download = await until('download', async () => {
       const row = await jobRow(ctx.orm, 'download_jobs', ticket.downloadJobId);
       return row.status === 'completed' || row.status === 'failed' ? row : undefined;
     });

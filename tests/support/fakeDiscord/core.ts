@@ -201,10 +201,16 @@ export class Core {
 
   // ---- reactions ----
 
-  addReaction(channelId: string, messageId: string, emoji: string, userId: string): void {
+  /** The message a reaction route names: ephemeral messages take no reactions (10008), and the emoji must be a plausible key (10014). */
+  private reactionTarget(channelId: string, messageId: string, emoji: string): StoredMessage {
     const message = this.message(channelId, messageId);
     if (isEphemeral(message)) throw notFound(10008, 'Message');
     if (!emoji || emoji.length > 64) throw new DiscordError(400, 10014, 'Unknown Emoji');
+    return message;
+  }
+
+  addReaction(channelId: string, messageId: string, emoji: string, userId: string): void {
+    const message = this.reactionTarget(channelId, messageId, emoji);
     const users = message.reactions.get(emoji) ?? [];
     if (users.includes(userId)) return; // reacting twice changes nothing and sends no event
     users.push(userId);
@@ -234,9 +240,7 @@ export class Core {
    * `limit` (1-100, default 25). The fake has no super reactions, so type 1 (burst) lists nobody.
    */
   reactionUsers(channelId: string, messageId: string, emoji: string, query: URLSearchParams): APIUser[] {
-    const message = this.message(channelId, messageId);
-    if (isEphemeral(message)) throw notFound(10008, 'Message');
-    if (!emoji || emoji.length > 64) throw new DiscordError(400, 10014, 'Unknown Emoji');
+    const message = this.reactionTarget(channelId, messageId, emoji);
     const limit = Number(query.get('limit') ?? 25);
     if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw invalidFormBody(['limit'], 'NUMBER_TYPE_MAX', 'int value should be between 1 and 100.');
     const after = query.get('after');

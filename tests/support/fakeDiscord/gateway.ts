@@ -79,11 +79,6 @@ export class FakeGateway {
     return true;
   }
 
-  /** Live sessions (identified, not invalidated). */
-  get sessionCount(): number {
-    return this.sessions.size;
-  }
-
   get connectedCount(): number {
     return [...this.sessions.values()].filter((s) => s.socket).length;
   }

@@ -22,7 +22,7 @@ import { ImpossibleInteraction, buildOptions, buttonPayload, hasButton, interact
 import { RateLimiter, type InjectedRateLimit, type RateLimitOptions } from './rateLimits.ts';
 import { installRoutes } from './routes.ts';
 import { snowflake } from './snowflake.ts';
-import { isEphemeral, isLoading, type FakeGuild, type StoredMessage } from './world.ts';
+import { isLoading, type FakeGuild, type StoredMessage } from './world.ts';
 
 export type { Acknowledgement, ClickParams, InteractParams } from './interactions.ts';
 export type { StoredAttachment, StoredMessage, MessageSnapshot } from './world.ts';
@@ -140,7 +140,6 @@ export class FakeDiscord {
   private readonly rateLimiter: RateLimiter;
   private readonly gateway: FakeGateway;
   private readonly server: Server;
-  private readonly defaultInteractionTtl: number;
   private port = 0;
 
   private constructor(options: FakeDiscordOptions) {
@@ -150,8 +149,8 @@ export class FakeDiscord {
       ...(options.botName ? { botName: options.botName } : {}),
       ...(options.uploadLimitBytes ? { uploadLimitBytes: options.uploadLimitBytes } : {}),
       ...(options.ackDeadlineMs ? { ackDeadlineMs: options.ackDeadlineMs } : {}),
+      ...(options.interactionTokenTtlMs !== undefined ? { interactionTokenTtlMs: options.interactionTokenTtlMs } : {}),
     });
-    this.defaultInteractionTtl = options.interactionTokenTtlMs ?? DEFAULT_CORE_OPTIONS.interactionTokenTtlMs;
     this.rateLimiter = new RateLimiter(options.rateLimits);
     const world = this.core.world;
     const owner = world.addUser('server-owner');
@@ -250,10 +249,6 @@ export class FakeDiscord {
     return user;
   }
 
-  setDmsClosed(userId: string, closed: boolean): void {
-    this.core.world.user(userId).dmsClosed = closed;
-  }
-
   /** Dispatches INTERACTION_CREATE for a registered slash command. Throws ImpossibleInteraction for what Discord would not send. */
   interact(params: InteractParams): InteractionHandle {
     const world = this.core.world;
@@ -316,7 +311,7 @@ export class FakeDiscord {
       id,
       token,
       createdAt,
-      expiresAt: createdAt + (tokenTtlMs ?? this.defaultInteractionTtl),
+      expiresAt: createdAt + (tokenTtlMs ?? this.core.options.interactionTokenTtlMs),
       payload,
       ack: undefined,
       missedDeadline: false,
@@ -364,9 +359,7 @@ export class FakeDiscord {
 
   /** Messages in a channel, oldest first (deleted ones left out; ephemeral ones only if asked for). */
   messages(channelId: string = this.channelId, options: { includeEphemeral?: boolean } = {}): StoredMessage[] {
-    return [...this.core.world.messages.values()]
-      .filter((m) => m.channelId === channelId && !m.deleted && (options.includeEphemeral || !isEphemeral(m)))
-      .sort((a, b) => a.createdAt - b.createdAt);
+    return this.core.world.channelMessages(channelId, options);
   }
 
   /** What the bot sent a user in DMs, oldest first. */

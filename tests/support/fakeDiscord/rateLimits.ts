@@ -46,7 +46,7 @@ interface Window {
   count: number;
 }
 
-export type RateLimitOutcome = { headers: Record<string, string>; limited?: Reply; violation?: string; injected?: boolean };
+export type RateLimitOutcome = { headers: Record<string, string>; limited?: Reply; violation?: string };
 
 const seconds = (ms: number) => (Math.max(0, ms) / 1000).toFixed(3);
 
@@ -78,7 +78,7 @@ export class RateLimiter {
     );
     if (injected) {
       injected.remaining -= 1;
-      return { ...this.tooMany(bucket, injected.retryAfterSeconds * 1000, injected.global ?? false), injected: true };
+      return this.tooMany(bucket, injected.retryAfterSeconds * 1000, injected.global ?? false);
     }
 
     if (!exemptFromGlobal) {

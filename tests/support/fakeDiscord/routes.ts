@@ -126,10 +126,7 @@ export function installRoutes(router: Router, { core, gatewayUrl }: RouteEnv): v
   router.add('GET', '/channels/:channel_id/messages', { major: 'channel_id' }, ({ params, query }) => {
     const c = channel(params.channel_id!);
     const limit = Math.min(100, Number(query.get('limit') ?? 50));
-    const list = [...world.messages.values()]
-      .filter((m) => m.channelId === c.id && !m.deleted && (m.flags & 64) === 0)
-      .sort((a, b) => b.createdAt - a.createdAt || (BigInt(b.id) > BigInt(a.id) ? 1 : -1))
-      .slice(0, limit);
+    const list = world.channelMessages(c.id).reverse().slice(0, limit);
     return ok<RESTGetAPIChannelMessagesResult>(list.map((m) => world.messageObject(m)));
   });
   router.add('POST', '/channels/:channel_id/messages', { major: 'channel_id' }, ({ params, body }) =>

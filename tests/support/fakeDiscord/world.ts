@@ -213,6 +213,13 @@ export class World {
     return channel;
   }
 
+  /** A channel's messages, oldest first (same-millisecond ones by id); deleted ones left out, ephemeral ones only if asked for. */
+  channelMessages(channelId: string, options: { includeEphemeral?: boolean } = {}): StoredMessage[] {
+    return [...this.messages.values()]
+      .filter((m) => m.channelId === channelId && !m.deleted && (options.includeEphemeral || !isEphemeral(m)))
+      .sort((a, b) => a.createdAt - b.createdAt || (BigInt(a.id) < BigInt(b.id) ? -1 : BigInt(a.id) > BigInt(b.id) ? 1 : 0));
+  }
+
   // ---- API shapes ----
 
   application(): APIApplication {
