@@ -16,11 +16,9 @@
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { JOB_TABLES, type JobKind } from '../../db/jobStatusWrites.ts';
-import { analysisExpirySeconds, separationExpirySeconds } from '../../domain/jobBudget.ts';
 import type { JobStatus } from '../../domain/jobStatus.ts';
 import { afterLostAttempt } from '../../domain/recovery.ts';
-import { sendAnalyze, sendDownload, sendSeparate } from '../queues/send.ts';
-import { failWaitingJobs } from '../pipeline/release.ts';
+import { failRow, sendQueuedRow, type QueuedRow } from '../pipeline/release.ts';
 import { moveJob } from '../pipeline/rowWrites.ts';
 import { claimRetryMs, SETTLE_RETRY_MS, type WorkerContext } from './context.ts';
 import { retryTransient } from './dbRetry.ts';
@@ -77,8 +75,7 @@ export async function replaceLost(
   const attempts = lostAttempts + 1;
   if (afterLostAttempt(lostAttempts) === 'give_up') {
     const reason = `${why} Gave up after ${attempts} attempts; the track may be too large for this worker.`;
-    await moveJob(em, kind, id, trackId, 'failed', { error: reason });
-    if (kind === 'download') await failWaitingJobs(em, trackId, `The download failed: ${reason}`);
+    await failRow(em, kind, id, trackId, reason);
     ctx.log.warn(`${kind} job ${id}: lost ${attempts} times; gave up`);
     return { reason: 'gave_up' };
   }
@@ -101,43 +98,31 @@ export async function abandonAttempt(ctx: WorkerContext, kind: JobKind, id: stri
 
 /** A new queued row for the same work, requests repointed to it, and its pg-boss job sent. */
 async function replaceRow(ctx: WorkerContext, em: EntityManager, kind: JobKind, oldId: string, trackId: string, attempts: number): Promise<string> {
-  let id: string;
+  let row: QueuedRow;
   if (kind === 'download') {
-    id = (await em.execute<{ id: string }[]>(`insert into download_jobs (track_id) values (?) returning id`, [trackId]))[0]!.id;
+    const inserted = await em.execute<{ id: string }[]>(`insert into download_jobs (track_id) values (?) returning id`, [trackId]);
+    row = { kind, id: inserted[0]!.id };
   } else if (kind === 'processing') {
-    const rows = await em.execute<{ id: string }[]>(
+    const inserted = await em.execute<{ id: string; model: string }[]>(
       `insert into processing_jobs (track_id, model, options)
-         select track_id, model, options from processing_jobs where id = ? returning id`,
+         select track_id, model, options from processing_jobs where id = ? returning id, model`,
       [oldId],
     );
-    id = rows[0]!.id;
+    const { id, model } = inserted[0]!;
     await em.execute(`update requests set processing_job_id = ? where processing_job_id = ?`, [id, oldId]);
+    row = { kind, id, model, duration: await trackDuration(em, trackId) };
   } else {
-    id = (await em.execute<{ id: string }[]>(`insert into analysis_jobs (track_id) values (?) returning id`, [trackId]))[0]!.id;
+    const inserted = await em.execute<{ id: string }[]>(`insert into analysis_jobs (track_id) values (?) returning id`, [trackId]);
+    const { id } = inserted[0]!;
     await em.execute(`update requests set analysis_job_id = ? where analysis_job_id = ?`, [id, oldId]);
+    row = { kind, id, duration: await trackDuration(em, trackId) };
   }
-  await sendRowJob(ctx, em, kind, id, trackId, attempts);
-  return id;
+  await sendQueuedRow(em, ctx, row, attempts);
+  return row.id;
 }
 
-/**
- * Sends the pg-boss job of a queued row (in `em`'s transaction), its expiry sized from the
- * row. Returns null when a job for the row is already waiting or running (singletonKey).
- */
-export async function sendRowJob(
-  ctx: WorkerContext,
-  em: EntityManager,
-  kind: JobKind,
-  id: string,
-  trackId: string,
-  lostAttempts: number,
-): Promise<string | null> {
-  const track = await em.execute<{ duration: number | null }[]>(`select duration from tracks where id = ?`, [trackId]);
-  const duration = track[0]?.duration ?? null;
-  if (kind === 'download') return sendDownload(ctx.boss, em, id, lostAttempts);
-  if (kind === 'processing') {
-    const rows = await em.execute<{ model: string }[]>(`select model from processing_jobs where id = ?`, [id]);
-    return sendSeparate(ctx.boss, em, id, separationExpirySeconds(duration, rows[0]!.model, ctx.maxDurationSeconds), lostAttempts);
-  }
-  return sendAnalyze(ctx.boss, em, id, analysisExpirySeconds(duration, ctx.maxDurationSeconds), lostAttempts);
+/** What a separation's or an analysis's expiry is sized from. */
+async function trackDuration(em: EntityManager, trackId: string): Promise<number | null> {
+  const rows = await em.execute<{ duration: number | null }[]>(`select duration from tracks where id = ?`, [trackId]);
+  return rows[0]?.duration ?? null;
 }

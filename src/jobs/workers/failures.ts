@@ -3,8 +3,7 @@ import { InvalidTransitionError } from '../../domain/jobStatus.ts';
 import type { JobKind } from '../../db/jobStatusWrites.ts';
 import { UserFacingError } from '../download/errors.ts';
 import { EngineError } from '../engine/client.ts';
-import { failWaitingJobs } from '../pipeline/release.ts';
-import { moveJob } from '../pipeline/rowWrites.ts';
+import { failRow } from '../pipeline/release.ts';
 import type { Attempt } from './attempt.ts';
 import { abandonAttempt } from './claim.ts';
 import { SETTLE_RETRY_MS, type WorkerContext } from './context.ts';
@@ -40,11 +39,7 @@ export function failureMessage(kind: JobKind, error: unknown): string {
  */
 export async function failJob(ctx: WorkerContext, kind: JobKind, id: string, trackId: string, error: unknown): Promise<void> {
   const message = failureMessage(kind, error);
-  const once = () =>
-    ctx.orm.em.fork().transactional(async (em) => {
-      await moveJob(em, kind, id, trackId, 'failed', { error: message });
-      if (kind === 'download') await failWaitingJobs(em, trackId, `The download failed: ${message}`);
-    });
+  const once = () => ctx.orm.em.fork().transactional((em) => failRow(em, kind, id, trackId, message));
   try {
     await retryTransient(`failing ${kind} job ${id}`, once, { forMs: SETTLE_RETRY_MS, log: ctx.log });
   } catch (err) {

@@ -15,13 +15,12 @@ import type { JobWithMetadata } from 'pg-boss';
 import { JOB_KINDS, JOB_TABLES, type JobKind } from '../../db/jobStatusWrites.ts';
 import type { JobStatus } from '../../domain/jobStatus.ts';
 import { decideRecovery, type AudioState, type BossJobFact, type RecoveryAction, type RowFacts } from '../../domain/recovery.ts';
-import { failWaitingJobs } from '../pipeline/release.ts';
+import { downloadComing, failRow, sendQueuedRow, type QueuedRow } from '../pipeline/release.ts';
 import { findDownloadedAudio } from '../pipeline/reuse.ts';
-import { moveJob } from '../pipeline/rowWrites.ts';
 import { QUEUE_OF_KIND } from '../queues/payloads.ts';
 import { transactionDb } from '../queues/send.ts';
 import { removePartial } from '../storage/atomicWrite.ts';
-import { replaceLost, sendRowJob } from './claim.ts';
+import { replaceLost } from './claim.ts';
 import type { WorkerContext } from './context.ts';
 
 export interface ReaperSettings {
@@ -63,15 +62,16 @@ export async function reapOnce(ctx: WorkerContext, settings: ReaperSettings): Pr
 /** Decides and acts on one row, in one transaction. */
 export async function reapRow(ctx: WorkerContext, kind: JobKind, id: string, trackId: string, settings: ReaperSettings): Promise<Reaped> {
   return ctx.orm.em.fork().transactional(async (em) => {
-    const rows = await em.execute<{ status: JobStatus; idle: number; now: Date }[]>(
-      `select status, extract(epoch from now() - updated_at)::float8 as idle, now() as now
+    // A processing row's model sizes its expiry when it is sent again.
+    const rows = await em.execute<{ status: JobStatus; idle: number; now: Date; model?: string }[]>(
+      `select status, extract(epoch from now() - updated_at)::float8 as idle, now() as now${kind === 'processing' ? ', model' : ''}
          from ${JOB_TABLES[kind]} where id = ? for update skip locked`,
       [id],
     );
     const row = rows[0];
     if (!row) return { kind, id, action: 'skipped' as const };
-    const track = await em.execute(`select id from tracks where id = ? for update skip locked`, [trackId]);
-    if (track.length === 0) return { kind, id, action: 'skipped' as const };
+    const track = (await em.execute<{ duration: number | null }[]>(`select duration from tracks where id = ? for update skip locked`, [trackId]))[0];
+    if (!track) return { kind, id, action: 'skipped' as const };
 
     const queue = QUEUE_OF_KIND[kind];
     const db = transactionDb(em);
@@ -99,13 +99,12 @@ export async function reapRow(ctx: WorkerContext, kind: JobKind, id: string, tra
           const stuck = jobs.filter((j) => j.state === 'active').map((j) => j.id);
           await ctx.boss.cancel(queue, stuck, db ? { db } : {});
         }
-        const sent = await sendRowJob(ctx, em, kind, id, trackId, facts.lostAttempts);
+        const sent = await sendQueuedRow(em, ctx, queuedRow(kind, id, row.model, track.duration), facts.lostAttempts);
         ctx.log.warn(`reaper: ${kind} job ${id} was queued with no pg-boss job left to run it; sent it again`);
         return { kind, id, action: 'resend' as const, ...(sent ? { detail: sent } : {}) };
       }
       case 'fail': {
-        await moveJob(em, kind, id, trackId, 'failed', { error: action.reason });
-        if (kind === 'download') await failWaitingJobs(em, trackId, `The download failed: ${action.reason}`);
+        await failRow(em, kind, id, trackId, action.reason);
         ctx.log.warn(`reaper: ${kind} job ${id} failed: ${action.reason}`);
         return { kind, id, action: 'fail' as const, detail: action.reason };
       }
@@ -138,34 +137,34 @@ function newest<T>(jobs: JobWithMetadata<T>[]): JobWithMetadata<T> | undefined {
 /** Is the track's audio stored, on its way, or not coming? */
 async function audioState(em: EntityManager, trackId: string): Promise<AudioState> {
   if (await findDownloadedAudio(em, trackId)) return 'ready';
-  const active = await em.execute<{ n: string }[]>(
-    `select count(*) as n from download_jobs where track_id = ? and status in ('queued', 'downloading')`,
-    [trackId],
-  );
-  return Number(active[0]!.n) > 0 ? 'coming' : 'none';
+  return (await downloadComing(em, trackId)) ? 'coming' : 'none';
+}
+
+/** The row to send again, from what reapRow read under its locks (a processing row's model, the track's duration). */
+function queuedRow(kind: JobKind, id: string, model: string | undefined, duration: number | null): QueuedRow {
+  if (kind === 'download') return { kind, id };
+  if (kind === 'processing') return { kind, id, model: model!, duration };
+  return { kind, id, duration };
 }
 
 export interface RunningReaper {
-  /** One round now (tests; also what the interval runs). */
-  runOnce(): Promise<Reaped[]>;
   stop(): Promise<void>;
 }
 
 /**
  * Runs reapOnce every `intervalSeconds` (first round after one interval); rounds never overlap.
- * An interval of 0 schedules nothing (SFA_REAPER_INTERVAL_SECONDS=0: some other process reaps).
+ * (With SFA_REAPER_INTERVAL_SECONDS=0 the caller starts none: some other process reaps.)
  */
 export function startReaper(ctx: WorkerContext, settings: ReaperSettings & { intervalSeconds: number }): RunningReaper {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> = Promise.resolve();
-  let stopped = settings.intervalSeconds <= 0;
+  let stopped = false;
   const round = async () => {
     try {
-      return await reapOnce(ctx, settings);
+      await reapOnce(ctx, settings);
     } catch (error) {
       // The database may be restarting: try again next round.
       ctx.log.warn(`reaper: round failed: ${String((error as Error).message ?? error)}`);
-      return [];
     }
   };
   const schedule = () => {
@@ -176,11 +175,6 @@ export function startReaper(ctx: WorkerContext, settings: ReaperSettings & { int
   };
   schedule();
   return {
-    runOnce() {
-      const next = running.then(round, round);
-      running = next;
-      return next;
-    },
     async stop() {
       stopped = true;
       clearTimeout(timer);

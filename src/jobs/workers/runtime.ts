@@ -90,8 +90,6 @@ export async function startWorkerSide(
 
 export interface WorkerProcess {
   ctx: WorkerContext;
-  /** Undefined when started with `reaper: false`. */
-  reaper: RunningReaper | undefined;
   stop(): Promise<void>;
 }
 
@@ -111,7 +109,6 @@ export async function startWorkerProcess(
   const { ctx, workers, attempts, reaper } = await startWorkerSide(config, databaseUrl, { orm, boss, engine, log }, options);
   return {
     ctx,
-    reaper,
     async stop() {
       await reaper?.stop();
       await workers.stop();
