@@ -47,8 +47,10 @@ export function mergeObservation(current: StageState, seen: StageState): StageSt
 
 type RowRead = { id: string; status: JobStatus; progress: number; error: string | null };
 
-export async function startFollowing(url: string, orm: Orm, options: { pollMs?: number } = {}): Promise<TicketFollower> {
-  const pollMs = options.pollMs ?? 2000;
+/** Milliseconds between the backstop re-reads of the followed rows. */
+const POLL_MS = 2000;
+
+export async function startFollowing(url: string, orm: Orm): Promise<TicketFollower> {
   const early = new Map<string, ProgressEvent>();
   let onEvent: ((event: ProgressEvent) => void) | undefined;
   let onError: ((error: Error) => void) | undefined;
@@ -141,7 +143,7 @@ export async function startFollowing(url: string, orm: Orm, options: { pollMs?: 
               check();
               if (!done) poll();
             }, fail);
-          }, pollMs);
+          }, POLL_MS);
         };
 
         onError = fail;

@@ -7,14 +7,15 @@
 import type { Config } from '../config.ts';
 import { allSettled, type StageStates } from '../domain/cliProgress.ts';
 import { EngineClient, type EngineLogger } from '../jobs/engine/client.ts';
+import type { CancelTicket } from '../jobs/pipeline/cancel.ts';
 import type { WorkerLogger } from '../jobs/workers/context.ts';
 import type { FollowedRow, FollowOutcome } from './follow.ts';
-import { chooseMode, createProgressView, type ProgressView } from './progressView.ts';
+import { chooseMode, createProgressView } from './progressView.ts';
 import type { Session } from './session.ts';
 
 export const EXIT_INTERRUPTED = 130;
 
-export interface PipelineRunSpec<T extends object> {
+export interface PipelineRunSpec<T extends CancelTicket> {
   /** For messages: `sfa <command>: ...`. */
   command: string;
   config: Config;
@@ -24,13 +25,13 @@ export interface PipelineRunSpec<T extends object> {
   request(session: Session): Promise<T>;
   rowsOf(ticket: T): FollowedRow[];
   /** Called once the rows settled; prints the result and returns the exit code. */
-  finish(session: Session, ticket: T, outcome: FollowOutcome, view: ProgressView): Promise<number>;
+  finish(session: Session, ticket: T, outcome: FollowOutcome): Promise<number>;
 }
 
 /** Seconds a stage may sit queued with --no-worker before the user is told why nothing moves. */
 const WORKER_HINT_AFTER_MS = 15_000;
 
-export async function runPipeline<T extends object>(spec: PipelineRunSpec<T>): Promise<number> {
+export async function runPipeline<T extends CancelTicket>(spec: PipelineRunSpec<T>): Promise<number> {
   const view = createProgressView(chooseMode(process.stderr, spec.json), process.stderr);
   const verbose = Boolean(process.env.SFA_VERBOSE) || spec.config.logLevel === 'debug' || spec.config.logLevel === 'trace';
   // After Ctrl-C the workers report the rows they could not finish; that is expected, not news.
@@ -130,7 +131,7 @@ export async function runPipeline<T extends object>(spec: PipelineRunSpec<T>): P
     }
     await session.stopFetching();
     view.finish();
-    return await spec.finish(session, ticket, outcome, view);
+    return await spec.finish(session, ticket, outcome);
   } catch (error) {
     // The database went away mid-run, a row vanished, ...: say what, and fail.
     view.finish();
@@ -140,7 +141,7 @@ export async function runPipeline<T extends object>(spec: PipelineRunSpec<T>): P
     clearTimeout(hint);
     view.finish();
     if (session) await session.close();
-    else await engine?.close(1000).catch(() => undefined);
+    else await engine?.close(1000).catch(() => undefined); // no session: the engine is still ours to close
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     process.off('uncaughtException', onDroppedConnection);

@@ -14,9 +14,11 @@
  * running job ends at once instead of being waited for.
  */
 import type { Config } from '../config.ts';
-import { openDatabase, type Database } from '../db/postgres.ts';
+import { openDatabase, settlesWithin, type Database } from '../db/postgres.ts';
 import { createOrm, type Orm } from '../db/orm.ts';
 import type { EngineClient } from '../jobs/engine/client.ts';
+// Loaded with the session, not on Ctrl-C, so the interrupt has nothing left to load.
+import { cancelTicket, type CancelTicket } from '../jobs/pipeline/cancel.ts';
 import type { PipelineContext } from '../jobs/pipeline/requestSeparation.ts';
 import { createBoss } from '../jobs/queues/boss.ts';
 import { QUEUE_NAMES } from '../jobs/queues/payloads.ts';
@@ -31,11 +33,12 @@ import { startFollowing, type TicketFollower } from './follow.ts';
 
 export interface SessionOptions {
   config: Config;
-  /** The engine for in-process workers (started early by the command); undefined: `--no-worker`. */
+  /**
+   * The engine for in-process workers (started early by the command); undefined: `--no-worker`.
+   * The session closes it; if openSession fails, it stays the caller's to close.
+   */
   engine?: EngineClient;
   log: WorkerLogger;
-  /** pg-boss worker poll interval in seconds (pg-boss minimum 0.5). */
-  pollingIntervalSeconds?: number;
 }
 
 export interface Session {
@@ -48,20 +51,19 @@ export interface Session {
   startWorkers(): Promise<void>;
   /** Stops fetching new jobs; running ones continue. */
   stopFetching(): Promise<void>;
-  /** Ctrl-C: cancel `ticket` (if cancel.ts is there) and stop the engine; then call close(). Returns what was done. */
-  interrupt(ticket: object | undefined, reason?: string): Promise<string>;
+  /** Ctrl-C: cancel `ticket` and stop the engine; then call close(). Returns what was done. */
+  interrupt(ticket: CancelTicket | undefined, reason?: string): Promise<string>;
   close(): Promise<void>;
 }
 
-/** Opens everything in order; on failure closes what was opened and rethrows. */
+/** Opens everything in order; on failure closes what it opened (not the engine) and rethrows. */
 export async function openSession(options: SessionOptions): Promise<Session> {
-  const { config, engine, log } = options;
+  const { config, log } = options;
   const undo: (() => Promise<unknown>)[] = [];
   const unwind = async () => {
     for (const step of undo.reverse()) await step().catch(() => undefined);
   };
   try {
-    if (engine) undo.push(() => engine.close(1000));
     const database: Database = await openDatabase({ databaseUrl: config.databaseUrl?.reveal(), dataDir: config.dataDir, handleSignals: false });
     undo.push(() => database.close());
     const orm = await createOrm(database.url);
@@ -88,9 +90,6 @@ function buildSession(options: SessionOptions, database: Database, orm: Orm, bos
   let reaper: RunningReaper | undefined;
   let closing: Promise<void> | undefined;
   let interrupted = false;
-  // Loaded now, not on Ctrl-C, so the interrupt has nothing left to load. (Under tsx this was
-  // required: a terminal's Ctrl-C also stopped its compiler process. Node strips the types itself.)
-  const cancelModule = loadCancel();
 
   const stopFetching = async () => {
     if (!workers) return;
@@ -109,7 +108,7 @@ function buildSession(options: SessionOptions, database: Database, orm: Orm, bos
         config,
         database.url,
         { orm, boss, engine, log, paths },
-        { allowPrivateHosts: true, pollingIntervalSeconds: options.pollingIntervalSeconds ?? 0.5 },
+        { allowPrivateHosts: true, pollingIntervalSeconds: 0.5 },
       ));
     },
     stopFetching,
@@ -117,7 +116,7 @@ function buildSession(options: SessionOptions, database: Database, orm: Orm, bos
       interrupted = true;
       await stopFetching();
       const done: string[] = [];
-      if (ticket) done.push(await cancelIfAvailable(await cancelModule, pipeline, ticket, reason));
+      if (ticket) done.push(await cancel(pipeline, ticket, reason));
       // Whatever cancel did, the engine must not keep the running job (and this process) alive.
       // Killed at once, not after a grace period: closing rejects the running request, and its
       // worker then removes the job's work folder, which an engine still running could recreate.
@@ -152,56 +151,20 @@ function buildSession(options: SessionOptions, database: Database, orm: Orm, bos
 
 /** One shutdown step: bounded in time, and a failing step does not stop the ones after it. */
 async function step(what: string, run: () => Promise<unknown>, timeoutMs: number, log: WorkerLogger): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), timeoutMs);
-  });
   const started = performance.now();
   try {
-    const outcome = await Promise.race([run().then(() => 'ok' as const), timeout]);
-    if (outcome === 'timeout') log.warn(`${what} took longer than ${timeoutMs / 1000} s; going on`);
-    else log.info(`shutdown: ${what}: ${Math.round(performance.now() - started)} ms`);
+    if (await settlesWithin(run(), timeoutMs)) log.info(`shutdown: ${what}: ${Math.round(performance.now() - started)} ms`);
+    else log.warn(`${what} took longer than ${timeoutMs / 1000} s; going on`);
   } catch (error) {
     log.warn(`${what} failed: ${(error as Error).message}`);
-  } finally {
-    clearTimeout(timer);
   }
 }
 
-type CancelTicket = (ctx: PipelineContext, ticket: object, options?: { reason?: string }) => Promise<unknown>;
-
-/**
- * cancelTicket from src/jobs/pipeline/cancel.ts, imported by a computed specifier so
- * this module builds and runs without it. Resolves to the function, or to why it is
- * not available.
- */
-async function loadCancel(): Promise<CancelTicket | string> {
-  const specifier = new URL('../jobs/pipeline/cancel.ts', import.meta.url).href;
+/** cancelTicket, bounded: the user is waiting for the prompt. What it did, for the interrupt's message. */
+async function cancel(ctx: PipelineContext, ticket: CancelTicket, reason: string): Promise<string> {
   try {
-    const mod = (await import(specifier)) as { cancelTicket?: unknown };
-    return typeof mod.cancelTicket === 'function' ? (mod.cancelTicket as CancelTicket) : 'cancel.ts has no cancelTicket';
-  } catch (error) {
-    const code = (error as { code?: string }).code;
-    return code === 'ERR_MODULE_NOT_FOUND' ? 'no cancel support in this build' : `cancel unavailable (${(error as Error).message})`;
-  }
-}
-
-/**
- * Without cancel support the engine stop still ends the running row (it fails), and
- * rows still queued stay queued for the next worker.
- */
-async function cancelIfAvailable(cancelTicket: CancelTicket | string, ctx: PipelineContext, ticket: object, reason: string): Promise<string> {
-  if (typeof cancelTicket === 'string') return `${cancelTicket}; queued work stays queued`;
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    const outcome = await Promise.race([
-      cancelTicket(ctx, ticket, { reason }).then(() => 'ok' as const),
-      new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), 5000))),
-    ]);
-    return outcome === 'ok' ? 'request cancelled' : 'cancelling took too long';
+    return (await settlesWithin(cancelTicket(ctx, ticket, { reason }), 5000)) ? 'request cancelled' : 'cancelling took too long';
   } catch (error) {
     return `cancel failed: ${(error as Error).message}`;
-  } finally {
-    clearTimeout(timer);
   }
 }

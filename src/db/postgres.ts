@@ -18,7 +18,7 @@
  * application and not the server: the application's SIGINT handling (cancelling
  * a request, ...) still has its database, and then stops the server itself.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, readFileSync, statSync, writeFileSync, type WriteStream } from 'node:fs';
 import { chmod, mkdir, stat } from 'node:fs/promises';
@@ -101,10 +101,12 @@ async function openEmbedded(dataDir: string, databaseName: string, handleSignals
   // In place before the server starts: out of the terminal's reach, it would outlive a
   // signal or an exit during its start-up otherwise.
   const removeHandlers = installShutdownHandlers(() => server?.interrupt(), stop, handleSignals);
+  let command: PostgresCommand | undefined;
   for (let attempt = 1; ; attempt++) {
     try {
       if (!initialised && attempt === 1) await (await loadEmbeddedPostgres(clusterDir, credentials, log, runningAsRoot)).initialise();
-      const command = await postgresCommand(runningAsRoot);
+      // After initialise(): as root, that creates the `postgres` OS user whose ids the command carries.
+      command ??= await postgresCommand(runningAsRoot);
       if (stopping) throw new Error('stopped while starting');
       server = startServer(command, clusterDir, credentials.port, log);
       await server.ready;
@@ -249,10 +251,6 @@ function startServer(command: PostgresCommand, clusterDir: string, port: number,
   const interrupt = () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
   };
-  return { ready, interrupt, stop: () => stopChild(child, interrupt, closed, log) };
-}
-
-async function stopChild(child: ChildProcess, interrupt: () => void, closed: Promise<void>, log: ServerLog): Promise<void> {
   // Its process group: the postmaster and its backends, which outlive a killed postmaster.
   const signalGroup = (signal: NodeJS.Signals) => {
     try {
@@ -261,17 +259,24 @@ async function stopChild(child: ChildProcess, interrupt: () => void, closed: Pro
       // already gone
     }
   };
-  interrupt();
-  if (await settlesWithin(closed, FAST_SHUTDOWN_MS)) return;
-  log.write(`embedded PostgreSQL did not stop within ${FAST_SHUTDOWN_MS / 1000} s: immediate shutdown\n`);
-  signalGroup('SIGQUIT');
-  if (await settlesWithin(closed, IMMEDIATE_SHUTDOWN_MS)) return;
-  log.write(`embedded PostgreSQL did not stop within ${IMMEDIATE_SHUTDOWN_MS / 1000} s: killed\n`);
-  signalGroup('SIGKILL');
-  await settlesWithin(closed, IMMEDIATE_SHUTDOWN_MS);
+  const stop = async () => {
+    interrupt();
+    if (await settlesWithin(closed, FAST_SHUTDOWN_MS)) return;
+    log.write(`embedded PostgreSQL did not stop within ${FAST_SHUTDOWN_MS / 1000} s: immediate shutdown\n`);
+    signalGroup('SIGQUIT');
+    if (await settlesWithin(closed, IMMEDIATE_SHUTDOWN_MS)) return;
+    log.write(`embedded PostgreSQL did not stop within ${IMMEDIATE_SHUTDOWN_MS / 1000} s: killed\n`);
+    signalGroup('SIGKILL');
+    await settlesWithin(closed, IMMEDIATE_SHUTDOWN_MS);
+  };
+  return { ready, interrupt, stop };
 }
 
-function settlesWithin(promise: Promise<void>, ms: number): Promise<boolean> {
+/**
+ * true once `promise` resolves within `ms`, false when the time is up first (it is left
+ * running); rejects when it rejects first. Also bounds the CLI's shutdown steps (src/cli/session.ts).
+ */
+export function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<boolean>((done) => (timer = setTimeout(() => done(false), ms)));
   return Promise.race([promise.then(() => true), timeout]).finally(() => clearTimeout(timer));
@@ -334,21 +339,20 @@ class ServerLog {
 
 /** Returns a function that removes the handlers again. */
 function installShutdownHandlers(interrupt: () => void, stop: () => Promise<void>, handleSignals: boolean): () => void {
-  // At exit only synchronous work is possible: ask the postmaster for a fast shutdown.
-  const onExit = () => interrupt();
   const onSignal = (signal: NodeJS.Signals) => {
     void stop().finally(() => {
       // Exit like the default handler would, unless the application handles the signal itself.
       if (process.listenerCount(signal) === 0) process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
     });
   };
-  process.on('exit', onExit);
+  // At exit only synchronous work is possible: ask the postmaster for a fast shutdown.
+  process.on('exit', interrupt);
   if (handleSignals) {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   }
   return () => {
-    process.removeListener('exit', onExit);
+    process.removeListener('exit', interrupt);
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
   };
@@ -356,19 +360,16 @@ function installShutdownHandlers(interrupt: () => void, stop: () => Promise<void
 
 /** postmaster.pid: line 1 is the PID, line 4 the port. Undefined unless that process is alive. */
 function runningServerPort(clusterDir: string): number | undefined {
-  const pid = postmasterPid(clusterDir);
-  if (pid === undefined || !isAlive(pid)) return undefined;
-  const port = Number(readFileSync(join(clusterDir, 'postmaster.pid'), 'utf8').split('\n')[3]);
-  return Number.isInteger(port) && port > 0 ? port : undefined;
-}
-
-function postmasterPid(clusterDir: string): number | undefined {
+  let lines: string[];
   try {
-    const pid = Number(readFileSync(join(clusterDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+    lines = readFileSync(join(clusterDir, 'postmaster.pid'), 'utf8').split('\n');
   } catch {
     return undefined;
   }
+  const pid = Number(lines[0]);
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return undefined;
+  const port = Number(lines[3]);
+  return Number.isInteger(port) && port > 0 ? port : undefined;
 }
 
 function isAlive(pid: number): boolean {
@@ -426,6 +427,5 @@ function assertTraversableByOthers(dir: string): void {
 }
 
 function describe(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return error === undefined ? 'the server process exited' : String(error);
+  return error instanceof Error ? error.message : String(error);
 }

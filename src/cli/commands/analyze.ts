@@ -15,6 +15,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { loadConfigOrReport } from '../../config.ts';
 import { failedStages } from '../../domain/cliProgress.ts';
 import { camelotForKeyName } from '../../domain/keys.ts';
@@ -52,6 +53,20 @@ export type AnalysisResult = {
   features: Record<string, unknown>;
 };
 
+/** The AnalysisResult columns without `features` (what `sfa separate` shows). */
+export type AnalysisColumns = Omit<AnalysisResult, 'features'>;
+
+/** An analysis job's AnalysisResult row (`features` only when asked for); undefined when it has none. */
+export function readAnalysisResult(em: EntityManager, analysisJobId: string, withFeatures: true): Promise<AnalysisResult | undefined>;
+export function readAnalysisResult(em: EntityManager, analysisJobId: string, withFeatures: false): Promise<AnalysisColumns | undefined>;
+export async function readAnalysisResult(em: EntityManager, analysisJobId: string, withFeatures: boolean): Promise<AnalysisColumns | undefined> {
+  const rows = await em.execute<AnalysisColumns[]>(
+    `select tempo, key, energy, spectral_centroid, spectral_rolloff, zero_crossing_rate${withFeatures ? ', features' : ''}
+       from analysis_results where analysis_job_id = ?`,
+    [analysisJobId],
+  );
+  return rows[0];
+}
 
 export async function run(args: string[]): Promise<number> {
   const parsed = parseArgs(args);
@@ -127,12 +142,7 @@ async function finish(session: Session, ticket: AnalysisTicket, outcome: FollowO
     for (const f of failed) process.stderr.write(`sfa analyze: ${f.stage} failed: ${f.reason}\n`);
     return 1;
   }
-  const rows = await session.orm.em.fork().execute<AnalysisResult[]>(
-    `select tempo, key, energy, spectral_centroid, spectral_rolloff, zero_crossing_rate, features
-       from analysis_results where analysis_job_id = ?`,
-    [outcome.ids.analyze ?? ticket.analysisJobId],
-  );
-  const row = rows[0];
+  const row = await readAnalysisResult(session.orm.em.fork(), outcome.ids.analyze ?? ticket.analysisJobId, true);
   if (!row) {
     process.stderr.write('sfa analyze: the analysis completed but its result is gone (removed meanwhile?); run the command again\n');
     return 1;
@@ -152,15 +162,7 @@ async function finish(session: Session, ticket: AnalysisTicket, outcome: FollowO
     }
     features.overview_png = destination;
   }
-  const result: AnalysisResult = {
-    tempo: row.tempo,
-    key: row.key,
-    energy: row.energy,
-    spectral_centroid: row.spectral_centroid,
-    spectral_rolloff: row.spectral_rolloff,
-    zero_crossing_rate: row.zero_crossing_rate,
-    features,
-  };
+  const result: AnalysisResult = { ...row, features };
   process.stdout.write(options.json ? `${JSON.stringify(result)}\n` : formatSummary(options.file, result));
   return 0;
 }

@@ -26,17 +26,10 @@ export async function run(args: string[]): Promise<number> {
   if (!config) return 2;
 
   // Loaded only now: the ORM takes seconds to import, usage errors should not wait for it.
-  const { openDatabase } = await import('../../db/postgres.ts');
+  const { withDatabase } = await import('../database.ts');
   const { migrate } = await import('../../db/migrate.ts');
 
-  let database;
-  try {
-    database = await openDatabase({ databaseUrl: config.databaseUrl?.reveal(), dataDir: config.dataDir });
-  } catch (error) {
-    process.stderr.write(`sfa db migrate: cannot open the database: ${(error as Error).message}\n`);
-    return 1;
-  }
-  try {
+  return withDatabase('sfa db migrate', config, async (database) => {
     if (database.embedded) {
       const { dataDir, port, startedHere } = database.embedded;
       process.stderr.write(
@@ -47,10 +40,5 @@ export async function run(args: string[]): Promise<number> {
     if (applied.length === 0) process.stdout.write('database is up to date\n');
     for (const name of applied) process.stdout.write(`applied ${name}\n`);
     return 0;
-  } catch (error) {
-    process.stderr.write(`sfa db migrate: ${(error as Error).message}\n`);
-    return 1;
-  } finally {
-    await database.close();
-  }
+  });
 }

@@ -82,55 +82,37 @@ export async function run(args: string[]): Promise<number> {
   const config = loadConfigOrReport();
   if (!config) return 2;
   const options = parsed.options;
-  const { openDatabase } = await import('../../db/postgres.ts');
-  const { createOrm } = await import('../../db/orm.ts');
+  const { withOrm } = await import('../database.ts');
   const { collectGarbage } = await import('../../jobs/storage/gc.ts');
   const { StoragePaths } = await import('../../jobs/storage/paths.ts');
 
-  let database;
-  try {
-    database = await openDatabase({ databaseUrl: config.databaseUrl?.reveal(), dataDir: config.dataDir });
-  } catch (error) {
-    process.stderr.write(`sfa gc: cannot open the database: ${(error as Error).message}\n`);
-    return 1;
-  }
-  try {
-    const orm = await createOrm(database.url);
-    try {
-      await orm.migrator.up();
-      const report = await collectGarbage(orm, new StoragePaths(config.dataDir), {
-        dryRun: options.dryRun,
-        graceMs: options.graceMs,
-        ...(options.maxAgeMs !== undefined ? { maxAgeMs: options.maxAgeMs } : {}),
-        ...(options.maxBytes !== undefined ? { maxBytes: options.maxBytes } : {}),
-      });
-      if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-      else {
-        const verb = report.dryRun ? 'would remove' : 'removed';
-        for (const r of report.removed) process.stdout.write(`${verb} ${r.kind.padEnd(8)} ${formatBytes(r.bytes).padStart(9)}  ${r.path}  (${r.reason})\n`);
-        for (const s of report.skipped) process.stdout.write(`kept     ${s.kind.padEnd(8)} ${''.padStart(9)}  ${s.path}  (${s.reason})\n`);
-        const freed = report.bytesBefore - report.bytesAfter;
-        process.stdout.write(
-          `${report.dryRun ? 'dry run: ' : ''}${report.removed.length} item(s), ${formatBytes(freed)} ${report.dryRun ? 'would be freed' : 'freed'}; ` +
-            `${formatBytes(report.bytesAfter)} stored in ${report.dataDir}` +
-            `${report.maxBytes !== null ? ` (budget ${formatBytes(report.maxBytes)})` : ''}; ` +
-            `kept ${report.kept.inUse} in use (${formatBytes(report.kept.inUseBytes)}), ${report.kept.grace} recent (${formatBytes(report.kept.graceBytes)})\n`,
-        );
-      }
-      if (!report.underBudget) {
-        process.stderr.write(
-          `sfa gc: still over the budget: ${formatBytes(report.bytesAfter)} stored, only files in use or younger than the grace period are left\n`,
-        );
-        return report.dryRun ? 0 : 1;
-      }
-      return 0;
-    } finally {
-      await orm.close();
+  return withOrm('sfa gc', config, async (orm) => {
+    await orm.migrator.up();
+    const report = await collectGarbage(orm, new StoragePaths(config.dataDir), {
+      dryRun: options.dryRun,
+      graceMs: options.graceMs,
+      ...(options.maxAgeMs !== undefined ? { maxAgeMs: options.maxAgeMs } : {}),
+      ...(options.maxBytes !== undefined ? { maxBytes: options.maxBytes } : {}),
+    });
+    if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    else {
+      const verb = report.dryRun ? 'would remove' : 'removed';
+      for (const r of report.removed) process.stdout.write(`${verb} ${r.kind.padEnd(8)} ${formatBytes(r.bytes).padStart(9)}  ${r.path}  (${r.reason})\n`);
+      for (const s of report.skipped) process.stdout.write(`kept     ${s.kind.padEnd(8)} ${''.padStart(9)}  ${s.path}  (${s.reason})\n`);
+      const freed = report.bytesBefore - report.bytesAfter;
+      process.stdout.write(
+        `${report.dryRun ? 'dry run: ' : ''}${report.removed.length} item(s), ${formatBytes(freed)} ${report.dryRun ? 'would be freed' : 'freed'}; ` +
+          `${formatBytes(report.bytesAfter)} stored in ${report.dataDir}` +
+          `${report.maxBytes !== null ? ` (budget ${formatBytes(report.maxBytes)})` : ''}; ` +
+          `kept ${report.kept.inUse} in use (${formatBytes(report.kept.inUseBytes)}), ${report.kept.grace} recent (${formatBytes(report.kept.graceBytes)})\n`,
+      );
     }
-  } catch (error) {
-    process.stderr.write(`sfa gc: ${(error as Error).message}\n`);
-    return 1;
-  } finally {
-    await database.close();
-  }
+    if (!report.underBudget) {
+      process.stderr.write(
+        `sfa gc: still over the budget: ${formatBytes(report.bytesAfter)} stored, only files in use or younger than the grace period are left\n`,
+      );
+      return report.dryRun ? 0 : 1;
+    }
+    return 0;
+  });
 }

@@ -23,7 +23,7 @@ import type { FollowedRow, FollowOutcome } from '../follow.ts';
 import { copyStems, OutputError } from '../output.ts';
 import type { Session } from '../session.ts';
 import { usageExit, type ParseOutcome } from '../usage.ts';
-import type { AnalysisResult } from './analyze.ts';
+import { readAnalysisResult, type AnalysisColumns } from './analyze.ts';
 
 export const USAGE = `usage: sfa separate <file|url|spotify link> [--model M] [--out DIR] [--format wav|flac|mp3] [--json] [--no-worker]
 
@@ -121,9 +121,6 @@ export function separationRows(t: SeparationTicket): FollowedRow[] {
   ];
 }
 
-/** The AnalysisResult columns `sfa analyze` prints, without its `features`. */
-type AnalysisColumns = Omit<AnalysisResult, 'features'>;
-
 async function finish(session: Session, ticket: SeparationTicket, outcome: FollowOutcome, options: SeparateOptions): Promise<number> {
   const em = session.orm.em.fork();
   const stages: StageStates = outcome.stages;
@@ -156,11 +153,7 @@ async function finish(session: Session, ticket: SeparationTicket, outcome: Follo
   }
   let analysis: AnalysisColumns | null = null;
   if (stages.analyze?.status === 'completed') {
-    const rows = await em.execute<AnalysisColumns[]>(
-      `select tempo, key, energy, spectral_centroid, spectral_rolloff, zero_crossing_rate from analysis_results where analysis_job_id = ?`,
-      [outcome.ids.analyze ?? ticket.analysisJobId],
-    );
-    analysis = rows[0] ?? null;
+    analysis = (await readAnalysisResult(em, outcome.ids.analyze ?? ticket.analysisJobId, false)) ?? null;
   }
 
   const failed = failedStages(stages);

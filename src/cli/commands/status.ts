@@ -42,18 +42,11 @@ export async function run(args: string[], io: StatusIo = {}): Promise<number> {
     return 2;
   }
   const { config } = parsed;
-  const { openDatabase } = await import('../../db/postgres.ts');
-  const { createOrm } = await import('../../db/orm.ts');
-  let database;
-  try {
-    database = await openDatabase({ databaseUrl: config.databaseUrl?.reveal(), dataDir: config.dataDir });
-  } catch (error) {
-    err(`sfa status: cannot open the database: ${(error as Error).message}\n`);
-    return 1;
-  }
-  try {
-    const orm = await createOrm(database.url);
-    try {
+  const { withOrm } = await import('../database.ts');
+  return withOrm(
+    'sfa status',
+    config,
+    async (orm) => {
       const status = await loadTrackStatus(orm.em.fork(), ref);
       if (!status) {
         err(`sfa status: no such track (${'trackId' in ref ? ref.trackId : `spotify:track:${ref.spotifyId}`})\n`);
@@ -61,13 +54,7 @@ export async function run(args: string[], io: StatusIo = {}): Promise<number> {
       }
       out(json ? `${JSON.stringify(status, null, 2)}\n` : renderTrackStatus(status));
       return 0;
-    } finally {
-      await orm.close();
-    }
-  } catch (error) {
-    err(`sfa status: ${(error as Error).message}\n`);
-    return 1;
-  } finally {
-    await database.close();
-  }
+    },
+    err,
+  );
 }
