@@ -27,6 +27,7 @@ import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import { childEnv } from '../domain/childEnv.ts';
 import { ensureDatabase } from './ensureDatabase.ts';
 
 export interface OpenDatabaseOptions {
@@ -231,7 +232,7 @@ function startServer(command: PostgresCommand, clusterDir: string, port: number,
     detached: true,
     stdio: ['ignore', 'ignore', 'pipe'],
     // The readiness line below is matched in English.
-    env: { ...process.env, LC_MESSAGES: 'C' },
+    env: childEnv('tool', { LC_MESSAGES: 'C' }),
   });
   const closed = new Promise<void>((done) => child.once('close', () => done()));
   const ready = new Promise<void>((resolve, reject) => {
@@ -301,7 +302,7 @@ async function postgresCommand(runningAsRoot: boolean): Promise<PostgresCommand>
 async function postgresUserIds(): Promise<{ uid: number; gid: number }> {
   const run = promisify(execFile);
   try {
-    const [uid, gid] = await Promise.all([run('id', ['-u', 'postgres']), run('id', ['-g', 'postgres'])]);
+    const [uid, gid] = await Promise.all([run('id', ['-u', 'postgres'], { env: childEnv('tool') }), run('id', ['-g', 'postgres'], { env: childEnv('tool') })]);
     return { uid: Number.parseInt(uid.stdout, 10), gid: Number.parseInt(gid.stdout, 10) };
   } catch {
     throw new Error('PostgreSQL will not run as root and there is no "postgres" OS user to run it as');

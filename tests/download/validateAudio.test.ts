@@ -42,7 +42,7 @@ describe('validateAudio', () => {
     const f = path.join(tmp.dir, 'empty.mp3');
     await writeFile(f, '');
     await expect(validateAudio(f)).rejects.toMatchObject({ code: 'invalid_audio' });
-    await expect(validateAudio(path.join(tmp.dir, 'nope.mp3'))).rejects.toMatchObject({ code: 'invalid_audio' });
+    await expect(validateAudio(path.join(tmp.dir, 'nope.mp3'))).rejects.toMatchObject({ code: 'not_found' });
   });
   it('rejects a truncated file that does not decode', async () => {
     const f = await makeTone(path.join(tmp.dir, 'trunc.flac'), 5);

@@ -9,6 +9,7 @@ import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { execa } from 'execa';
+import { childEnv } from '../../domain/childEnv.ts';
 import { parseConfig } from '../../config.ts';
 import { MODELS, getModel, type ModelInfo } from '../../domain/modelCatalog.ts';
 import { REPO_ROOT } from '../../jobs/engine/client.ts';
@@ -87,6 +88,8 @@ async function check(args: string[]): Promise<number> {
     // Files present: prove they load through demucs and run one window.
     const run = await execa(settings.python, ['-m', 'sfa_engine.check_model', '--name', model.name, '--dir', settings.modelDir], {
       cwd: path.join(REPO_ROOT, 'python'),
+      env: childEnv('engine'),
+      extendEnv: false,
       reject: false,
     });
     if (run.exitCode !== 0) {
@@ -118,7 +121,7 @@ async function makeTestModel(args: string[]): Promise<number> {
   const run = await execa(
     settings.python,
     ['-m', 'sfa_engine.make_test_model', '--name', values.name, '--size', values.size, '--dir', path.resolve(values.dir)],
-    { cwd: path.join(REPO_ROOT, 'python'), stdout: 'inherit', stderr: 'inherit', reject: false },
+    { cwd: path.join(REPO_ROOT, 'python'), env: childEnv('engine'), extendEnv: false, stdout: 'inherit', stderr: 'inherit', reject: false },
   );
   return run.exitCode === 0 ? 0 : 1;
 }

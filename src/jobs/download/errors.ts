@@ -21,6 +21,8 @@ export type DownloadErrorCode =
   | 'tool_failed'
   | 'too_large'
   | 'not_audio'
+  | 'unsupported_audio'
+  | 'unreadable'
   | 'too_long'
   | 'too_short'
   | 'invalid_audio'

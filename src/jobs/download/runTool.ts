@@ -1,4 +1,5 @@
 import { execa } from 'execa';
+import { childEnv } from '../../domain/childEnv.ts';
 
 /** Outcome of running an external tool; never throws for a non-zero exit. */
 export interface ToolRun {
@@ -15,6 +16,7 @@ export interface RunToolOptions {
   timeoutMs: number;
   signal?: AbortSignal;
   cwd?: string;
+  /** Set on top of the child's minimal environment (see childEnv); the parent's is never passed whole. */
   env?: Record<string, string | undefined>;
   /** Called for each stdout line as it arrives (progress parsing). */
   onStdoutLine?: (line: string) => void;
@@ -36,7 +38,8 @@ export async function runTool(file: string, args: readonly string[], opts: RunTo
     reject: false,
     detached: true,
     ...(opts.cwd ? { cwd: opts.cwd } : {}),
-    env: { PYTHONUNBUFFERED: '1', ...opts.env },
+    env: childEnv('tool', { PYTHONUNBUFFERED: '1', ...opts.env }),
+    extendEnv: false,
     stdin: 'ignore',
     maxBuffer: 32 * 1024 * 1024,
     stdout: onLine

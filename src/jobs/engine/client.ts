@@ -15,6 +15,7 @@ import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
+import { childEnv } from '../../domain/childEnv.ts';
 import {
   EngineRequest,
   RESULT_SCHEMAS,
@@ -57,7 +58,7 @@ export const stderrLogger: EngineLogger = {
 export interface EngineClientOptions {
   /** Python interpreter; default env SFA_PYTHON, else <repo>/python/.venv/bin/python. */
   python?: string;
-  /** Extra environment for the engine (SFA_MODEL_DIR, SFA_DEVICE, ...), on top of process.env. */
+  /** Extra environment for the engine (SFA_MODEL_DIR, SFA_DEVICE, ...), on top of its minimal one (childEnv). */
   env?: Record<string, string | undefined>;
   logger?: EngineLogger;
   /** How long to wait for the `ready` line (imports torch: a few seconds). */
@@ -214,8 +215,8 @@ export class EngineClient {
     const child = execa(this.python, ['-m', 'sfa_engine'], {
       cwd: path.join(REPO_ROOT, 'python'),
       // The numba cache that `npm run setup` warms: saves ~60 s on a fresh engine's first analysis.
-      env: { PYTHONUNBUFFERED: '1', NUMBA_CACHE_DIR: path.join(REPO_ROOT, '.cache/numba'), ...process.env, ...this.env },
-      extendEnv: true,
+      env: childEnv('engine', { PYTHONUNBUFFERED: '1', NUMBA_CACHE_DIR: process.env.NUMBA_CACHE_DIR ?? path.join(REPO_ROOT, '.cache/numba'), ...this.env }),
+      extendEnv: false,
       stdin: 'pipe',
       stdout: 'pipe',
       stderr: 'pipe',

@@ -7,6 +7,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { UserFacingError } from '../download/errors.ts';
 import { resolveAudio, type AudioRequest } from '../download/resolveAudio.ts';
+import { checkReadableFile } from '../download/validateAudio.ts';
 import { moveIntoPlace, removePartial } from '../storage/atomicWrite.ts';
 import { filePathOfSource } from '../pipeline/input.ts';
 import { releaseWaitingJobs } from '../pipeline/release.ts';
@@ -104,10 +105,8 @@ async function audioRequestFor(ctx: WorkerContext, trackId: string, track: Track
   }
   const file = filePathOfSource(track.source_url);
   if (file) {
-    const st = await stat(file).catch(() => null);
-    if (!st?.isFile()) {
-      throw new UserFacingError('not_found', `The file ${file} does not exist or is not readable by the worker. Check the path and try again.`);
-    }
+    // Missing, a folder/fifo/device, unreadable: each with its own message (the worker must see the same filesystem).
+    await checkReadableFile(file);
     return { kind: 'file', path: file, displayName: path.basename(file) };
   }
   if (track.source_url) return { kind: 'url', url: track.source_url };
