@@ -1,10 +1,11 @@
 """Decode an audio file to one mono signal at the analysis sample rate.
 
+The input is probed first (:func:`sfa_engine.audio_io.probe`): only the
+containers and codecs of catalog/audio_formats.json get any further. Then
 libsndfile (through soundfile) reads WAV, FLAC, OGG/Vorbis/Opus and MP3
-directly, which is the fast path and needs no subprocess. Anything else
-(M4A/AAC, WebM, ...) goes through the engine's ffmpeg decoder in
-:mod:`sfa_engine.audio_io`. Channels are averaged and the result is resampled
-with soxr (as ``librosa.load`` does).
+directly, which is the fast path; anything else (M4A/AAC, WebM, ...) goes
+through the engine's ffmpeg decoder in :mod:`sfa_engine.audio_io`. Channels
+are averaged and the result is resampled with soxr (as ``librosa.load`` does).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 
 import numpy as np
 
+from .audio_formats import SOUNDFILE_FORMATS
 from .errors import EngineError
 
 _READ_BLOCK_SECONDS = 30
@@ -28,8 +30,13 @@ def load_mono(path: str, sr: int, max_duration: float | None = None) -> np.ndarr
         neither libsndfile nor ffmpeg can decode it, ``too_long`` when it is
         longer than ``max_duration`` seconds.
     """
+    from . import audio_io
+
     if not os.path.isfile(path):
         raise EngineError("bad_input", f"input file not found: {path}")
+    info = audio_io.probe(path)  # unsupported_audio unless an allowed container and codec
+    if info.duration is not None:
+        _check_duration(info.duration, max_duration)
     try:
         y, file_sr = _read_soundfile(path, max_duration)
     except _NotForLibsndfile:
@@ -53,6 +60,8 @@ def _read_soundfile(path: str, max_duration: float | None) -> tuple[np.ndarray, 
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
         raise _NotForLibsndfile() from exc
     with handle:
+        if handle.format not in SOUNDFILE_FORMATS:
+            raise _NotForLibsndfile()
         # MP3 frame counts are estimates; the read below is what counts.
         _check_duration(handle.frames / handle.samplerate, max_duration)
         blocks = []
@@ -69,9 +78,6 @@ def _read_soundfile(path: str, max_duration: float | None) -> tuple[np.ndarray, 
 def _read_ffmpeg(path: str, max_duration: float | None) -> tuple[np.ndarray, int]:
     from . import audio_io
 
-    info = audio_io.probe(path)  # unsupported_audio when ffprobe cannot read it
-    if info.duration is not None:
-        _check_duration(info.duration, max_duration)
     blocks = []
     total = 0
     for block in audio_io.decode_blocks(path, _READ_BLOCK_SECONDS * audio_io.SAMPLE_RATE):

@@ -1,6 +1,7 @@
 """Audio in and out without holding a whole track in memory.
 
-- `probe`: ffprobe the input (duration, channels, rate) before any work.
+- `probe`: ffprobe the input (duration, channels, rate) before any work; only
+  the containers and codecs of catalog/audio_formats.json (see audio_formats).
 - `decode_blocks`: ffmpeg decodes any input to 44.1 kHz stereo float32 and we
   read it from a pipe in fixed-size blocks (mono is duplicated, 5.1 downmixed
   and other rates resampled by ffmpeg).
@@ -14,6 +15,7 @@ import json
 import logging
 import os
 import shutil
+import stat
 import subprocess
 import threading
 from dataclasses import dataclass
@@ -22,6 +24,7 @@ from typing import Iterator
 
 import numpy as np
 
+from . import audio_formats
 from .errors import EngineError
 
 log = logging.getLogger("sfa_engine.audio_io")
@@ -46,21 +49,50 @@ class ProbeInfo:
 
 
 def probe(path: str) -> ProbeInfo:
-    """Describe the first audio stream, or raise unsupported_audio."""
-    argv = [_tool("ffprobe"), "-v", "error", "-select_streams", "a:0",
-            "-show_entries", "stream=codec_name,sample_rate,channels,duration:format=duration",
-            "-of", "json", "--", path]
+    """Describe the first audio stream of an allowed container and codec, or raise.
+
+    bad_input when the path is not a readable regular file, unsupported_audio
+    when ffprobe cannot read it or it is not an allowed format (audio_formats).
+    """
+    check_readable(path)
+    argv = [_tool("ffprobe"), "-v", "error", *audio_formats.input_guard(), "-select_streams", "a:0",
+            "-show_entries", "stream=codec_name,sample_rate,channels,duration:format=duration,format_name",
+            "-of", "json", audio_formats.file_input(path)]
     proc = subprocess.run(argv, capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
     if proc.returncode != 0:
-        raise EngineError("unsupported_audio", f"cannot read {Path(path).name}: {_last_line(proc.stderr)}")
+        raise _ffmpeg_failure("cannot read", path, proc.stderr)
     info = json.loads(proc.stdout or b"{}")
     streams = info.get("streams") or []
     if not streams:
         raise EngineError("unsupported_audio", f"{Path(path).name} has no audio stream")
     stream = streams[0]
-    duration = _float(stream.get("duration")) or _float((info.get("format") or {}).get("duration"))
+    fmt = info.get("format") or {}
+    detected = audio_formats.refused(fmt.get("format_name"), stream.get("codec_name"))
+    if detected:
+        raise EngineError("unsupported_audio", f"{Path(path).name}: {audio_formats.unsupported_message(detected)}")
+    duration = _float(stream.get("duration")) or _float(fmt.get("duration"))
     return ProbeInfo(duration=duration, sample_rate=int(stream.get("sample_rate") or 0),
                      channels=int(stream.get("channels") or 0), codec=str(stream.get("codec_name")))
+
+
+def check_readable(path: str) -> None:
+    """A regular file this process may read, or bad_input saying what it is instead.
+
+    Opened non-blocking, so a fifo cannot hang the engine.
+    """
+    name = Path(path).name
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise EngineError("bad_input", f"input file not found: {name}") from None
+    if not stat.S_ISREG(mode):
+        kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
+        raise EngineError("bad_input", f"{name} is {kind}, not an audio file")
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except PermissionError:
+        raise EngineError("bad_input", f"cannot read the file {name} (permission denied)") from None
+    os.close(fd)
 
 
 def _float(value) -> float | None:
@@ -69,6 +101,15 @@ def _float(value) -> float | None:
     except (TypeError, ValueError):
         return None
     return v if v > 0 else None
+
+
+def _ffmpeg_failure(what: str, path: str, stderr: bytes) -> EngineError:
+    """unsupported_audio naming a refused format, or ffmpeg's last line (with the file's name, not its path)."""
+    name = Path(path).name
+    detected = audio_formats.refused_demuxer(stderr.decode("utf-8", "replace"))
+    if detected:
+        return EngineError("unsupported_audio", f"{name}: {audio_formats.unsupported_message(detected)}")
+    return EngineError("unsupported_audio", f"{what} {name}: {_last_line(stderr).replace(audio_formats.file_input(path), name)}")
 
 
 def _last_line(data: bytes) -> str:
@@ -82,7 +123,8 @@ def decode_blocks(path: str, block_frames: int) -> Iterator[np.ndarray]:
     Closing the generator (cancel, error) kills ffmpeg. A decoding failure
     raises unsupported_audio after the frames decoded so far were yielded.
     """
-    argv = [_tool("ffmpeg"), "-nostdin", "-hide_banner", "-v", "error", "-i", path,
+    argv = [_tool("ffmpeg"), "-nostdin", "-hide_banner", "-v", "error", *audio_formats.input_guard(),
+            "-i", audio_formats.file_input(path),
             "-map", "0:a:0", "-vn", "-f", "f32le", "-acodec", "pcm_f32le",
             "-ac", str(CHANNELS), "-ar", str(SAMPLE_RATE), "-"]
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -103,8 +145,7 @@ def decode_blocks(path: str, block_frames: int) -> Iterator[np.ndarray]:
         rc = proc.wait()
         drain.join(timeout=5)
         if rc != 0:
-            raise EngineError("unsupported_audio",
-                              f"cannot decode {Path(path).name}: {_last_line(b''.join(err_chunks))}")
+            raise _ffmpeg_failure("cannot decode", path, b"".join(err_chunks))
     finally:
         if proc.poll() is None:
             proc.kill()
