@@ -6,7 +6,7 @@
  * Also the link secret kept under the data folder when SFA_LINK_SECRET is unset.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
@@ -150,6 +150,35 @@ describe('file server', () => {
     expect(response.status).toBe(404);
     expect(errors.at(-1)).toContain(`stem ${stems[0]!.id}'s file is outside`);
     rmSync(path.dirname(outside), { recursive: true, force: true });
+  });
+
+  it('never follows a symlink planted under stems/ out of it (a file or a folder link)', async () => {
+    const outsideDir = tempDir('outside-link');
+    const outside = path.join(outsideDir, 'secret.wav');
+    await toneWav(outside, 1, 550);
+    const { stems } = await makeStemRows(orm.em.fork(), dataDir, 'Linked', [{ name: 'drums', seconds: 1 }, { name: 'bass', seconds: 1 }]);
+    // The row's path stays inside stems/; the file there is now a link to the secret.
+    await rm(stems[0]!.filePath);
+    await symlink(outside, stems[0]!.filePath);
+    const viaFileLink = await fetch(link(stems[0]!.id));
+    expect(viaFileLink.status).toBe(404);
+    expect(await viaFileLink.text()).toBe(`${TEXT.noSuchFile}\n`);
+    expect(errors.at(-1)).toContain(`stem ${stems[0]!.id}'s file is outside`);
+    // A folder on the way that is a link out of stems/.
+    const jobDir = path.dirname(stems[1]!.filePath);
+    await rename(jobDir, `${jobDir}.moved`);
+    await symlink(outsideDir, jobDir);
+    await writeFile(path.join(outsideDir, path.basename(stems[1]!.filePath)), 'not for you');
+    expect((await fetch(link(stems[1]!.id))).status).toBe(404);
+    // A link that stays inside stems/ is still served.
+    const { stems: inside } = await makeStemRows(orm.em.fork(), dataDir, 'Linked inside', [{ name: 'vocals', seconds: 1 }]);
+    const real = `${inside[0]!.filePath}.real.wav`;
+    await rename(inside[0]!.filePath, real);
+    await symlink(real, inside[0]!.filePath);
+    const ok = await fetch(link(inside[0]!.id));
+    expect(ok.status).toBe(200);
+    expect(sha(Buffer.from(await ok.arrayBuffer()))).toBe(sha(await readFile(real)));
+    rmSync(outsideDir, { recursive: true, force: true });
   });
 
   it('accepts PUBLIC_BASE_URL\'s path prefix (a reverse proxy that keeps it)', async () => {

@@ -5,11 +5,13 @@
  *
  * The link is checked before anything else (403 for a bad or expired one);
  * the file's path comes from the Stem row, never from the URL, and must lie
- * in the data folder's stems/ (404 otherwise, or when the file is gone).
+ * in the data folder's stems/ once symlinks are resolved (404 otherwise, or
+ * when the file is gone).
  * Single byte ranges are served (206) so downloads resume; a path prefix of
  * PUBLIC_BASE_URL (a reverse proxy's `/sfa/files/...`) is accepted too.
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, realpath, type FileHandle } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -119,15 +121,19 @@ export async function startFileServer(options: FileServerOptions): Promise<FileS
       return text(res, method, 503, TEXT.unavailable, { 'retry-after': '60' });
     }
     if (!stem) return text(res, method, 404, TEXT.noSuchFile);
-    const file = path.resolve(stem.filePath);
-    if (!insideDir(stemsRoot, file)) {
+    // Symlinks resolved on both sides: a link planted under stems/ must not lead out of it.
+    const file = await realpath(path.resolve(stem.filePath)).catch(() => undefined);
+    const root = await realpath(stemsRoot).catch(() => stemsRoot);
+    if (file === undefined) return text(res, method, 404, TEXT.noSuchFile);
+    if (!insideDir(root, file)) {
       options.log.error(`file server: stem ${stem.id}'s file is outside ${stemsRoot}; not served`);
       return text(res, method, 404, TEXT.noSuchFile);
     }
 
     let fh: FileHandle;
     try {
-      fh = await open(file, 'r');
+      // O_NOFOLLOW: the resolved name must not have become a link since (a swap between the check and the open).
+      fh = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
     } catch {
       return text(res, method, 404, TEXT.noSuchFile);
     }
