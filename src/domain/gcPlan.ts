@@ -4,7 +4,7 @@
  * limits asked for. The I/O is in src/jobs/storage/gc.ts.
  *
  * Order of removal:
- *   1. stale temporary work folders (tmp/),
+ *   1. stale temporary work folders (tmp/, uploads/.incoming-*),
  *   2. files older than --max-age,
  *   3. while over --max-bytes: files no row points to first, then the rest,
  *      oldest first.
@@ -17,7 +17,8 @@
  * One removable thing: a file or a folder removed as a whole (a stem set goes
  * together, since a set with one file missing is useless).
  */
-export type GcUnitKind = 'tmp' | 'download' | 'stems' | 'overview' | 'orphan';
+/** `upload`: an attachment the bot fetched (uploads/), the source of its tracks. */
+export type GcUnitKind = 'tmp' | 'download' | 'stems' | 'overview' | 'upload' | 'orphan';
 
 export interface GcUnit {
   path: string;

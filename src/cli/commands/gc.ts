@@ -2,7 +2,7 @@
  * `sfa gc [--max-age DAYS] [--max-bytes SIZE] [--grace MINUTES] [--dry-run] [--json]`
  *
  * Frees space under SFA_DATA_DIR: stale temporary work folders always, then
- * stored files (downloads, stem sets, analysis pictures) older than --max-age,
+ * stored files (downloads, stem sets, analysis pictures, fetched attachments) older than --max-age,
  * then the oldest until the stored total is at most --max-bytes. Files in use
  * are never removed (see src/jobs/storage/gc.ts for what "in use" means and
  * how the rows of removed files are marked).
@@ -16,8 +16,9 @@ import { usageExit, type ParseOutcome } from '../usage.ts';
 
 export const USAGE = `usage: sfa gc [--max-age DAYS] [--max-bytes SIZE] [--grace MINUTES] [--dry-run] [--json]
 
-Frees space under SFA_DATA_DIR (downloads/, stems/, analysis/, tmp/; never the
-database or the models). Always removes stale temporary work folders; then
+Frees space under SFA_DATA_DIR (downloads/, stems/, analysis/, uploads/, tmp/;
+never the database or the models). Always removes stale temporary work folders
+(also uploads/.incoming-* of a bot that is no longer running); then
   --max-age DAYS     removes stored files older than DAYS (e.g. 30, 0.5)
   --max-bytes SIZE   removes the oldest stored files (unreferenced ones first)
                      until the total is at most SIZE (e.g. 20G, 500M, 1.5GiB)

@@ -1,6 +1,7 @@
 /**
  * `sfa gc`'s I/O: walks the managed folders under SFA_DATA_DIR (tmp/,
- * downloads/, stems/, analysis/ — never pg/, models/ or anything else), asks
+ * downloads/, stems/, analysis/, uploads/ — never pg/, models/ or anything
+ * else), asks
  * the database what is in use, lets planGc (src/domain/gcPlan.ts) decide, and
  * removes what it chose.
  *
@@ -10,6 +11,12 @@
  *   - overview PNG   -> the AnalysisResult row is deleted and the analysis row's
  *                       results.overview_png set to NULL (the picture is part of
  *                       the result; the next request analyses again).
+ * Attachments the bot fetched (uploads/<sha256>.<ext>) are the source of the
+ * tracks whose source_url names them: in use while such a track has work
+ * queued or running, unreferenced (an orphan) when no track names them. No row
+ * stores their path otherwise: a later attachment of the same bytes is fetched
+ * again. Their staging folders (uploads/.incoming-*) are removed like stale
+ * tmp/ folders, unless the process that made one is still running.
  * The rows stay as history (status completed). Reuse (pipeline/reuse.ts)
  * treats a NULL path as a vanished file, so the next request recomputes.
  * Each removal runs in a transaction holding the track's row lock — the lock
@@ -21,6 +28,7 @@ import path from 'node:path';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Orm } from '../../db/orm.ts';
 import { planGc, tmpFolderMayBeInUse, type GcPlan, type GcUnit, type GcUnitKind } from '../../domain/gcPlan.ts';
+import { filePathOfSource } from '../pipeline/input.ts';
 import type { StoragePaths } from './paths.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -47,7 +55,7 @@ export interface GcReport {
 }
 
 /** A unit plus what the database said about it, for the removal step. */
-type Found = GcUnit & { trackId?: string; jobId?: string; storedPath?: string };
+type Found = GcUnit & { trackId?: string; jobId?: string; storedPath?: string; uploadOf?: string[] };
 
 const ACTIVE = `('queued', 'downloading', 'processing')`;
 /** Every queued or running row, whatever its kind: what "work is queued or running for its track" reads. */
@@ -59,6 +67,8 @@ const WAITING_REQUEST = `(delivery_state in ('pending', 'delivering') or to_json
 const IN_USE_TRACK = 'work is queued or running for its track';
 const IN_USE_REQUEST = 'a chat request is still waiting to deliver it';
 const IN_USE_TMP = 'a running job may be using it';
+const IN_USE_STAGING = 'an attachment may still be arriving into it';
+const STAGING = /^\.incoming-(\d+)-/;
 
 export async function collectGarbage(orm: Orm, paths: StoragePaths, options: GcOptions): Promise<GcReport> {
   const em = orm.em.fork();
@@ -198,7 +208,34 @@ async function scan(em: EntityManager, paths: StoragePaths): Promise<Found[]> {
         : {};
     await add(p, 'overview', { ...busy, trackId: known.trackId, jobId: known.jobId });
   }
+
+  const uploadsRoot = path.join(paths.root, 'uploads');
+  for (const name of await entries(uploadsRoot)) {
+    const p = path.join(uploadsRoot, name);
+    const staging = STAGING.exec(name);
+    if (staging) {
+      const u = await usage(p);
+      if (u) units.push({ path: p, kind: 'tmp', ...u, ...(processAlive(Number(staging[1])) ? { protectedBy: IN_USE_STAGING } : {}) });
+      continue;
+    }
+    const tracks = facts.uploads.get(p);
+    if (!tracks) {
+      await add(p, 'orphan');
+      continue;
+    }
+    await add(p, 'upload', { uploadOf: tracks, ...(tracks.some((t) => facts.activeTracks.has(t)) ? { protectedBy: IN_USE_TRACK } : {}) });
+  }
   return units;
+}
+
+/** Is a process with this id running here? (A reused id only keeps a staging folder longer.) */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 interface DatabaseFacts {
@@ -210,6 +247,8 @@ interface DatabaseFacts {
   downloadPaths: Map<string, { trackId: string; storedPath: string }>;
   stemSets: Map<string, { trackId: string; jobId: string }>;
   analyses: Map<string, { trackId: string; jobId: string }>;
+  /** Resolved path of a local source file -> the tracks whose source_url names it. */
+  uploads: Map<string, string[]>;
 }
 
 async function databaseFacts(em: EntityManager): Promise<DatabaseFacts> {
@@ -226,6 +265,12 @@ async function databaseFacts(em: EntityManager): Promise<DatabaseFacts> {
   const analyses = await em.execute<{ analysis_job_id: string; track_id: string }[]>(
     `select analysis_job_id, track_id from analysis_results`,
   );
+  const fileTracks = await em.execute<{ id: string; source_url: string }[]>(`select id, source_url from tracks where source_url like 'file:%'`);
+  const uploads = new Map<string, string[]>();
+  for (const t of fileTracks) {
+    const file = filePathOfSource(t.source_url);
+    if (file) uploads.set(path.resolve(file), [...(uploads.get(path.resolve(file)) ?? []), t.id]);
+  }
   const times = active.map((r) => new Date(r.inserted_at).getTime());
   return {
     activeTracks: new Set(active.map((r) => r.track_id)),
@@ -234,6 +279,7 @@ async function databaseFacts(em: EntityManager): Promise<DatabaseFacts> {
     downloadPaths: new Map(downloads.map((r) => [path.resolve(r.output_path), { trackId: r.track_id, storedPath: r.output_path }])),
     stemSets: new Map(stems.map((r) => [r.processing_job_id, { trackId: r.track_id, jobId: r.processing_job_id }])),
     analyses: new Map(analyses.map((r) => [r.analysis_job_id, { trackId: r.track_id, jobId: r.analysis_job_id }])),
+    uploads,
   };
 }
 
@@ -241,6 +287,7 @@ async function databaseFacts(em: EntityManager): Promise<DatabaseFacts> {
 
 /** Removes one unit; returns why it was skipped instead, if it came into use meanwhile. */
 async function removeUnit(orm: Orm, paths: StoragePaths, unit: Found): Promise<string | undefined> {
+  if (unit.uploadOf) return removeUpload(orm, unit.path, unit.uploadOf);
   if (unit.kind === 'tmp' || unit.kind === 'orphan' || !unit.trackId) {
     await rm(unit.path, { recursive: true, force: true });
     await pruneEmptyParents(paths, unit.path);
@@ -279,9 +326,20 @@ async function removeUnit(orm: Orm, paths: StoragePaths, unit: Found): Promise<s
   return skipped;
 }
 
+/** An attachment: under its tracks' row locks, unless work started on one of them meanwhile. */
+async function removeUpload(orm: Orm, file: string, trackIds: string[]): Promise<string | undefined> {
+  return orm.em.fork().transactional(async (em) => {
+    await em.execute(`select id from tracks where id in (${trackIds.map(() => '?').join(', ')}) order by id for update`, trackIds);
+    const active = await em.execute(`select 1 from (${ACTIVE_ROWS}) a where track_id in (${trackIds.map(() => '?').join(', ')}) limit 1`, trackIds);
+    if (active.length > 0) return IN_USE_TRACK;
+    await rm(file, { force: true });
+    return undefined;
+  });
+}
+
 /** Removes now-empty folders between a removed unit and its top folder (downloads/<track>/, stems/<track>/). */
 async function pruneEmptyParents(paths: StoragePaths, removed: string): Promise<void> {
-  const tops = ['tmp', 'downloads', 'stems', 'analysis'].map((t) => path.join(paths.root, t));
+  const tops = ['tmp', 'downloads', 'stems', 'analysis', 'uploads'].map((t) => path.join(paths.root, t));
   for (let dir = path.dirname(removed); !tops.includes(dir) && dir.startsWith(paths.root + path.sep); dir = path.dirname(dir)) {
     try {
       await rmdir(dir);
