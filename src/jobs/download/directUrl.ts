@@ -128,7 +128,9 @@ export async function downloadDirectUrl(rawUrl: string, outDir: string, opts: Di
       const hint = res.status === 404 ? 'the file does not exist' : res.status === 403 || res.status === 401 ? 'access is denied' : 'the server reported an error';
       throw new DirectUrlError(res.status === 404 ? 'not_found' : 'network', `${host} answered HTTP ${res.status} (${hint}). Check the link.`, { retryable: res.status >= 500 });
     }
-    const contentType = res.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase() ?? null;
+    // The server chooses this header: only a well-formed MIME type is kept (it is quoted in messages).
+    const rawType = res.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase() ?? '';
+    const contentType = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,62}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,62}$/.test(rawType) ? rawType : null;
     if (contentType && /^(text\/html|application\/xhtml\+xml|text\/plain|application\/json)$/.test(contentType)) {
       await res.body?.cancel();
       throw new DirectUrlError('not_audio', `That link is a web page (${contentType}), not an audio file. Use a direct link to the file itself (e.g. ending in .mp3 or .flac), a Spotify track link, or attach the file.`);
