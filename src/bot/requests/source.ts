@@ -10,7 +10,9 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { downloadDirectUrl } from '../../jobs/download/directUrl.ts';
+import { resolveChecked } from '../../jobs/download/addressGuard.ts';
+import { downloadDirectUrl, parseDirectUrl } from '../../jobs/download/directUrl.ts';
+import { UserFacingError } from '../../jobs/download/errors.ts';
 import { isTrustedAttachmentUrl } from '../../domain/botSettings.ts';
 import { bareHost, isIpLiteral, parseIpRanges, type IpRange } from '../../domain/networkAddress.ts';
 import type { SongSource } from '../../commands/sourceOptions.ts';
@@ -29,7 +31,11 @@ function literalRangesOf(bases: readonly string[]): IpRange[] {
 }
 
 export async function pipelineInputFor(deps: Pick<BotDeps, 'config'>, source: SongSource): Promise<string> {
-  if (source.kind !== 'file') return source.url;
+  if (source.kind === 'spotify') return source.url; // its audio comes from YouTube, not from the link
+  if (source.kind === 'url') {
+    await refusePrivateLink(source.url, deps.config.limits.allowedPrivateRanges);
+    return source.url;
+  }
   if (!isTrustedAttachmentUrl(source.url, deps.config.bot.trustedAttachmentBases)) {
     throw new SourceError(NOT_DISCORD);
   }
@@ -61,6 +67,22 @@ export async function pipelineInputFor(deps: Pick<BotDeps, 'config'>, source: So
     throw error;
   } finally {
     await rm(staging, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A link to a private address is answered privately at once, before anything is queued. The download
+ * worker checks again when it connects (pinned to the address it checks): this early look only spares
+ * the user a public failure. A name that does not resolve here is left to the worker to report.
+ */
+async function refusePrivateLink(url: string, allowedRanges: readonly IpRange[]): Promise<void> {
+  const policy = { allowPrivate: false, allowedRanges };
+  try {
+    const parsed = parseDirectUrl(url, policy);
+    if (!isIpLiteral(parsed.hostname)) await resolveChecked(parsed.hostname, policy);
+  } catch (error) {
+    if (error instanceof UserFacingError) throw new SourceError(error.userMessage);
+    // DNS trouble: the worker reports it with its own retries and message.
   }
 }
 
