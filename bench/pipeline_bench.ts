@@ -243,7 +243,7 @@ async function main(): Promise<void> {
       boss: boss2,
       paths: new StoragePaths(path.join(work, 'data-dl')),
       maxDurationSeconds: 1200,
-      sources: await createAudioSources({ maxFileMb: 200, maxDurationSeconds: 1200, allowPrivateHosts: true }),
+      sources: await createAudioSources({ maxFileMb: 200, maxDurationSeconds: 1200 }),
       engine,
       log: { info: () => undefined, warn: log, error: log },
     };

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { MIN_SECRET_LENGTH } from './domain/signedLink.ts';
+import { parseIpRanges, type IpRange } from './domain/networkAddress.ts';
 
 export class Secret {
   readonly #value: string;
@@ -73,6 +74,11 @@ export interface Config {
     readonly userConcurrency: number;
     /** Re-processing asked for by reaction: at most this many requests per user in the last hour. */
     readonly userRequestsPerHour: number;
+    /**
+     * SFA_ALLOWED_PRIVATE_ADDRESSES: private addresses (CIDR ranges) links of anyone may reach, e.g. the
+     * self-hoster's own LAN server. Empty by default: links reach public addresses only.
+     */
+    readonly allowedPrivateRanges: readonly IpRange[];
   };
   /** Lost-work detection (src/jobs/workers/reaper.ts). */
   readonly recovery: {
@@ -242,6 +248,11 @@ const listenHost = variable((v) =>
     : new Invalid(`expected an IP address or host name to listen on, e.g. 127.0.0.1 or 0.0.0.0${got(v)}`),
 );
 
+const ipRangeList = variable((v) => {
+  const parsed = parseIpRanges(v);
+  return parsed.ok ? parsed.ranges : new Invalid(`expected comma-separated IP addresses or CIDR ranges, e.g. 192.168.1.10,10.0.0.0/8${got(parsed.entry)}`);
+});
+
 const linkSecret = variable((v) =>
   v.length >= MIN_SECRET_LENGTH && !/\s/.test(v)
     ? new Secret(v)
@@ -276,6 +287,7 @@ const schemaFor = (home: string | undefined) =>
     SFA_REAPER_INTERVAL_SECONDS: integer(0, 3_600, 'seconds between checks for lost jobs (0: no reaper in this process)'),
     SFA_REACTION_WINDOW_SECONDS: seconds(3_600, 'how long the requester may react to choose the model (0: the default model at once)'),
     SFA_DISCORD_CDN_BASES: baseUrlList,
+    SFA_ALLOWED_PRIVATE_ADDRESSES: ipRangeList,
     LOG_LEVEL: oneOf(LOG_LEVELS),
   });
 
@@ -345,6 +357,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, o
       maxFileBytes: maxFileMb * 1024 * 1024,
       userConcurrency: e.SFA_USER_CONCURRENCY ?? DEFAULTS.SFA_USER_CONCURRENCY,
       userRequestsPerHour: e.SFA_USER_REQUESTS_PER_HOUR ?? DEFAULTS.SFA_USER_REQUESTS_PER_HOUR,
+      allowedPrivateRanges: Object.freeze(e.SFA_ALLOWED_PRIVATE_ADDRESSES ?? []),
     }),
     recovery: Object.freeze({
       heartbeatSeconds: e.SFA_HEARTBEAT_SECONDS ?? DEFAULTS.SFA_HEARTBEAT_SECONDS,

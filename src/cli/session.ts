@@ -103,12 +103,13 @@ function buildSession(options: SessionOptions, database: Database, orm: Orm, bos
     runsWorkers: engine !== undefined,
     async startWorkers() {
       if (!engine || workers || closing) return;
-      // As in a worker process; the CLI user's own machine: local and private-network links are theirs to fetch.
+      // As in a worker process. Private-network links are fetched only for work whose track allows it
+      // (the CLI's own requests, see src/cli/commands), never because this process is a CLI.
       ({ workers, attempts, reaper } = await startWorkerSide(
         config,
         database.url,
         { orm, boss, engine, log, paths },
-        { allowPrivateHosts: true, pollingIntervalSeconds: 0.5 },
+        { pollingIntervalSeconds: 0.5 },
       ));
     },
     stopFetching,

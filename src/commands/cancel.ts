@@ -4,6 +4,7 @@
  * running for them; the answer says so. The request message shows it was
  * cancelled.
  */
+import { outsideText } from '../domain/outsideText.ts';
 import { SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import { CANCELLED_BY_REQUESTER } from '../bot/requests/view.ts';
 import { cancelTicket } from '../jobs/pipeline/index.ts';
@@ -58,7 +59,7 @@ export async function execute(interaction: ChatInputCommandInteraction, _input: 
     { reason: 'by the requester', requestId: request.id },
   );
   bot.requestChanged(request.id);
-  const title = request.title.replace(/[`*_~|<>]/g, '').slice(0, 100);
+  const title = outsideText(request.title, 100) || 'Untitled';
   const kept = result.kept.length > 0 || Number(others[0]!.n) > 0 ? ' The same song is also being processed for someone else, so that shared work keeps running for them.' : '';
   await interaction.editReply({ content: `Cancelled your request for **${title}**.${kept}`, allowedMentions: { parse: [] } });
 }

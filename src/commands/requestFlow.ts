@@ -10,6 +10,7 @@
 import { MessageFlags, type ChatInputCommandInteraction } from 'discord.js';
 import type { BotDeps } from '../bot/deps.ts';
 import { pipelineInputFor, SourceError } from '../bot/requests/source.ts';
+import { releaseSlot, takeSlot } from '../bot/requests/slots.ts';
 import { InputError, requestAnalysis, requestSeparation } from '../jobs/pipeline/index.ts';
 import { TOKEN_LIFETIME_MS } from '../domain/deliveryPolicy.ts';
 import { UnknownModelError } from '../domain/modelCatalog.ts';
@@ -35,14 +36,22 @@ export async function startRequest(interaction: ChatInputCommandInteraction, inp
     await interaction.editReply(NOT_READY);
     return;
   }
-  // Per-user concurrency (SFA_USER_CONCURRENCY), checked before anything is queued. Two commands
-  // of one user in the same instant may both pass; the limit is a guard, not an exact quota.
+  // Per-user concurrency (SFA_USER_CONCURRENCY): a slot is taken before anything slow happens, so
+  // parallel commands of one user count each other (src/bot/requests/slots.ts).
   const limit = bot.config.limits.userConcurrency;
-  const running = await unfinishedRequests(bot, interaction.user.id);
-  if (running >= limit) {
-    await privateAnswer(interaction, tooManyRequests(running, limit));
+  const slot = await takeSlot(bot.orm, interaction.user.id, limit);
+  if (!slot.ok) {
+    await privateAnswer(interaction, tooManyRequests(slot.running, limit));
     return;
   }
+  try {
+    await queueRequest(interaction, input, bot, kind, slot.slotId);
+  } finally {
+    await releaseSlot(bot.orm, slot.slotId).catch((error: unknown) => bot.log.warn(`could not give back a request slot: ${(error as Error).message}`));
+  }
+}
+
+async function queueRequest(interaction: ChatInputCommandInteraction, input: SourceOptions, bot: BotDeps, kind: 'separate' | 'analyze', slotId: string): Promise<void> {
   let pipelineInput: string;
   let ticket: { trackId: string; processingJobId?: string; analysisJobId: string };
   try {
@@ -60,40 +69,36 @@ export async function startRequest(interaction: ChatInputCommandInteraction, inp
   }
   const now = Date.now();
   const choosing = kind === 'separate' && !input.model;
-  const rows = await bot.orm.em.getConnection().execute<{ id: string }[]>(
-    `insert into requests (kind, requester_id, guild_id, channel_id, application_id, interaction_token, interaction_expires_at,
-                           model, model_source, format, track_id, processing_job_id, analysis_job_id, reaction_window_ends_at,
-                           attachment_size_limit, dm_state)
-     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending') returning id`,
-    [
-      kind,
-      interaction.user.id,
-      interaction.guildId,
-      interaction.channelId,
-      interaction.applicationId,
-      interaction.token,
-      new Date(interaction.createdTimestamp + TOKEN_LIFETIME_MS),
-      kind === 'separate' ? (input.model ?? null) : null,
-      kind === 'separate' && input.model ? 'option' : null,
-      kind === 'separate' ? (input.format ?? 'wav') : null,
-      ticket.trackId,
-      ticket.processingJobId ?? null,
-      ticket.analysisJobId,
-      choosing ? new Date(now + bot.config.bot.reactionWindowMs) : null,
-      attachmentLimit(interaction),
-    ],
-  );
+  // The Request row replaces the slot in one transaction: the user's count never has a gap nor a double.
+  const rows = await bot.orm.em.fork().transactional(async (em) => {
+    await em.execute(`delete from request_slots where id = ?`, [slotId]);
+    return em.execute<{ id: string }[]>(
+      `insert into requests (kind, requester_id, guild_id, channel_id, application_id, interaction_token, interaction_expires_at,
+                             model, model_source, format, track_id, processing_job_id, analysis_job_id, reaction_window_ends_at,
+                             attachment_size_limit, dm_state)
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending') returning id`,
+      [
+        kind,
+        interaction.user.id,
+        interaction.guildId,
+        interaction.channelId,
+        interaction.applicationId,
+        interaction.token,
+        new Date(interaction.createdTimestamp + TOKEN_LIFETIME_MS),
+        kind === 'separate' ? (input.model ?? null) : null,
+        kind === 'separate' && input.model ? 'option' : null,
+        kind === 'separate' ? (input.format ?? 'wav') : null,
+        ticket.trackId,
+        ticket.processingJobId ?? null,
+        ticket.analysisJobId,
+        choosing ? new Date(now + bot.config.bot.reactionWindowMs) : null,
+        attachmentLimit(interaction),
+      ],
+    );
+  });
   const requestId = rows[0]!.id;
   bot.log.info(`request ${requestId}: /${kind} by ${interaction.user.id} (track ${ticket.trackId})`);
   bot.requestChanged(requestId);
-}
-
-async function unfinishedRequests(bot: BotDeps, userId: string): Promise<number> {
-  const rows = await bot.orm.em.getConnection().execute<{ n: string }[]>(
-    `select count(*) as n from requests where requester_id = ? and delivery_state in ('pending', 'delivering')`,
-    [userId],
-  );
-  return Number(rows[0]!.n);
 }
 
 function attachmentLimit(interaction: ChatInputCommandInteraction): number | null {

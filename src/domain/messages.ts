@@ -6,6 +6,7 @@
  * text from outside (track titles, artists) is escaped and truncated.
  * Mentions ping only the requester, and only where a ping is wanted.
  */
+import { outsideText } from './outsideText.ts';
 import { createHash } from 'node:crypto';
 import type { APIAllowedMentions, APIEmbed, APIEmbedField, MessageFlags, RESTAPIAttachment } from 'discord-api-types/v10';
 import { TRANSCODES, type AttachDelivery, type AttachmentPlan, type StemDelivery } from './attachmentPlan.ts';
@@ -67,15 +68,10 @@ export function truncateLines(text: string, max: number): string {
   return kept.length ? `${kept.join('\n')}\n…` : truncate(text, max);
 }
 
-/** Backslash-escapes Discord markdown and mention syntax in outside text (titles, artists). */
-export function escapeMarkdown(text: string): string {
-  return text.replace(/[\\*_~`|>[\]()#<]/g, (c) => `\\${c}`);
-}
-
-/** Outside text for a line: control characters and newlines folded to spaces, escaped, cut. */
-function plain(text: string, max: number): string {
-  return escapeMarkdown(truncate(text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim(), max));
-}
+/** Outside text for a line (src/domain/outsideText.ts: the one escaping function). */
+const plain = outsideText;
+/** Titles in embed titles: short enough that the escaped text stays inside Discord's 256. */
+const TITLE_CHARS = 120;
 
 /** 245 -> "4:05", 3725 -> "1:02:05"; undefined for a missing or invalid duration. */
 export function formatClock(seconds: number | null | undefined): string | undefined {
@@ -212,14 +208,14 @@ function stageStatus(stage: Stage, view: StageView, download: StageView | undefi
     case 'completed':
       return view.cached ? 'done (from earlier work)' : 'done';
     case 'failed':
-      return `failed: ${truncate((view.error ?? 'no reason given').replace(/\s+/g, ' '), 400)}`;
+      return `failed: ${plain(view.error ?? 'no reason given', 400)}`;
   }
 }
 
 function stageLine(stage: Stage, view: StageView, all: RequestView): string {
   const { icon, name } = STAGE_LABEL[stage];
   const mark = view.status === 'completed' ? '✅' : view.status === 'failed' ? '❌' : icon;
-  const model = stage === 'separation' ? ` · ${all.model ? escapeMarkdown(all.model) : 'model not chosen yet'}` : '';
+  const model = stage === 'separation' ? ` · ${all.model ? plain(all.model, 40) : 'model not chosen yet'}` : '';
   const line = `${mark} **${name}**${model} — ${stageStatus(stage, view, all.stages.download)}`;
   return view.status === 'failed' ? `${line}\n↳ ${FAILURE_ADVICE[stage]}` : line;
 }
@@ -263,7 +259,7 @@ export function renderRequestMessage(view: RequestView): MessagePayload {
         ? `Stopped: the ${overall.failedStage} failed`
         : `Overall ${overall.percent}%`;
   const embed: APIEmbed = {
-    title: truncate(escapeMarkdown(view.track.title.trim() || 'Untitled'), DISCORD_LIMITS.title),
+    title: truncate(plain(view.track.title, TITLE_CHARS) || 'Untitled', DISCORD_LIMITS.title),
     description: lines.join('\n'),
     color: COLORS[overall.state],
     footer: { text: footer },
@@ -338,8 +334,8 @@ export function renderStemsMessages(view: StemsView): MessagePayload[] {
   }
   if (plan.stems.length === 0) lines.push(NO_STEMS_LINE);
   const groups = plan.messages.length ? plan.messages : [[]];
-  const model = escapeMarkdown(view.model);
-  const title = truncate(`Stems · ${escapeMarkdown(view.track.title.trim() || 'Untitled')}`, DISCORD_LIMITS.title);
+  const model = plain(view.model, 40);
+  const title = truncate(`Stems · ${plain(view.track.title, TITLE_CHARS) || 'Untitled'}`, DISCORD_LIMITS.title);
   return groups.map((group, index) => {
     const attachments = group.map((d, i) => ({ id: i, filename: d.fileName, description: truncate(`${d.stem.name} (${encodingLabel(d)})`, 1024) }));
     if (index > 0) {
@@ -418,7 +414,7 @@ export function describeBrightness(centroidHz: number | null): string {
 function analysisEmbed(input: AnalysisMessageInput): APIEmbed {
   const { analysis, track } = input;
   const embed: APIEmbed = {
-    title: truncate(`Analysis · ${escapeMarkdown(track.title.trim() || 'Untitled')}`, DISCORD_LIMITS.title),
+    title: truncate(`Analysis · ${plain(track.title, TITLE_CHARS) || 'Untitled'}`, DISCORD_LIMITS.title),
     color: COLORS.completed,
     fields: [
       { name: 'Tempo', value: describeTempo(analysis.tempo), inline: true },

@@ -145,3 +145,11 @@ export function decideReaction(input: ReactionInput): ReactionDecision {
   const message = limitMessage(input.usage, limits, now, true);
   return message ? { action: 'ignore', reason: 'over_limit', message } : { action: 'reprocess', model };
 }
+
+/**
+ * Whether a user over their limit gets the channel notice: not when they were already told within the
+ * last hour (the window the hourly limit counts in). `previousNotices`: when earlier notices went out (ms).
+ */
+export function shouldSendLimitNotice(previousNotices: readonly number[], now: number, windowMs = HOUR_MS): boolean {
+  return !previousNotices.some((t) => t > now - windowMs);
+}

@@ -3,7 +3,8 @@
  * was, where it stands overall and per stage. Outside text (titles) escaped.
  */
 import type { JobStatus } from './jobStatus.ts';
-import { escapeMarkdown, relativeTime, truncate, truncateLines, DISCORD_LIMITS } from './messages.ts';
+import { relativeTime, truncateLines, DISCORD_LIMITS } from './messages.ts';
+import { outsideText } from './outsideText.ts';
 import { aggregateProgress, describeStage, type Stage, type StageProgress } from './progress.ts';
 
 export interface RequestStatus {
@@ -24,7 +25,7 @@ function overall(r: RequestStatus): string {
     case 'delivered':
       return 'delivered';
     case 'failed':
-      return `stopped: ${truncate(r.deliveryError ?? 'no reason given', 200)}`;
+      return `stopped: ${outsideText(r.deliveryError ?? 'no reason given', 200)}`;
     case 'delivering':
       return 'sending the results';
     case 'pending': {
@@ -39,8 +40,8 @@ function overall(r: RequestStatus): string {
 export function renderStatusLines(requests: readonly RequestStatus[]): string {
   if (requests.length === 0) return NO_REQUESTS;
   const blocks = requests.map((r) => {
-    const what = r.kind === 'separate' ? `/separate · ${r.model ? `\`${escapeMarkdown(r.model)}\`` : 'model not chosen yet'}` : '/analyze';
-    const head = `**${escapeMarkdown(truncate(r.title.trim() || 'Untitled', 100))}** — ${what} · ${relativeTime(r.insertedAt)} · ${overall(r)}`;
+    const what = r.kind === 'separate' ? `/separate · ${r.model ? `\`${outsideText(r.model, 40)}\`` : 'model not chosen yet'}` : '/analyze';
+    const head = `**${outsideText(r.title, 100) || 'Untitled'}** — ${what} · ${relativeTime(r.insertedAt)} · ${overall(r)}`;
     const stages = (['download', 'separation', 'analysis'] as const)
       .filter((s) => r.stages[s])
       .map((s) => `${s}: ${describeStage(r.stages[s]!)}`)

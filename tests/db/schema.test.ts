@@ -15,6 +15,7 @@ const TABLES = [
   'download_jobs',
   'processing_jobs',
   'reaction_choices',
+  'request_slots',
   'requests',
   'stems',
   'tracks',

@@ -156,6 +156,19 @@ describe('model choice and re-processing by reaction', () => {
     expect(await requestsOf(suite.orm, member.id)).toHaveLength(1);
     expect((await processingRows(suite.orm, sent.request.track_id)).map((p) => p.model)).toEqual(['htdemucs']);
     expect((await reactionRows(suite.orm, sent.request.id)).map((r) => [r.user_id, r.state, r.outcome?.split(':')[0]])).toEqual([[member.id, 'ignored', 'over_limit']]);
+
+    // Taking the reaction back and adding it again, twice, is not a new notice each time: one per user per window.
+    for (const round of [1, 2]) {
+      suite.bot.fake.unreact(member, suite.bot.fake.channelId, sent.reply.id, emojiOf('htdemucs_ft'));
+      react(member, sent, 'htdemucs_ft');
+      await until(`re-added reaction ${round} to be decided`, async () => {
+        const rows = await reactionRows(suite.orm, sent.request.id);
+        return rows.length === 1 + round && rows.every((r) => r.state !== 'pending') ? rows : undefined;
+      });
+    }
+    const notices = suite.bot.fake.messages().filter((m) => m.content.includes(`<@${member.id}>`) && m.content.includes('in the last hour'));
+    expect(notices).toHaveLength(1);
+    expect((await reactionRows(suite.orm, sent.request.id)).map((r) => r.outcome)).toEqual(['over_limit', 'over_limit_told', 'over_limit_told']);
     expect(suite.bot.fake.violations).toEqual([]);
   }, 90_000);
 

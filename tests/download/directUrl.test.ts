@@ -3,8 +3,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closedPortUrl, startFakeHttp, type FakeHttp } from '../support/fakeHttp.ts';
 import { makeTempDir, makeTone } from './helpers.ts';
-import { downloadDirectUrl, isPrivateHost, parseDirectUrl, type DirectUrlOptions } from '../../src/jobs/download/directUrl.ts';
+import { downloadDirectUrl, parseDirectUrl, type DirectUrlOptions } from '../../src/jobs/download/directUrl.ts';
 import { DirectUrlError } from '../../src/jobs/download/errors.ts';
+import { isPublicAddress } from '../../src/domain/networkAddress.ts';
 
 let tmp: Awaited<ReturnType<typeof makeTempDir>>;
 let server: FakeHttp;
@@ -136,10 +137,13 @@ describe('downloadDirectUrl', () => {
 
   it('refuses private hosts unless allowed, and non-http schemes', async () => {
     await expect(downloadDirectUrl(`${server.baseUrl}/song.mp3`, await outDir(), { ...base, allowPrivateHosts: false })).rejects.toMatchObject({ code: 'invalid_input' });
-    expect(() => parseDirectUrl('file:///etc/passwd', true)).toThrow(DirectUrlError);
+    expect(() => parseDirectUrl('file:///etc/passwd', { allowPrivate: true })).toThrow(DirectUrlError);
     expect(() => parseDirectUrl('not a url')).toThrow(/not a valid link/);
-    for (const h of ['localhost', '127.0.0.1', '10.1.2.3', '192.168.0.1', '172.20.0.1', '169.254.169.254', '[::1]']) expect(isPrivateHost(h)).toBe(true);
-    for (const h of ['example.com', '8.8.8.8', '172.32.0.1']) expect(isPrivateHost(h)).toBe(false);
+    for (const h of ['http://localhost/a.mp3', 'http://127.0.0.1/', 'http://10.1.2.3/', 'http://192.168.0.1/', 'http://172.20.0.1/', 'http://169.254.169.254/', 'http://[::1]/']) {
+      expect(() => parseDirectUrl(h)).toThrow(/private-network/);
+    }
+    for (const h of ['8.8.8.8', '172.32.0.1']) expect(isPublicAddress(h)).toBe(true);
+    expect(parseDirectUrl('https://example.com/a.mp3').hostname).toBe('example.com');
   });
 
   it('follows redirects', async () => {

@@ -51,8 +51,8 @@ describe('createAudioSources + resolveAudio (real tools, offline)', () => {
   });
 
   it('a direct URL is downloaded and validated', async () => {
-    const sources = await createAudioSources({ spotdlPath: false, maxFileMb: 10, maxDurationSeconds: 1200, allowPrivateHosts: true });
-    const r = await resolveAudio({ kind: 'url', url: `${server.baseUrl}/web.mp3` }, sources, { workDir: await storage.makeTempDir() });
+    const sources = await createAudioSources({ spotdlPath: false, maxFileMb: 10, maxDurationSeconds: 1200 });
+    const r = await resolveAudio({ kind: 'url', url: `${server.baseUrl}/web.mp3`, allowPrivateHosts: true }, sources, { workDir: await storage.makeTempDir() });
     expect(r).toMatchObject({ origin: 'url', audio: { codec: 'mp3' } });
   });
 

@@ -63,7 +63,7 @@ async function startWorkers(): Promise<WorkerProcess> {
     SFA_STALE_AFTER_SECONDS: '600',
   });
   if (!parsed.ok) throw new Error(parsed.problems.join('; '));
-  const started = await startWorkerProcess(parsed.config, db.url, { pollingIntervalSeconds: 0.5, log, allowPrivateHosts: true, reaper: false });
+  const started = await startWorkerProcess(parsed.config, db.url, { pollingIntervalSeconds: 0.5, log, reaper: false });
   engine = new RecordingEngine(started.ctx.engine);
   started.ctx.engine = engine;
   return started;
@@ -190,7 +190,7 @@ describe('cancelling running work', () => {
   }, 200_000);
 
   it('stops a running download and fails the rows that waited for its audio', async () => {
-    const ticket = await requestSeparation(producer.pipeline, { input: `${server.baseUrl}/slow.wav`, model: 'htdemucs' });
+    const ticket = await requestSeparation(producer.pipeline, { input: `${server.baseUrl}/slow.wav`, model: 'htdemucs', allowPrivateHosts: true });
     await until('download progress', async () => {
       const row = await jobRow(producer.orm, 'download_jobs', ticket.downloadJobId);
       return row.status === 'downloading' && row.progress > 0;

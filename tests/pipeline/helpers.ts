@@ -80,7 +80,6 @@ export async function startTestPipeline(options: { modelDir: string; maxDuration
     maxFileMb: 50,
     maxDurationSeconds: options.maxDurationSeconds,
     spotdlPath: false,
-    allowPrivateHosts: true,
   });
   const ctx: WorkerContext = {
     orm,

@@ -2,7 +2,8 @@
  * startWorkerProcess composed from a Config, working only the download queue
  * (no engine started): a direct http(s) URL (a local fake server) is fetched
  * into storage and the separation/analysis rows waiting for it are released
- * into their queues.
+ * into their queues. The worker process itself has no permission for private
+ * addresses: the request carries it (a CLI user's), or the link is refused.
  */
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -36,7 +37,6 @@ beforeAll(async () => {
     pollingIntervalSeconds: 0.5,
     boss: { schema, supervise: false, maxConnections: 2 },
     log: memoryLogger(),
-    allowPrivateHosts: true,
   });
 }, 60_000);
 
@@ -51,7 +51,7 @@ describe('startWorkerProcess', () => {
     const { ctx } = proc;
     const ticket = await requestSeparation(
       { orm: ctx.orm, boss: ctx.boss, maxDurationSeconds: ctx.maxDurationSeconds },
-      { input: `${server.baseUrl}/music/song.wav`, model: 'htdemucs_ft', format: 'flac' },
+      { input: `${server.baseUrl}/music/song.wav`, model: 'htdemucs_ft', format: 'flac', allowPrivateHosts: true },
     );
     const download = await until('download', async () => {
       const row = await jobRow(ctx.orm, 'download_jobs', ticket.downloadJobId);
@@ -69,5 +69,23 @@ describe('startWorkerProcess', () => {
     expect(analyze).toMatchObject({ state: 'created', data: { analysisJobId: ticket.analysisJobId } });
     expect(separate!.expireInSeconds).toBe(600); // 2 s of htdemucs_ft: the 10-minute floor
     expect((await jobRow(ctx.orm, 'processing_jobs', ticket.processingJobId)).status).toBe('queued');
+  }, 60_000);
+
+  it('refuses the same private link queued without the permission (as the bot queues it): a separate track, one message, nothing fetched', async () => {
+    const { ctx } = proc;
+    const before = server.requests.length;
+    const ticket = await requestSeparation(
+      { orm: ctx.orm, boss: ctx.boss, maxDurationSeconds: ctx.maxDurationSeconds },
+      { input: `${server.baseUrl}/music/song.wav`, model: 'htdemucs_ft', format: 'flac' },
+    );
+    const download = await until('download', async () => {
+      const row = await jobRow(ctx.orm, 'download_jobs', ticket.downloadJobId);
+      return row.status === 'completed' || row.status === 'failed' ? row : undefined;
+    });
+    expect(download).toMatchObject({ status: 'failed' });
+    expect(download.error).toContain('Links to local or private-network addresses are not allowed.');
+    expect(ticket.reused.download).toBe(false); // the permitted track's finished download was not handed over
+    expect(server.requests.length).toBe(before);
+    expect((await jobRow(ctx.orm, 'processing_jobs', ticket.processingJobId)).status).toBe('failed');
   }, 60_000);
 });

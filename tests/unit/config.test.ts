@@ -95,6 +95,7 @@ describe('parseConfig values', () => {
       SFA_MAX_FILE_MB: '50',
       SFA_USER_CONCURRENCY: '1',
       SFA_USER_REQUESTS_PER_HOUR: '30',
+      SFA_ALLOWED_PRIVATE_ADDRESSES: '192.168.1.10, 10.0.0.0/8',
       SFA_HTTP_PORT: '0',
       LOG_LEVEL: 'debug',
     });
@@ -112,7 +113,9 @@ describe('parseConfig values', () => {
     expect(config.spotify.tokenUrl).toBe('http://127.0.0.1:4012/api/token');
     expect(config.spotify.apiBase).toBe('http://127.0.0.1:4011/v1');
     expect(config.publicBaseUrl).toBe('https://stems.example.org');
-    expect(config.limits).toEqual({ maxDurationSeconds: 600, maxFileMb: 50, maxFileBytes: 50 * 1024 * 1024, userConcurrency: 1, userRequestsPerHour: 30 });
+    const { allowedPrivateRanges, ...limits } = config.limits;
+    expect(limits).toEqual({ maxDurationSeconds: 600, maxFileMb: 50, maxFileBytes: 50 * 1024 * 1024, userConcurrency: 1, userRequestsPerHour: 30 });
+    expect(allowedPrivateRanges.map(([ip, bits]) => `${ip.toString()}/${bits}`)).toEqual(['192.168.1.10/32', '10.0.0.0/8']);
     expect(config.httpPort).toBe(0);
     expect(config.logLevel).toBe('debug');
   });
@@ -189,6 +192,12 @@ describe('parseConfig problems', () => {
       'SPOTIFY_CLIENT_SECRET',
     ]);
     for (const p of found) expect(p).not.toContain('\n');
+  });
+
+  it('SFA_ALLOWED_PRIVATE_ADDRESSES takes addresses and CIDR ranges only, and names the bad entry', () => {
+    expect(problems({ SFA_ALLOWED_PRIVATE_ADDRESSES: '10.0.0.0/8,nas.lan' })).toEqual([
+      'SFA_ALLOWED_PRIVATE_ADDRESSES: expected comma-separated IP addresses or CIDR ranges, e.g. 192.168.1.10,10.0.0.0/8 (got "nas.lan")',
+    ]);
   });
 
   it('clips long values in messages', () => {

@@ -10,7 +10,6 @@ import {
   describeEnergy,
   describeKey,
   describeTempo,
-  escapeMarkdown,
   fitEmbed,
   formatClock,
   payloadHash,
@@ -91,15 +90,6 @@ describe('text helpers', () => {
     expect(truncateLines('one\ntwo', 7)).toBe('one\ntwo');
     expect(truncateLines('one\ntwo\nthree', 10)).toBe('one\ntwo\n…');
     expect(truncateLines('a-very-long-first-line\nb', 10)).toBe('a-very-lo…');
-  });
-
-  it('escapeMarkdown neutralises formatting, masked links and mention syntax', () => {
-    expect(escapeMarkdown('*NSYNC')).toBe('\\*NSYNC');
-    expect(escapeMarkdown('[free](https://evil.example)')).toBe('\\[free\\]\\(https://evil.example\\)');
-    expect(escapeMarkdown('<@&123> __x__ `y` ~~z~~ |s| > q # h \\')).toBe(
-      '\\<@&123\\> \\_\\_x\\_\\_ \\`y\\` \\~\\~z\\~\\~ \\|s\\| \\> q \\# h \\\\',
-    );
-    expect(escapeMarkdown('Plain Title 2')).toBe('Plain Title 2');
   });
 
   it.each([
@@ -323,8 +313,8 @@ describe('renderRequestMessage', () => {
         }),
       ),
     );
-    expect(embed.title).toBe('\\*\\*Bold\\*\\* \\[x\\]\\(https://evil\\)');
-    expect(embed.description).toContain('by **@everyone \\_x\\_** · *A B*');
+    expect(embed.title).toBe('\\*\\*Bold\\*\\* \\[x\\]\\(https:\u200b//evil\\)');
+    expect(embed.description).toContain('by **@\u200beveryone \\_x\\_** · *A B*');
     expect(embed.thumbnail).toBeUndefined();
     expect(embed.url).toBeUndefined();
   });

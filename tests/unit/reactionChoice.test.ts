@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MODELS } from '../../src/domain/modelCatalog.ts';
 import {
+  shouldSendLimitNotice,
   DEFAULT_USER_LIMITS,
   HOUR_MS,
   REACTION_OPTIONS,
@@ -247,5 +248,19 @@ describe('limitMessage (hourly)', () => {
 
   it('has defaults of 2 in flight and 10 an hour', () => {
     expect(DEFAULT_USER_LIMITS).toEqual({ maxInFlight: 2, maxPerHour: 10 });
+  });
+});
+
+describe('shouldSendLimitNotice (one notice per user per window)', () => {
+  const now = 10 * HOUR_MS;
+  it('tells a user the first time', () => expect(shouldSendLimitNotice([], now)).toBe(true));
+  it('stays quiet while an earlier notice is inside the last hour', () => {
+    expect(shouldSendLimitNotice([now - 1000], now)).toBe(false);
+    expect(shouldSendLimitNotice([now - HOUR_MS + 1], now)).toBe(false);
+    expect(shouldSendLimitNotice([now + 50], now)).toBe(false); // handled a moment after this reaction arrived
+  });
+  it('tells them again once the last notice is an hour old', () => {
+    expect(shouldSendLimitNotice([now - HOUR_MS], now)).toBe(true);
+    expect(shouldSendLimitNotice([now - 3 * HOUR_MS, now - 2 * HOUR_MS], now)).toBe(true);
   });
 });

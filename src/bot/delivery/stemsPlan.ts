@@ -14,7 +14,8 @@ import {
   type LinkDelivery,
   type StemDelivery,
 } from '../../domain/attachmentPlan.ts';
-import { NO_STEMS_LINE, escapeMarkdown, fitEmbed, truncate, truncateLines, type MessagePayload } from '../../domain/messages.ts';
+import { NO_STEMS_LINE, fitEmbed, truncateLines, type MessagePayload } from '../../domain/messages.ts';
+import { outsideText } from '../../domain/outsideText.ts';
 
 /**
  * The plan to render: `delivered` are the messages already sent (fixed), the
@@ -56,8 +57,8 @@ export interface Undelivered {
 
 /** "• **bass** — not delivered: the stem file is missing" */
 export function undeliveredLine(stem: Undelivered): string {
-  const name = escapeMarkdown(truncate(stem.name.replace(/\s+/g, ' ').trim() || 'stem', 100));
-  return `• **${name}** — not delivered: ${escapeMarkdown(truncate(stem.reason.replace(/\s+/g, ' ').trim(), 200))}`;
+  const name = outsideText(stem.name, 100) || 'stem';
+  return `• **${name}** — not delivered: ${outsideText(stem.reason, 200)}`;
 }
 
 /** Puts `extra` after the last stem line ("• …") of a list, or first when there is none; drops NO_STEMS_LINE (wrong when stems exist but failed). */

@@ -39,6 +39,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { isModelName, type ModelName } from '../../domain/modelCatalog.ts';
 import {
   HOUR_MS,
+  shouldSendLimitNotice,
   REACTION_OPTIONS,
   decideReaction,
   modelForEmoji,
@@ -253,6 +254,15 @@ async function act(
   switch (decision.action) {
     case 'ignore':
       if (decision.reason === 'over_limit') {
+        // One notice per user per window: removing and re-adding a reaction must not post it again.
+        await em.execute(`select pg_advisory_xact_lock(hashtext(?))`, [`sfa-limit-notice:${choice.user_id}`]);
+        const told = await em.execute<{ at: Date | string }[]>(
+          `select handled_at as at from reaction_choices where user_id = ? and outcome = 'over_limit' and id <> ? and handled_at is not null`,
+          [choice.user_id, choice.id],
+        );
+        if (!shouldSendLimitNotice(told.map((r) => new Date(r.at).getTime()), new Date(choice.inserted_at).getTime())) {
+          return { state: 'ignored', outcome: 'over_limit_told' };
+        }
         return { state: 'ignored', outcome: 'over_limit', followup: { kind: 'notice', text: decision.message, request, userId: choice.user_id } };
       }
       return { state: 'ignored', outcome: decision.reason };

@@ -94,7 +94,7 @@ export async function run(args: string[]): Promise<number> {
     json: options.json,
     request: async (session) => {
       const { requestAnalysis } = await import('../../jobs/pipeline/requestAnalysis.ts');
-      return requestAnalysis(session.pipeline, { input: options.file });
+      return requestAnalysis(session.pipeline, { input: options.file, allowPrivateHosts: true });
     },
     rowsOf: (t) => [
       { stage: 'download', kind: 'download', id: t.downloadJobId, reused: t.reused.download },

@@ -105,7 +105,7 @@ export async function run(args: string[]): Promise<number> {
     json: options.json,
     request: async (session) => {
       const { requestSeparation } = await import('../../jobs/pipeline/requestSeparation.ts');
-      return requestSeparation(session.pipeline, { input: options.input, model: options.model, format: options.format, requester: 'cli' });
+      return requestSeparation(session.pipeline, { input: options.input, model: options.model, format: options.format, requester: 'cli', allowPrivateHosts: true });
     },
     rowsOf: separationRows,
     finish: (session, ticket, outcome) => finish(session, ticket, outcome, options),

@@ -28,6 +28,7 @@ export {
   type OutboxState,
 } from './delivery.ts';
 export { ReactionChoice, type IReactionChoice, REACTION_STATES, type ReactionState } from './reactionChoice.ts';
+export { RequestSlot, type IRequestSlot } from './requestSlot.ts';
 
 import { Track } from './track.ts';
 import { DownloadJob } from './downloadJob.ts';
@@ -38,5 +39,6 @@ import { AnalysisResult } from './analysisResult.ts';
 import { Request } from './request.ts';
 import { Delivery } from './delivery.ts';
 import { ReactionChoice } from './reactionChoice.ts';
+import { RequestSlot } from './requestSlot.ts';
 
-export const ENTITIES = [Track, DownloadJob, ProcessingJob, AnalysisJob, Stem, AnalysisResult, Request, Delivery, ReactionChoice];
+export const ENTITIES = [Track, DownloadJob, ProcessingJob, AnalysisJob, Stem, AnalysisResult, Request, Delivery, ReactionChoice, RequestSlot];

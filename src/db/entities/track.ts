@@ -20,6 +20,8 @@ export const Track = defineEntity({
     spotifyId: p.text().nullable().unique('tracks_spotify_id_unique'),
     spotifyUrl: p.text().nullable(),
     sourceUrl: p.text().nullable(),
+    /** The link's requester allowed private-network addresses (a CLI user); never set by the bot. */
+    privateNetworkAllowed: p.boolean().default(false),
     isrc: p.text().nullable().index('tracks_isrc_index'),
     title: p.text(),
     artist: p.text().nullable(),

@@ -1,9 +1,11 @@
 import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { isIP } from 'node:net';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { fetch as undiciFetch } from 'undici';
+import type { IpRange } from '../../domain/networkAddress.ts';
+import { checkHostLiteral, guardedAgent, privateAddressCause, type AddressPolicy, type ResolveAll } from './addressGuard.ts';
 import { DirectUrlError, UserFacingError, cancelledError, describeFetchFailure } from './errors.ts';
 import { validateAudio, type AudioInfo, type ValidateAudioOptions } from './validateAudio.ts';
 
@@ -14,10 +16,22 @@ export interface DirectUrlOptions {
   connectTimeoutMs?: number;
   /** Time allowed for the whole transfer (default 10 min). */
   timeoutMs?: number;
-  /** Allow localhost / private-network hosts. Off by default: a chat user must
-   *  not be able to make the bot fetch internal services. Tests and the CLI turn it on. */
+  /** Longest pause between two pieces of the body (default 60 s). */
+  idleTimeoutMs?: number;
+  /**
+   * Allow localhost / private-network addresses. Off by default: a chat user must not be able to make
+   * the bot fetch internal services. Comes with the work (a CLI user's request), never from the process.
+   */
   allowPrivateHosts?: boolean;
+  /** Private ranges the admin opened for everyone (SFA_ALLOWED_PRIVATE_ADDRESSES). */
+  allowedRanges?: readonly IpRange[];
+  /** Name resolution for the guard (default the system resolver; tests inject names). */
+  resolve?: ResolveAll;
+  /** When set, every URL of the chain (the first and each redirect) must pass it, or the download is refused with `refusedMessage`. */
+  onlyUrls?: (url: URL) => boolean;
+  refusedMessage?: string;
   onProgress?: (percent: number) => void;
+  /** A fetch to use instead of the guarded one (tests): names are then not resolved nor pinned by the guard. */
   fetchImpl?: typeof fetch;
   signal?: AbortSignal;
   validate?: ValidateAudioOptions;
@@ -39,7 +53,7 @@ const MIME_EXT: Record<string, string> = {
   'audio/x-m4a': 'm4a', 'audio/aac': 'aac', 'audio/webm': 'webm', 'audio/aiff': 'aiff', 'audio/x-aiff': 'aiff',
 };
 
-export function parseDirectUrl(raw: string, allowPrivateHosts = false): URL {
+export function parseDirectUrl(raw: string, policy: AddressPolicy = { allowPrivate: false }): URL {
   let url: URL;
   try {
     url = new URL(raw);
@@ -49,22 +63,11 @@ export function parseDirectUrl(raw: string, allowPrivateHosts = false): URL {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new DirectUrlError('invalid_input', 'Only http(s) links can be downloaded. Send a Spotify track link or a direct link to an audio file.');
   }
-  if (!allowPrivateHosts && isPrivateHost(url.hostname)) {
-    throw new DirectUrlError('invalid_input', 'Links to local or private-network addresses are not allowed. Use a public link, or attach the file.');
+  if (url.username || url.password) {
+    throw new DirectUrlError('invalid_input', 'Links with a user name or password in them are not accepted. Use a plain public link to the audio file.');
   }
+  checkHostLiteral(url, policy);
   return url;
-}
-
-/** Literal loopback/private/link-local addresses and localhost. (DNS names that resolve privately are not caught.) */
-export function isPrivateHost(hostname: string): boolean {
-  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  if (h === 'localhost' || h.endsWith('.localhost')) return true;
-  if (isIP(h) === 4) {
-    const [a, b] = h.split('.').map(Number) as [number, number];
-    return a === 127 || a === 10 || a === 0 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 169 && b === 254) || (a === 100 && b >= 64 && b <= 127);
-  }
-  if (isIP(h) === 6) return h === '::1' || h === '::' || h.startsWith('fc') || h.startsWith('fd') || h.startsWith('fe80') || h.startsWith('::ffff:');
-  return false;
 }
 
 function extensionFor(url: URL, contentType: string | null): string {
@@ -78,23 +81,35 @@ function extensionFor(url: URL, contentType: string | null): string {
  * streaming (Content-Length can lie or be absent), then prove it is audio with ffprobe.
  */
 export async function downloadDirectUrl(rawUrl: string, outDir: string, opts: DirectUrlOptions): Promise<DirectUrlDownload> {
-  const url = parseDirectUrl(rawUrl, opts.allowPrivateHosts);
+  const policy: AddressPolicy = { allowPrivate: opts.allowPrivateHosts ?? false, allowedRanges: opts.allowedRanges, resolve: opts.resolve };
+  const refuse = () => new DirectUrlError('invalid_input', opts.refusedMessage ?? 'That link is not allowed.');
+  const url = parseDirectUrl(rawUrl, policy);
+  if (opts.onlyUrls && !opts.onlyUrls(url)) throw refuse();
   const maxBytes = Math.floor(opts.maxFileMb * 1024 * 1024);
-  const fetchImpl = opts.fetchImpl ?? fetch;
+  const connectTimeoutMs = opts.connectTimeoutMs ?? 15_000;
+  const idleTimeoutMs = opts.idleTimeoutMs ?? 60_000;
+  // The guarded dispatcher resolves and checks each host, and connects to exactly the addresses checked.
+  const agent = opts.fetchImpl ? undefined : guardedAgent(policy, { connectTimeoutMs });
+  const fetchImpl: typeof fetch =
+    opts.fetchImpl ?? ((input, init) => undiciFetch(input as string, { ...(init as object), dispatcher: agent } as never) as unknown as Promise<Response>);
   const host = url.host;
 
   // One controller for the whole transfer; the connect timer is cleared once headers arrive.
   const controller = new AbortController();
-  let why: 'connect' | 'total' | undefined;
-  const connectTimer = setTimeout(() => { why = 'connect'; controller.abort(); }, opts.connectTimeoutMs ?? 15_000);
+  let why: 'connect' | 'total' | 'idle' | undefined;
+  const connectTimer = setTimeout(() => { why = 'connect'; controller.abort(); }, connectTimeoutMs);
   const totalTimer = setTimeout(() => { why = 'total'; controller.abort(); }, opts.timeoutMs ?? 10 * 60_000);
+  let idleTimer: NodeJS.Timeout | undefined;
   const onAbort = () => controller.abort();
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   const fail = (err: unknown): UserFacingError => {
+    const refused = privateAddressCause(err);
+    if (refused) return refused;
     if (err instanceof UserFacingError) return err;
     if (opts.signal?.aborted) return cancelledError('The download');
-    if (why === 'connect') return new DirectUrlError('timeout', `${host} did not answer within ${Math.round((opts.connectTimeoutMs ?? 15_000) / 1000)} s. Check the link or try again later.`, { retryable: true });
+    if (why === 'connect') return new DirectUrlError('timeout', `${host} did not answer within ${Math.round(connectTimeoutMs / 1000)} s. Check the link or try again later.`, { retryable: true });
     if (why === 'total') return new DirectUrlError('timeout', `Downloading from ${host} took too long and was stopped. Try a smaller file or a faster host.`, { retryable: true });
+    if (why === 'idle') return new DirectUrlError('timeout', `${host} stopped sending data for ${Math.round(idleTimeoutMs / 1000)} s, so the download was stopped. Try again later or use another host.`, { retryable: true });
     return new DirectUrlError('network', `Could not download from ${host}: ${describeFetchFailure(err)}. Check the link and the server's internet connection.`, { retryable: true, cause: err });
   };
 
@@ -102,8 +117,9 @@ export async function downloadDirectUrl(rawUrl: string, outDir: string, opts: Di
   let target = path.join(outDir, `source.${AUDIO_EXTS.includes(ext0) ? ext0 : 'bin'}`);
   try {
     let res: Response;
+    let finalUrl: URL;
     try {
-      res = await fetchFollowingSafeRedirects(fetchImpl, url, controller.signal, opts.allowPrivateHosts ?? false);
+      ({ res, url: finalUrl } = await fetchFollowingSafeRedirects(fetchImpl, url, controller.signal, policy, opts.onlyUrls ? (u) => { if (!opts.onlyUrls!(u)) throw refuse(); } : undefined));
     } finally {
       clearTimeout(connectTimer);
     }
@@ -112,7 +128,9 @@ export async function downloadDirectUrl(rawUrl: string, outDir: string, opts: Di
       const hint = res.status === 404 ? 'the file does not exist' : res.status === 403 || res.status === 401 ? 'access is denied' : 'the server reported an error';
       throw new DirectUrlError(res.status === 404 ? 'not_found' : 'network', `${host} answered HTTP ${res.status} (${hint}). Check the link.`, { retryable: res.status >= 500 });
     }
-    const contentType = res.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase() ?? null;
+    // The server chooses this header: only a well-formed MIME type is kept (it is quoted in messages).
+    const rawType = res.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase() ?? '';
+    const contentType = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,62}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,62}$/.test(rawType) ? rawType : null;
     if (contentType && /^(text\/html|application\/xhtml\+xml|text\/plain|application\/json)$/.test(contentType)) {
       await res.body?.cancel();
       throw new DirectUrlError('not_audio', `That link is a web page (${contentType}), not an audio file. Use a direct link to the file itself (e.g. ending in .mp3 or .flac), a Spotify track link, or attach the file.`);
@@ -124,12 +142,18 @@ export async function downloadDirectUrl(rawUrl: string, outDir: string, opts: Di
       throw tooLarge(total, opts.maxFileMb);
     }
     if (!res.body) throw new DirectUrlError('not_audio', `${host} sent an empty answer. Check the link.`);
-    target = path.join(outDir, `source.${extensionFor(url, contentType)}`);
+    target = path.join(outDir, `source.${extensionFor(finalUrl, contentType)}`);
 
     let bytes = 0;
     let lastPercent = -1;
+    const armIdle = () => {
+      clearTimeout(idleTimer);
+      idleTimer = setTimeout(() => { why = 'idle'; controller.abort(); }, idleTimeoutMs);
+    };
+    armIdle();
     const meter = new Transform({
       transform(chunk: Buffer, _enc, cb) {
+        armIdle();
         bytes += chunk.length;
         if (bytes > maxBytes) return cb(tooLarge(bytes, opts.maxFileMb));
         if (total && opts.onProgress) {
@@ -143,6 +167,7 @@ export async function downloadDirectUrl(rawUrl: string, outDir: string, opts: Di
       },
     });
     await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), meter, createWriteStream(target));
+    clearTimeout(idleTimer);
     if (lastPercent < 100) opts.onProgress?.(100);
 
     let audio: AudioInfo;
@@ -161,20 +186,38 @@ export async function downloadDirectUrl(rawUrl: string, outDir: string, opts: Di
   } finally {
     clearTimeout(connectTimer);
     clearTimeout(totalTimer);
+    clearTimeout(idleTimer);
     opts.signal?.removeEventListener('abort', onAbort);
+    await agent?.close().catch(() => undefined);
   }
 }
 
-/** Follow up to 5 redirects by hand so a public link cannot bounce us to a private address. */
-async function fetchFollowingSafeRedirects(fetchImpl: typeof fetch, start: URL, signal: AbortSignal, allowPrivate: boolean): Promise<Response> {
+/**
+ * Follow up to 5 redirects by hand: every hop is parsed and checked again (literal addresses here, resolved
+ * names in the guarded dispatcher), so a public link cannot bounce us to a private address.
+ */
+async function fetchFollowingSafeRedirects(
+  fetchImpl: typeof fetch,
+  start: URL,
+  signal: AbortSignal,
+  policy: AddressPolicy,
+  checkHop?: (url: URL) => void,
+): Promise<{ res: Response; url: URL }> {
   let url = start;
   for (let hop = 0; ; hop++) {
     const res = await fetchImpl(url, { signal, redirect: 'manual', headers: { accept: 'audio/*, application/octet-stream;q=0.8, */*;q=0.1' } });
     const location = res.headers.get('location');
-    if (res.status < 300 || res.status >= 400 || !location) return res;
+    if (res.status < 300 || res.status >= 400 || !location) return { res, url };
     await res.body?.cancel();
     if (hop >= 5) throw new DirectUrlError('network', `${start.host} redirected too many times. Use the final link to the audio file.`);
-    url = parseDirectUrl(new URL(location, url).toString(), allowPrivate);
+    let next: string;
+    try {
+      next = new URL(location, url).toString();
+    } catch {
+      throw new DirectUrlError('network', `${start.host} redirected to something that is not a link. Use the final link to the audio file.`);
+    }
+    url = parseDirectUrl(next, policy);
+    checkHop?.(url);
   }
 }
 

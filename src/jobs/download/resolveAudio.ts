@@ -26,7 +26,7 @@ export interface TrackForLookup {
 
 export type AudioRequest =
   | { kind: 'spotify'; track: TrackForLookup }
-  | { kind: 'url'; url: string }
+  | { kind: 'url'; url: string; /** The request's permission to reach private addresses (a CLI user's own link). */ allowPrivateHosts?: boolean }
   | { kind: 'file'; path: string; displayName?: string };
 
 export type AudioOrigin = 'library' | 'spotdl' | 'youtube' | 'url' | 'file';
@@ -44,7 +44,7 @@ export interface AudioSources {
   /** Present only when spotdl is installed/configured. */
   spotdl?: ((track: TrackForLookup, ctx: SourceContext) => Promise<{ path: string }>) | undefined;
   youtube?: ((track: TrackForLookup, ctx: SourceContext) => Promise<{ path: string; title: string }>) | undefined;
-  directUrl: (url: string, ctx: SourceContext) => Promise<{ path: string; displayName: string }>;
+  directUrl: (url: string, ctx: SourceContext, access?: { allowPrivateHosts: boolean }) => Promise<{ path: string; displayName: string }>;
   validate: (file: string) => Promise<AudioInfo>;
 }
 
@@ -87,7 +87,7 @@ export async function resolveAudio(req: AudioRequest, sources: AudioSources, opt
   }
 
   if (req.kind === 'url') {
-    const got = await sources.directUrl(req.url, await ctxFor('url'));
+    const got = await sources.directUrl(req.url, await ctxFor('url'), { allowPrivateHosts: req.allowPrivateHosts ?? false });
     return finish('url', got.path, `from ${hostOf(req.url)}: ${got.displayName}`);
   }
 

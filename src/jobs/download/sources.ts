@@ -1,3 +1,5 @@
+import type { IpRange } from '../../domain/networkAddress.ts';
+import type { ResolveAll } from './addressGuard.ts';
 import { downloadDirectUrl } from './directUrl.ts';
 import { libraryIndexFor } from './library.ts';
 import type { AudioSources } from './resolveAudio.ts';
@@ -15,8 +17,10 @@ export interface DownloadSettings {
   ytdlpProxy?: string | undefined;
   maxFileMb: number;
   maxDurationSeconds: number;
-  /** Direct URLs to localhost/private networks (CLI: true; Discord: false). */
-  allowPrivateHosts?: boolean;
+  /** Private ranges links of anyone may reach (SFA_ALLOWED_PRIVATE_ADDRESSES); otherwise only a request's own permission opens them. */
+  allowedPrivateRanges?: readonly IpRange[] | undefined;
+  /** Name resolution for the private-network guard (default the system resolver; tests inject names). */
+  resolve?: ResolveAll | undefined;
   ffprobePath?: string | undefined;
   ffmpegPath?: string | undefined;
 }
@@ -47,10 +51,12 @@ export async function createAudioSources(s: DownloadSettings): Promise<AudioSour
         onProgress: ctx.onProgress,
         ...(ctx.signal ? { signal: ctx.signal } : {}),
       }),
-    directUrl: (url, ctx) =>
+    directUrl: (url, ctx, access) =>
       downloadDirectUrl(url, ctx.workDir, {
         maxFileMb: s.maxFileMb,
-        allowPrivateHosts: s.allowPrivateHosts ?? false,
+        allowPrivateHosts: access?.allowPrivateHosts ?? false,
+        ...(s.allowedPrivateRanges ? { allowedRanges: s.allowedPrivateRanges } : {}),
+        ...(s.resolve ? { resolve: s.resolve } : {}),
         onProgress: ctx.onProgress,
         validate: validateOpts,
         ...(ctx.signal ? { signal: ctx.signal } : {}),

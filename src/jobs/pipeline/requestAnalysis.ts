@@ -12,6 +12,8 @@ export interface AnalysisRequest {
   input: string;
   /** Relative file paths resolve against this (default process.cwd()). */
   cwd?: string;
+  /** The requester may fetch private-network addresses (the CLI user's own machine); never set by the bot. */
+  allowPrivateHosts?: boolean;
 }
 
 export interface AnalysisTicket {
@@ -25,7 +27,7 @@ export interface AnalysisTicket {
 /** Throws InputError for a bad link/path before writing anything; later problems end as failed rows. */
 export async function requestAnalysis(ctx: PipelineContext, request: AnalysisRequest): Promise<AnalysisTicket> {
   const input = parsePipelineInput(request.input, request.cwd);
-  const rows = await requestWork(ctx, input, {});
+  const rows = await requestWork(ctx, input, { allowPrivateHosts: request.allowPrivateHosts });
   return {
     trackId: rows.trackId,
     downloadJobId: rows.download.id,

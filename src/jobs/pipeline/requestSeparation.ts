@@ -38,6 +38,8 @@ export interface SeparationRequest {
   requester?: string;
   /** Relative file paths resolve against this (default process.cwd()). */
   cwd?: string;
+  /** The requester may fetch private-network addresses (the CLI user's own machine); recorded on the track, never set by the bot. */
+  allowPrivateHosts?: boolean;
 }
 
 export interface SeparationTicket {
@@ -60,7 +62,7 @@ export async function requestSeparation(ctx: PipelineContext, request: Separatio
   const format = request.format ?? 'wav';
   if (!FORMATS.includes(format)) throw new InputError(`Unknown format "${String(format).slice(0, 20)}". Use wav, flac or mp3.`);
   const input = parsePipelineInput(request.input, request.cwd);
-  const rows = await requestWork(ctx, input, { separation: { model, format, requester: request.requester } });
+  const rows = await requestWork(ctx, input, { separation: { model, format, requester: request.requester }, allowPrivateHosts: request.allowPrivateHosts });
   const processing = rows.processing!;
   return {
     trackId: rows.trackId,
@@ -74,6 +76,8 @@ export async function requestSeparation(ctx: PipelineContext, request: Separatio
 /** What one request asks for: the analysis always; a separation (track, model, format) when given. */
 export interface WorkWanted {
   separation?: { model: string; format: AudioFormat; requester?: string | undefined };
+  /** A link's requester may reach private addresses (see findOrCreateTrack). */
+  allowPrivateHosts?: boolean | undefined;
 }
 
 export interface RequestedRow {
@@ -96,7 +100,7 @@ export interface RequestedWork {
  */
 export async function requestWork(ctx: PipelineContext, input: PipelineInput, wanted: WorkWanted): Promise<RequestedWork> {
   return ctx.orm.em.fork().transactional(async (em) => {
-    const track = await findOrCreateTrack(em, input);
+    const track = await findOrCreateTrack(em, input, { allowPrivateHosts: wanted.allowPrivateHosts });
     await lockTrack(em, track.id);
 
     const sep = wanted.separation;

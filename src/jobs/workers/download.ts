@@ -23,6 +23,7 @@ interface TrackRow {
   spotify_id: string | null;
   spotify_url: string | null;
   source_url: string | null;
+  private_network_allowed: boolean;
   title: string;
   artist: string | null;
   duration: number | null;
@@ -109,6 +110,7 @@ async function audioRequestFor(ctx: WorkerContext, trackId: string, track: Track
     await checkReadableFile(file);
     return { kind: 'file', path: file, displayName: path.basename(file) };
   }
-  if (track.source_url) return { kind: 'url', url: track.source_url };
+  // The permission comes from the work's own row, never from the worker process.
+  if (track.source_url) return { kind: 'url', url: track.source_url, allowPrivateHosts: track.private_network_allowed };
   throw new UserFacingError('invalid_input', 'This track has no source to download from. Request it again with a link or a file.');
 }

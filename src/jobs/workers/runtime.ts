@@ -41,8 +41,6 @@ export interface WorkerSide {
 }
 
 export type WorkerSideOptions = StartWorkersOptions & {
-  /** Direct URLs to localhost/private networks: true for the CLI, false (default) for the bot. */
-  allowPrivateHosts?: boolean;
   /** Run the reaper in this process (default: unless SFA_REAPER_INTERVAL_SECONDS is 0; every worker process may run one). */
   reaper?: boolean;
 };
@@ -64,7 +62,7 @@ export async function startWorkerSide(
     libraryDir: config.libraryDir,
     maxFileMb: config.limits.maxFileMb,
     maxDurationSeconds: config.limits.maxDurationSeconds,
-    allowPrivateHosts: options.allowPrivateHosts ?? false,
+    allowedPrivateRanges: config.limits.allowedPrivateRanges,
   });
   const { heartbeatSeconds, staleAfterSeconds, reaperIntervalSeconds } = config.recovery;
   // One LISTEN connection for the whole process: running jobs stop as soon as their row is cancelled.

@@ -330,6 +330,11 @@ export class FakeDiscord {
     this.core.addReaction(channelId, messageId, emoji, userId);
   }
 
+  /** A user removes their reaction (MESSAGE_REACTION_REMOVE). */
+  unreact(user: APIUser | string, channelId: string, messageId: string, emoji: string): void {
+    this.core.removeReaction(channelId, messageId, emoji, typeof user === 'string' ? user : user.id);
+  }
+
   /**
    * A user reacts while no bot process is connected (e.g. between `bot.stop()` and a restart): the
    * reaction is on the message (GET message and GET .../reactions/{emoji} show it) but no event

@@ -1,0 +1,96 @@
+/**
+ * The private-network guard for links the bot fetches. A host name is
+ * resolved inside the socket's own `lookup` hook: every address of the answer
+ * is checked (one private address refuses the host), and the socket connects
+ * to exactly the addresses just checked — the check and the connection use
+ * ONE answer, so a second DNS answer (DNS rebinding) cannot swap the target.
+ * IP literals never reach `lookup`; they are checked before the request.
+ * Host and TLS SNI stay the URL's name (undici sets them from the URL).
+ */
+import { lookup as dnsLookup } from 'node:dns';
+import type { LookupAddress, LookupAllOptions, LookupOptions } from 'node:dns';
+import { Agent } from 'undici';
+import { addressAllowed, bareHost, isIpLiteral, isLocalName, type IpRange } from '../../domain/networkAddress.ts';
+import { DirectUrlError } from './errors.ts';
+
+/** Resolves a name to all its addresses (dns.lookup with all: true by default; tests inject their own). */
+export type ResolveAll = (hostname: string) => Promise<LookupAddress[]>;
+
+export interface AddressPolicy {
+  /** The work's own permission (a CLI user's request): any address. */
+  allowPrivate: boolean;
+  /** Private ranges the admin allows for everyone (SFA_ALLOWED_PRIVATE_ADDRESSES). */
+  allowedRanges?: readonly IpRange[] | undefined;
+  /** Name resolution (default: the system resolver). */
+  resolve?: ResolveAll | undefined;
+}
+
+/** The one message for every refused private target: it says nothing about what listens there. */
+export const PRIVATE_ADDRESS_MESSAGE = 'Links to local or private-network addresses are not allowed. Use a public link, or attach the file.';
+
+export class PrivateAddressError extends DirectUrlError {
+  constructor(detail: string) {
+    super('invalid_input', PRIVATE_ADDRESS_MESSAGE, { detail });
+  }
+}
+
+const systemResolve: ResolveAll = (hostname) =>
+  new Promise((resolve, reject) => dnsLookup(hostname, { all: true, verbatim: true }, (err, addresses) => (err ? reject(err) : resolve(addresses))));
+
+/** Refuses a URL whose host is a private IP literal or a name for this machine, before any connection. */
+export function checkHostLiteral(url: URL, policy: AddressPolicy): void {
+  if (policy.allowPrivate) return;
+  if (isLocalName(url.hostname)) throw new PrivateAddressError(`local name ${url.hostname}`);
+  if (isIpLiteral(url.hostname) && !addressAllowed(url.hostname, { allowPrivate: false, allowedRanges: policy.allowedRanges })) {
+    throw new PrivateAddressError(`private address ${url.hostname}`);
+  }
+}
+
+/** Resolves `hostname` and checks every address; the checked addresses, or a PrivateAddressError. */
+export async function resolveChecked(hostname: string, policy: AddressPolicy): Promise<LookupAddress[]> {
+  const name = bareHost(hostname);
+  if (!policy.allowPrivate && isLocalName(name)) throw new PrivateAddressError(`local name ${hostname}`);
+  const addresses = await (policy.resolve ?? systemResolve)(name);
+  if (addresses.length === 0) throw Object.assign(new Error(`no address for ${name}`), { code: 'ENOTFOUND' });
+  const refused = addresses.filter((a) => !addressAllowed(a.address, { allowPrivate: policy.allowPrivate, allowedRanges: policy.allowedRanges }));
+  if (refused.length > 0) throw new PrivateAddressError(`${name} resolves to ${refused.map((a) => a.address).join(', ')}`);
+  return addresses;
+}
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+
+/** A `lookup` for net/tls.connect that resolves through the policy and connects only to checked addresses. */
+export function guardedLookup(policy: AddressPolicy) {
+  return (hostname: string, options: LookupOptions | LookupAllOptions | number, callback: LookupCallback): void => {
+    const all = typeof options === 'object' && options.all === true;
+    const family = typeof options === 'number' ? options : typeof options === 'object' ? options.family : undefined;
+    resolveChecked(hostname, policy).then(
+      (addresses) => {
+        const wanted = family === 4 || family === 6 || family === 'IPv4' || family === 'IPv6' ? addresses.filter((a) => `${a.family}` === `${family}`.replace('IPv', '')) : addresses;
+        const usable = wanted.length > 0 ? wanted : addresses;
+        if (all) callback(null, usable);
+        else callback(null, usable[0]!.address, usable[0]!.family);
+      },
+      (error: NodeJS.ErrnoException) => callback(error, all ? [] : ''),
+    );
+  };
+}
+
+/** An undici dispatcher whose every connection goes through guardedLookup. Close it when done. */
+export function guardedAgent(policy: AddressPolicy, options: { connectTimeoutMs?: number } = {}): Agent {
+  return new Agent({
+    connect: { lookup: guardedLookup(policy), ...(options.connectTimeoutMs ? { timeout: options.connectTimeoutMs } : {}) },
+    // One request per connection: nothing is kept for a later link to ride on.
+    pipelining: 0,
+  });
+}
+
+/** The PrivateAddressError in an error's cause chain (undici wraps what lookup threw). */
+export function privateAddressCause(err: unknown): PrivateAddressError | undefined {
+  let cur: unknown = err;
+  for (let i = 0; i < 6 && cur && typeof cur === 'object'; i++) {
+    if (cur instanceof PrivateAddressError) return cur;
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
