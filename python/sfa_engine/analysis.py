@@ -2,11 +2,13 @@
 
 :func:`analyze` is what the engine's ``analyze`` command runs. It decodes the
 input once (mono, 22050 Hz), computes ONE short-time Fourier transform and
-derives every spectral feature from it:
+derives every spectral feature from it, except the key, which needs the
+finer frequency resolution of its own longer (and cheaper: 4x the hop)
+transform:
 
 ====================  ====================================================
 STFT magnitude        spectral centroid, bandwidth, rolloff, contrast
-STFT magnitude        interpolated spectral peaks -> pitch classes -> key
+8192-point STFT       interpolated spectral peaks -> semitones -> key
 STFT power            chroma, mel spectrogram
 log-power mel         MFCC, onset envelope (-> tempo, beats)
 the signal ``y``      RMS (-> energy) and zero-crossing rate
@@ -27,12 +29,15 @@ Definitions:
   shorter than 3 s. ``features.tempo_confidence`` 0..1 and
   ``features.tempo_alternatives`` (half / double with their confidence), see
   :mod:`sfa_engine.analysis_tempo`. ``features.beats``: beat times (s).
-- ``key``: Krumhansl-Schmuckler on the mean peak chroma (see
-  :func:`sfa_engine.analysis_key.peak_chroma`), e.g. ``"F# minor"``;
-  None for silence/noise. ``features.key_confidence`` is the correlation
-  margin over the runner-up key (0 ambiguous, > 0.1 clear),
+- ``key``: key profiles + bass line + final chord on a semitone spectrum of
+  spectral peaks (see :func:`sfa_engine.analysis_key.estimate_key`), e.g.
+  ``"F# minor"``; None for silence/noise. ``features.key_confidence`` 0..1
+  (below ~0.25 the runner-up is a real possibility),
+  ``features.key_score`` the winner's score and ``features.key_alternatives``
+  the next three keys ``{"key", "score"}`` on the same scale,
   ``features.key_correlation`` how well the best profile fits at all,
-  ``features.camelot`` e.g. ``"11A"``; see :mod:`sfa_engine.analysis_key`.
+  ``features.camelot`` e.g. ``"11A"`` (the one place Camelot is computed;
+  the front ends show this value); see :mod:`sfa_engine.analysis_key`.
 - ``energy``: overall RMS level on a dB scale mapped to 0..1:
   ``clip(1 + dBFS / 60, 0, 1)``, where ``dBFS = 20 log10(rms)`` and
   ``rms = sqrt(mean(y**2))`` of the mono signal (full scale = 1.0). So 0 dBFS
@@ -56,7 +61,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .analysis_key import PITCH_CLASSES, estimate_key, peak_chroma
+from .analysis_key import PITCH_CLASSES, estimate_key, key_evidence, peak_semitones
 from .errors import Cancelled, EngineError
 
 ANALYZER_VERSION = "sfa-analysis/1"
@@ -67,6 +72,9 @@ COLUMNS = ("tempo", "key", "energy", "spectral_centroid", "spectral_rolloff", "z
 SAMPLE_RATE = 22050
 N_FFT = 2048
 HOP_LENGTH = 512
+KEY_N_FFT = 8192  # the key's own STFT (see _key_stage)
+KEY_HOP_LENGTH = 2048
+KEY_FMIN_HZ = 30.0
 N_MFCC = 13
 ENERGY_FLOOR_DB = -60.0  # energy 0 at or below this RMS level (dBFS)
 ACTIVE_FRAME_RANGE_DB = 60.0  # frames this far below the loudest one count as silent
@@ -334,10 +342,16 @@ def _tempo_stage(shared: _Shared, requested, result: dict, runner: _StageRunner)
 
 
 def _key_stage(shared: _Shared, requested, result: dict, runner: _StageRunner):
+    import librosa
+
     runner.enter("key")
-    pitch_classes, tuning = peak_chroma(shared.magnitude, SAMPLE_RATE, N_FFT)
+    # A longer STFT than the shared one: 2.7 Hz bins tell bass notes apart down to ~30 Hz.
+    long_magnitude = np.abs(librosa.stft(shared.y, n_fft=KEY_N_FFT, hop_length=KEY_HOP_LENGTH))
+    spectrum, tuning = peak_semitones(long_magnitude, SAMPLE_RATE, KEY_N_FFT, fmin=KEY_FMIN_HZ)
     shared.tuning = tuning
-    key = estimate_key(_masked_mean(_normalise_frames(pitch_classes), shared.active))
+    # Frame j of the long STFT is centred where frame 4j of the shared one is.
+    active = shared.active[:: KEY_HOP_LENGTH // HOP_LENGTH][: spectrum.shape[1]]
+    key = estimate_key(key_evidence(spectrum, active, KEY_HOP_LENGTH / SAMPLE_RATE))
     if "key" in requested:
         result["key"] = key.name
         result["features"].update(_key_features(key), tuning=_round(tuning, 3))
@@ -481,8 +495,9 @@ def _key_features(key) -> dict:
         "camelot": key.camelot,
         "mode": key.mode,
         "tonic": PITCH_CLASSES[key.tonic] if key.tonic is not None else None,
+        "key_score": _round(key.ranking[0][2], 3) if key.ranking else None,
         "key_alternatives": [
-            {"key": f"{PITCH_CLASSES[t]} {m}", "correlation": _round(r, 3)} for t, m, r in key.ranking[1:4]
+            {"key": f"{PITCH_CLASSES[t]} {m}", "score": _round(r, 3)} for t, m, r in key.ranking[1:4]
         ],
     }
 
@@ -516,12 +531,6 @@ def _masked_mean(frames: np.ndarray, active: np.ndarray) -> np.ndarray:
     if not mask.any():
         return np.zeros(frames.shape[0])
     return frames[:, :n][:, mask].mean(axis=1)
-
-
-def _normalise_frames(frames: np.ndarray) -> np.ndarray:
-    """Scale each frame (column) to a maximum of 1, as chroma_stft's norm=inf; empty frames stay 0."""
-    peak = frames.max(axis=0, keepdims=True)
-    return np.divide(frames, peak, out=np.zeros_like(frames), where=peak > 0)
 
 
 def _masked_std(frames: np.ndarray, active: np.ndarray) -> np.ndarray:

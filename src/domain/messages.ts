@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import type { APIAllowedMentions, APIEmbed, APIEmbedField, MessageFlags, RESTAPIAttachment } from 'discord-api-types/v10';
 import { TRANSCODES, type AttachDelivery, type AttachmentPlan, type StemDelivery } from './attachmentPlan.ts';
 import type { JobStatus } from './jobStatus.ts';
-import { camelotForKeyName, normalizeKeyName, tempoAlternatives } from './keys.ts';
+import { brightnessWord, energyWords, keyWords, round1, tempoWords, type AnalysisFacts } from './analysisWording.ts';
 import { DEFAULT_MODEL, getModel, unknownModelMessage, type ModelName } from './modelCatalog.ts';
 import { aggregateProgress, type Stage } from './progress.ts';
 import { REACTION_OPTIONS } from './reactionChoice.ts';
@@ -361,14 +361,8 @@ export function renderStemsMessages(view: StemsView): MessagePayload[] {
 // ---------------------------------------------------------------------------
 // The analysis DM
 
-export interface AnalysisView {
-  tempo: number | null;
-  key: string | null;
-  /** 0..1, 1 + dBFS/60 of the RMS level. */
-  energy: number | null;
-  /** Hz. */
-  spectralCentroid: number | null;
-}
+/** The analysis as the engine reported it (see analysisWording.ts). */
+export type AnalysisView = AnalysisFacts;
 
 export interface AnalysisMessageInput {
   requesterId: string;
@@ -378,37 +372,34 @@ export interface AnalysisMessageInput {
   imageFileName?: string | null;
 }
 
-const round1 = (x: number) => (Math.round(x * 10) / 10).toString();
-
-export function describeTempo(bpm: number | null): string {
-  if (bpm === null || !Number.isFinite(bpm) || bpm <= 0) return 'not detected';
-  const { half, double } = tempoAlternatives(bpm);
-  const alternatives = [half !== null ? `half ${round1(half)}` : null, double !== null ? `double ${round1(double)}` : null].filter(Boolean);
-  return `**${round1(bpm)} BPM**${alternatives.length ? ` (or ${alternatives.join(', ')})` : ''}`;
+export function describeTempo(facts: AnalysisFacts): string {
+  const words = tempoWords(facts);
+  if (!words) return 'not detected';
+  return `**${words.bpm}**${words.alternatives ? ` (or ${words.alternatives})` : ''}`;
 }
 
-export function describeKey(key: string | null): string {
-  if (!key || !key.trim()) return 'not detected';
-  const name = normalizeKeyName(key);
-  if (!name) return plain(key, 60);
-  return `**${name}** · Camelot ${camelotForKeyName(name)}`;
+/** The engine names keys "F# minor"; anything else is shown as escaped plain text. */
+const ENGINE_KEY_NAME = /^[A-G]#? (major|minor)$/;
+const keyText = (name: string) => (ENGINE_KEY_NAME.test(name) ? name : plain(name, 60));
+
+export function describeKey(facts: AnalysisFacts): string {
+  const words = keyWords(facts);
+  if (!words) return 'not detected';
+  const camelot = words.camelot ? ` · Camelot ${words.camelot}` : '';
+  const maybe = words.maybe ? ` · maybe ${keyText(words.maybe)}` : '';
+  return `**${keyText(words.key)}**${camelot}${maybe}`;
 }
 
 /** Energy 0..1 (1 + dBFS/60) in words, with the level it stands for. */
 export function describeEnergy(energy: number | null): string {
-  if (energy === null || !Number.isFinite(energy)) return 'not measured';
-  const e = Math.max(0, Math.min(1, energy));
-  const words = e >= 0.85 ? 'very high' : e >= 0.75 ? 'high' : e >= 0.6 ? 'moderate' : e >= 0.4 ? 'low' : 'very low';
-  const dbfs = (e - 1) * 60;
-  return `${words} (${e === 0 ? '≤ -60' : round1(dbfs)} dBFS RMS)`;
+  const words = energyWords(energy);
+  return words ? `${words.words} (${words.dbfs} dBFS RMS)` : 'not measured';
 }
 
 /** Spectral centroid in words: where the energy sits between bass and treble. */
 export function describeBrightness(centroidHz: number | null): string {
-  if (centroidHz === null || !Number.isFinite(centroidHz) || centroidHz < 0) return 'not measured';
-  const words =
-    centroidHz < 1000 ? 'very dark' : centroidHz < 2000 ? 'warm' : centroidHz < 3000 ? 'balanced' : centroidHz < 4000 ? 'bright' : 'very bright';
-  return `${words} (spectral centroid ${Math.round(centroidHz)} Hz)`;
+  const word = brightnessWord(centroidHz);
+  return word && centroidHz !== null ? `${word} (spectral centroid ${Math.round(centroidHz)} Hz)` : 'not measured';
 }
 
 function analysisEmbed(input: AnalysisMessageInput): APIEmbed {
@@ -417,8 +408,8 @@ function analysisEmbed(input: AnalysisMessageInput): APIEmbed {
     title: truncate(`Analysis · ${plain(track.title, TITLE_CHARS) || 'Untitled'}`, DISCORD_LIMITS.title),
     color: COLORS.completed,
     fields: [
-      { name: 'Tempo', value: describeTempo(analysis.tempo), inline: true },
-      { name: 'Key', value: describeKey(analysis.key), inline: true },
+      { name: 'Tempo', value: describeTempo(analysis), inline: true },
+      { name: 'Key', value: describeKey(analysis), inline: true },
       { name: 'Energy', value: describeEnergy(analysis.energy), inline: true },
       { name: 'Brightness', value: describeBrightness(analysis.spectralCentroid), inline: true },
     ],

@@ -47,7 +47,13 @@ describe('sendAnalysisDm', () => {
   const options = (userId: string, overrides: Partial<AnalysisDmOptions> = {}): AnalysisDmOptions => ({
     rest,
     userId,
-    analysis: { tempo: 128, key: 'A minor', energy: 0.8, spectralCentroid: 2400 },
+    analysis: {
+      tempo: 128,
+      key: 'A minor',
+      energy: 0.8,
+      spectral_centroid: 2400,
+      features: { camelot: '8A', key_confidence: 0.5, tempo_alternatives: [{ bpm: 64, relation: 'half', confidence: 0.2 }] },
+    },
     overviewPath: overview,
     track: { title: 'Night Drive', artist: 'The Testers' },
     fallbackChannelId: fake.channelId,

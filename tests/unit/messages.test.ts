@@ -1,5 +1,6 @@
 import type { APIEmbed } from 'discord-api-types/v10';
 import { describe, expect, it } from 'vitest';
+import { analysisFacts, KEY_CONFIDENCE_LOW, keyWords, type AnalysisRowLike } from '../../src/domain/analysisWording.ts';
 import { planAttachments, type StemFile } from '../../src/domain/attachmentPlan.ts';
 import {
   COLORS,
@@ -441,28 +442,45 @@ describe('renderStemsMessages', () => {
 });
 
 describe('analysis wording', () => {
+  // The engine's result is the truth: alternatives, Camelot and confidence come from its features map.
+  const facts = (row: AnalysisRowLike) => analysisFacts(row);
+
   it.each([
-    [128, '**128 BPM** (or half 64)'],
-    [90, '**90 BPM** (or half 45, double 180)'],
-    [123.456, '**123.5 BPM** (or half 61.7, double 246.9)'],
-    [30, '**30 BPM** (or double 60)'],
-    [600, '**600 BPM**'],
-    [null, 'not detected'],
-    [0, 'not detected'],
-    [Number.NaN, 'not detected'],
-  ])('tempo %s -> %s', (bpm, text) => {
-    expect(describeTempo(bpm)).toBe(text);
+    [{ tempo: 128, features: { tempo_alternatives: [{ bpm: 64, relation: 'half', confidence: 0.3 }] } }, '**128 BPM** (or half 64)'],
+    [
+      { tempo: 123.456, features: { tempo_alternatives: [{ bpm: 61.728, relation: 'half' }, { bpm: 246.912, relation: 'double' }] } },
+      '**123.5 BPM** (or half 61.7, double 246.9)',
+    ],
+    [{ tempo: 600, features: { tempo_alternatives: [] } }, '**600 BPM**'],
+    [{ tempo: 90 }, '**90 BPM**'],
+    [{ tempo: 90, features: { tempo_alternatives: [{ bpm: 'x', relation: 'half' }] } }, '**90 BPM**'],
+    [{ tempo: null }, 'not detected'],
+    [{ tempo: 0 }, 'not detected'],
+    [{ tempo: Number.NaN }, 'not detected'],
+  ])('tempo %j -> %s', (row, text) => {
+    expect(describeTempo(facts(row))).toBe(text);
   });
 
   it.each([
-    ['F# minor', '**F# minor** · Camelot 11A'],
-    ['C major', '**C major** · Camelot 8B'],
-    ['Bb major', '**A# major** · Camelot 6B'],
-    ['atonal_*', 'atonal\\_\\*'],
-    ['', 'not detected'],
-    [null, 'not detected'],
-  ])('key %j -> %s', (key, text) => {
-    expect(describeKey(key)).toBe(text);
+    [{ key: 'F# minor', features: { camelot: '11A', key_confidence: 0.6 } }, '**F# minor** · Camelot 11A'],
+    [{ key: 'C major', features: { camelot: '8B' } }, '**C major** · Camelot 8B'],
+    [
+      { key: 'A minor', features: { camelot: '8A', key_confidence: 0.1, key_alternatives: [{ key: 'C major', score: 0.8 }] } },
+      '**A minor** · Camelot 8A · maybe C major',
+    ],
+    [{ key: 'A minor', features: { camelot: '8A', key_confidence: 0.1, key_alternatives: [] } }, '**A minor** · Camelot 8A'],
+    [{ key: 'A minor', features: { camelot: 'X', key_confidence: 0.9 } }, '**A minor**'],
+    [{ key: 'atonal_*' }, '**atonal\\_\\***'],
+    [{ key: '' }, 'not detected'],
+    [{ key: null }, 'not detected'],
+  ])('key %j -> %s', (row, text) => {
+    expect(describeKey(facts(row))).toBe(text);
+  });
+
+  it('shows the runner-up only below KEY_CONFIDENCE_LOW', () => {
+    const row = (confidence: number) => ({ key: 'A minor', features: { key_confidence: confidence, key_alternatives: [{ key: 'C major', score: 0.5 }] } });
+    expect(keyWords(facts(row(KEY_CONFIDENCE_LOW - 0.001)))?.maybe).toBe('C major');
+    expect(keyWords(facts(row(KEY_CONFIDENCE_LOW)))?.maybe).toBeNull();
   });
 
   it.each([
@@ -504,7 +522,13 @@ describe('analysis wording', () => {
 });
 
 describe('the analysis DM and its channel fallback', () => {
-  const analysis = { tempo: 80.7, key: 'A minor', energy: 0.8, spectralCentroid: 1850 };
+  const analysis = analysisFacts({
+    tempo: 80.7,
+    key: 'A minor',
+    energy: 0.8,
+    spectral_centroid: 1850,
+    features: { camelot: '8A', key_confidence: 0.4, tempo_alternatives: [{ bpm: 40.35, relation: 'half' }, { bpm: 161.4, relation: 'double' }] },
+  });
 
   it('lists tempo, key, energy and brightness, with the picture attached', () => {
     const payload = renderAnalysisDm({ requesterId: USER, track: TRACK, analysis, imageFileName: 'overview.png' });
@@ -528,7 +552,7 @@ describe('the analysis DM and its channel fallback', () => {
     const payload = renderAnalysisDm({
       requesterId: USER,
       track: { title: 'x' },
-      analysis: { tempo: null, key: null, energy: null, spectralCentroid: null },
+      analysis: analysisFacts({ tempo: null, key: null, energy: null, spectral_centroid: null }),
     });
     const embed = embedOf(payload);
     expect(payload.attachments).toBeUndefined();

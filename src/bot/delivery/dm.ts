@@ -9,7 +9,8 @@ import { readFile } from 'node:fs/promises';
 import type { RawFile, REST } from '@discordjs/rest';
 import { Routes, type APIChannel, type APIMessage } from 'discord.js';
 import { attachmentFileName } from '../../domain/attachmentPlan.ts';
-import { renderAnalysisDm, renderDmFallback, type AnalysisView, type MessagePayload, type TrackCard } from '../../domain/messages.ts';
+import { analysisFacts, type AnalysisRowLike } from '../../domain/analysisWording.ts';
+import { renderAnalysisDm, renderDmFallback, type MessagePayload, type TrackCard } from '../../domain/messages.ts';
 import { isDmsClosed, isTooLarge, restFailure, type RestFailure } from './restErrors.ts';
 
 export interface AnalysisDmOptions {
@@ -17,8 +18,8 @@ export interface AnalysisDmOptions {
   rest: REST;
   /** The requester. */
   userId: string;
-  /** The AnalysisResult row (tempo, key, energy, spectralCentroid). */
-  analysis: { tempo?: number | null; key?: string | null; energy?: number | null; spectralCentroid?: number | null };
+  /** The AnalysisResult row: its columns and the engine's `features` map. */
+  analysis: AnalysisRowLike;
   /** The overview PNG (analysis/<job id>/overview.png); missing or unset: sent without a picture. */
   overviewPath?: string | null;
   track: TrackCard;
@@ -71,12 +72,7 @@ function failedWith(failure: RestFailure, what: string): AnalysisDmResult {
 export async function sendAnalysisDm(options: AnalysisDmOptions): Promise<AnalysisDmResult> {
   const { rest, userId, signal } = options;
   const picture = await readPicture(options);
-  const analysis: AnalysisView = {
-    tempo: options.analysis.tempo ?? null,
-    key: options.analysis.key ?? null,
-    energy: options.analysis.energy ?? null,
-    spectralCentroid: options.analysis.spectralCentroid ?? null,
-  };
+  const analysis = analysisFacts(options.analysis);
   const input = (imageFileName: string | null) => ({ requesterId: userId, track: options.track, analysis, imageFileName });
 
   let closed: RestFailure | undefined;

@@ -3,6 +3,7 @@
  * closed DMs -> the channel fallback mentioning the requester. dm_state is
  * stored; an /analyze request is delivered once its DM went out.
  */
+import type { AnalysisRowLike } from '../../domain/analysisWording.ts';
 import { StoragePaths } from '../../jobs/storage/paths.ts';
 import { sendAnalysisDm } from '../delivery/dm.ts';
 import type { BotDeps } from '../deps.ts';
@@ -13,8 +14,8 @@ export async function deliverDm(deps: BotDeps, requestId: string, payload: Recor
   const row = await loadRequest(deps.orm, requestId);
   if (!row || row.dm_state !== 'pending') return { ok: true };
   const conn = deps.orm.em.getConnection();
-  const results = await conn.execute<{ tempo: number | null; key: string | null; energy: number | null; spectral_centroid: number | null }[]>(
-    `select r.tempo, r.key, r.energy, r.spectral_centroid from analysis_results r where r.analysis_job_id = ?`,
+  const results = await conn.execute<AnalysisRowLike[]>(
+    `select r.tempo, r.key, r.energy, r.spectral_centroid, r.features from analysis_results r where r.analysis_job_id = ?`,
     [payload.analysisJobId],
   );
   const analysis = results[0];
@@ -22,7 +23,7 @@ export async function deliverDm(deps: BotDeps, requestId: string, payload: Recor
   const result = await sendAnalysisDm({
     rest: deps.rest,
     userId: row.requester_id,
-    analysis: { tempo: analysis.tempo, key: analysis.key, energy: analysis.energy, spectralCentroid: analysis.spectral_centroid },
+    analysis,
     // The picture's path derives from the analysis job id (the worker stores it there).
     overviewPath: new StoragePaths(deps.config.dataDir).analysisOverview(payload.analysisJobId!),
     track: trackCard(row),

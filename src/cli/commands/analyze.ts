@@ -18,7 +18,7 @@ import path from 'node:path';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { loadConfigOrReport } from '../../config.ts';
 import { failedStages } from '../../domain/cliProgress.ts';
-import { camelotForKeyName } from '../../domain/keys.ts';
+import { analysisFacts, brightnessWord, keyWords, tempoWords, type AnalysisFacts } from '../../domain/analysisWording.ts';
 import { InputError, parsePipelineInput } from '../../jobs/pipeline/input.ts';
 import type { AnalysisTicket } from '../../jobs/pipeline/requestAnalysis.ts';
 import type { FollowOutcome } from '../follow.ts';
@@ -170,17 +170,18 @@ async function finish(session: Session, ticket: AnalysisTicket, outcome: FollowO
 /** The human summary: one line per measured quantity. */
 export function formatSummary(file: string, r: AnalysisResult): string {
   const f = r.features;
+  const facts = analysisFacts(r);
   const lines = [`${path.basename(file)} (${formatDuration(Number(f.duration ?? 0))})`];
   const requested = new Set((f.requested as string[] | undefined) ?? []);
-  if (requested.has('tempo')) lines.push(`  tempo       ${formatTempo(r, f)}`);
-  if (requested.has('key')) lines.push(`  key         ${formatKey(r, f)}`);
+  if (requested.has('tempo')) lines.push(`  tempo       ${formatTempo(facts)}`);
+  if (requested.has('key')) lines.push(`  key         ${formatKey(facts)}`);
   if (requested.has('energy') && r.energy !== null) {
     const dbfs = typeof f.rms_dbfs === 'number' ? ` (RMS ${f.rms_dbfs.toFixed(1)} dBFS)` : '';
     lines.push(`  energy      ${r.energy.toFixed(2)} of 1${dbfs}`);
     if (r.zero_crossing_rate !== null) lines.push(`  zero-cross  ${r.zero_crossing_rate.toFixed(3)} (higher: noisier, more percussive)`);
   }
   if (requested.has('spectral') && r.spectral_centroid !== null) {
-    lines.push(`  brightness  ${describeBrightness(r.spectral_centroid)}: centroid ${Math.round(r.spectral_centroid)} Hz, rolloff ${Math.round(r.spectral_rolloff ?? 0)} Hz`);
+    lines.push(`  brightness  ${brightnessWord(r.spectral_centroid)}: centroid ${Math.round(r.spectral_centroid)} Hz, rolloff ${Math.round(r.spectral_rolloff ?? 0)} Hz`);
   }
   if (requested.has('mfcc')) lines.push('  mfcc        13 coefficients (mean/std) in --json');
   if (requested.has('chroma')) lines.push(`  chroma      ${formatChroma(f.chroma)}`);
@@ -188,23 +189,22 @@ export function formatSummary(file: string, r: AnalysisResult): string {
   return `${lines.join('\n')}\n`;
 }
 
-function formatTempo(r: AnalysisResult, f: Record<string, unknown>): string {
-  if (r.tempo === null) return 'no steady beat found';
-  const alternatives = ((f.tempo_alternatives as { bpm: number; relation: string }[] | undefined) ?? [])
-    .map((a) => `${a.relation} ${a.bpm.toFixed(1)}`)
-    .join(', ');
-  const confidence = typeof f.tempo_confidence === 'number' ? `confidence ${f.tempo_confidence.toFixed(2)}` : '';
-  const extra = [alternatives, confidence].filter(Boolean).join('; ');
-  return `${r.tempo.toFixed(1)} BPM${extra ? ` (${extra})` : ''}`;
+function formatTempo(facts: AnalysisFacts): string {
+  const words = tempoWords(facts);
+  if (!words) return 'no steady beat found';
+  const confidence = facts.tempoConfidence !== null ? `confidence ${facts.tempoConfidence.toFixed(2)}` : '';
+  const extra = [words.alternatives, confidence].filter(Boolean).join('; ');
+  return `${words.bpm}${extra ? ` (${extra})` : ''}`;
 }
 
-function formatKey(r: AnalysisResult, f: Record<string, unknown>): string {
-  if (r.key === null) return 'no clear key';
-  const camelot = (f.camelot as string | undefined) ?? camelotForKeyName(r.key);
-  const confidence = typeof f.key_confidence === 'number' ? f.key_confidence : undefined;
-  const next = (f.key_alternatives as { key: string }[] | undefined)?.[0]?.key;
-  const hedge = confidence !== undefined && confidence < 0.05 && next ? `; close to ${next}` : '';
-  return `${r.key} (Camelot ${camelot}${confidence !== undefined ? `; confidence ${confidence.toFixed(2)}` : ''}${hedge})`;
+/** "A minor (Camelot 8A; confidence 0.12), maybe C major". */
+export function formatKey(facts: AnalysisFacts): string {
+  const words = keyWords(facts);
+  if (!words) return 'no clear key';
+  const details = [words.camelot ? `Camelot ${words.camelot}` : '', facts.keyConfidence !== null ? `confidence ${facts.keyConfidence.toFixed(2)}` : '']
+    .filter(Boolean)
+    .join('; ');
+  return `${words.key}${details ? ` (${details})` : ''}${words.maybe ? `, maybe ${words.maybe}` : ''}`;
 }
 
 function formatChroma(chroma: unknown): string {
@@ -216,14 +216,6 @@ function formatChroma(chroma: unknown): string {
     .slice(0, 3)
     .map((p) => p.name);
   return `strongest pitch classes ${top.join(', ')}`;
-}
-
-/** Rough words for a spectral centroid (mixes mostly sit between 1 and 4 kHz). */
-function describeBrightness(centroidHz: number): string {
-  if (centroidHz < 1200) return 'dark';
-  if (centroidHz < 2500) return 'warm';
-  if (centroidHz < 4000) return 'bright';
-  return 'very bright';
 }
 
 function formatDuration(seconds: number): string {

@@ -14,7 +14,6 @@ import { parseArgs } from 'node:util';
 import { loadConfigOrReport } from '../../config.ts';
 import type { AudioFormat } from '../../db/entities/index.ts';
 import { failedStages, type StageStates } from '../../domain/cliProgress.ts';
-import { camelotForKeyName } from '../../domain/keys.ts';
 import { DEFAULT_MODEL, getModel, unknownModelMessage } from '../../domain/modelCatalog.ts';
 import { defaultStemsFolder } from '../../domain/outputNames.ts';
 import { InputError, parsePipelineInput } from '../../jobs/pipeline/input.ts';
@@ -23,7 +22,8 @@ import type { FollowedRow, FollowOutcome } from '../follow.ts';
 import { copyStems, OutputError } from '../output.ts';
 import type { Session } from '../session.ts';
 import { usageExit, type ParseOutcome } from '../usage.ts';
-import { readAnalysisResult, type AnalysisColumns } from './analyze.ts';
+import { formatKey, readAnalysisResult, type AnalysisColumns, type AnalysisResult } from './analyze.ts';
+import { analysisFacts, tempoWords, type AnalysisFacts } from '../../domain/analysisWording.ts';
 
 export const USAGE = `usage: sfa separate <file|url|spotify link> [--model M] [--out DIR] [--format wav|flac|mp3] [--json] [--no-worker]
 
@@ -151,10 +151,12 @@ async function finish(session: Session, ticket: SeparationTicket, outcome: Follo
       exit = 1;
     }
   }
-  let analysis: AnalysisColumns | null = null;
+  let analysisRow: AnalysisResult | null = null;
   if (stages.analyze?.status === 'completed') {
-    analysis = (await readAnalysisResult(em, outcome.ids.analyze ?? ticket.analysisJobId, false)) ?? null;
+    analysisRow = (await readAnalysisResult(em, outcome.ids.analyze ?? ticket.analysisJobId, true)) ?? null;
   }
+  // --json shows the columns; the summary line reads the engine's features too (Camelot).
+  const analysis: AnalysisColumns | null = analysisRow && (({ features: _features, ...columns }) => columns)(analysisRow);
 
   const failed = failedStages(stages);
   for (const f of failed) process.stderr.write(`sfa separate: ${f.stage} failed: ${f.reason}\n`);
@@ -180,14 +182,13 @@ async function finish(session: Session, ticket: SeparationTicket, outcome: Follo
   }
   const lines = [`${title}: ${stems?.length ?? 0} stems (${options.model}, ${options.format}) in ${outDir}`];
   for (const s of stems ?? []) lines.push(`  ${s.name.padEnd(14)} ${s.path}`);
-  if (analysis) lines.push(`  ${describeAnalysis(analysis)}`);
+  if (analysisRow) lines.push(`  ${describeAnalysis(analysisFacts(analysisRow))}`);
   lines.push(`  track ${ticket.trackId}${stored ? ' (served from storage; nothing was recomputed)' : ''}`);
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
 }
 
-function describeAnalysis(a: AnalysisColumns): string {
-  const tempo = a.tempo === null ? 'no steady beat' : `${a.tempo.toFixed(1)} BPM`;
-  const key = a.key === null ? 'no clear key' : `key ${a.key} (Camelot ${camelotForKeyName(a.key)})`;
-  return `${tempo}, ${key}`;
+function describeAnalysis(facts: AnalysisFacts): string {
+  const tempo = tempoWords(facts);
+  return `${tempo ? tempo.bpm : 'no steady beat'}, ${facts.key === null ? 'no clear key' : `key ${formatKey(facts)}`}`;
 }
