@@ -89,9 +89,9 @@ async function transfer(file: CheckpointFile, part: string, dir: string, options
     const length = answer.headers.get('content-length');
     total = length ? Number(length) : undefined;
   }
-  if (total !== undefined) await checkFreeSpace(dir, total - offset);
   let handle;
   try {
+    if (total !== undefined) await checkFreeSpace(dir, total - offset);
     handle = await open(part, offset > 0 ? 'a' : 'w');
   } catch (error) {
     answer.cancel();
