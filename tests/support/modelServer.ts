@@ -5,7 +5,7 @@
  * format listing them (a mirror's own list). HTTP Range is honoured; each
  * file can be told how to misbehave on its next requests.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { ServerResponse } from 'node:http';
 import { execa } from 'execa';
@@ -38,6 +38,8 @@ export interface ModelServer {
   plan(name: string, ...behaviours: Behaviour[]): void;
   /** Whether the server's root has a files.txt (false: clients use demucs' packaged list). */
   serveList: boolean;
+  /** Pause between the 16 KiB chunks of a 'slow' answer (default 100 ms). */
+  slowMs: number;
   /** Body bytes sent per file. */
   sent: Map<string, number>;
   requestsFor(name: string): RecordedRequest[];
@@ -50,7 +52,9 @@ export async function makeServedFiles(models: string[]): Promise<Map<string, Buf
   for (const name of models) {
     await execa(PYTHON, ['-m', 'sfa_engine.make_test_model', '--name', name, '--size', 'tiny', '--dir', dir], { cwd: path.join(REPO_ROOT, 'python') });
   }
-  return new Map(readdirSync(dir).filter((n) => n.endsWith('.th')).map((n) => [n, readFileSync(path.join(dir, n))]));
+  const files = new Map(readdirSync(dir).filter((n) => n.endsWith('.th')).map((n) => [n, readFileSync(path.join(dir, n))]));
+  rmSync(dir, { recursive: true, force: true });
+  return files;
 }
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -58,7 +62,7 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export async function startModelServer(files: Map<string, Buffer>): Promise<ModelServer> {
   const plans = new Map<string, Behaviour[]>();
   const sent = new Map<string, number>();
-  const state = { serveList: true };
+  const state = { serveList: true, slowMs: 100 };
   const count = (name: string, n: number) => sent.set(name, (sent.get(name) ?? 0) + n);
 
   async function sendFile(req: RecordedRequest, res: ServerResponse, name: string, content: Buffer, behaviour: Behaviour): Promise<void> {
@@ -86,7 +90,7 @@ export async function startModelServer(files: Map<string, Buffer>): Promise<Mode
         const chunk = body.subarray(at, at + 16_384);
         res.write(chunk);
         count(name, chunk.length);
-        await pause(100);
+        await pause(state.slowMs);
       }
       return void res.end();
     }
@@ -119,6 +123,12 @@ export async function startModelServer(files: Map<string, Buffer>): Promise<Mode
     },
     set serveList(value: boolean) {
       state.serveList = value;
+    },
+    get slowMs() {
+      return state.slowMs;
+    },
+    set slowMs(value: number) {
+      state.slowMs = value;
     },
     plan(name, ...behaviours) {
       plans.set(name, [...(plans.get(name) ?? []), ...behaviours]);
