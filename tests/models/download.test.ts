@@ -160,7 +160,7 @@ describe('sfa models download', () => {
       { behaviour: 'not_found', says: '(404 Not Found at' },
       { behaviour: 'forbidden', says: '(403 Forbidden at' },
       { behaviour: 'html', says: 'sent a web page instead of' },
-    ] as const)('$behaviour', async ({ behaviour, says }) => {
+    ] as const)('$behaviour', { timeout: 60_000 }, async ({ behaviour, says }) => {
       server.plan(htdemucs().name, behaviour);
       const run = await sfa(['models', 'download'], { env: env() });
       expect(run.code).toBe(1);
@@ -168,7 +168,7 @@ describe('sfa models download', () => {
       expect(run.stderr).toContain(htdemucs().name);
       for (const part of manualHint()) expect(run.stderr).toContain(part);
       expect(listing()).toEqual(['htdemucs.yaml']); // no file from the error page
-    }, 60_000);
+    });
 
     it('offline (nothing answers at the base URL)', async () => {
       const url = await closedPortUrl();

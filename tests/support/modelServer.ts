@@ -73,7 +73,7 @@ export async function startModelServer(files: Map<string, Buffer>): Promise<Mode
       return void res.end();
     }
     const body = behaviour === 'corrupt' ? Buffer.from(content) : content.subarray(from);
-    if (behaviour === 'corrupt') body[body.length >> 1] ^= 0xff;
+    if (behaviour === 'corrupt') body.writeUInt8(body.readUInt8(body.length >> 1) ^ 0xff, body.length >> 1);
     const headers: Record<string, string | number> = { 'content-type': 'application/octet-stream', 'content-length': body.length, 'accept-ranges': 'bytes' };
     if (range) headers['content-range'] = `bytes ${from}-${content.length - 1}/${content.length}`;
     res.writeHead(range ? 206 : 200, headers);
