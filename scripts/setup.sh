@@ -8,8 +8,17 @@ ROOT=$PWD
 step() { printf '\n==> %s\n' "$*"; }
 fail() { printf '\nsetup failed: %s\n' "$*" >&2; exit 1; }
 
-step "npm packages (brings Node 22 into node_modules/.bin)"
-npm install --no-audit --no-fund --loglevel=error || fail "npm install failed"
+step "npm packages exactly as package-lock.json pins them (brings Node 22 into node_modules/.bin)"
+# npm ci installs the committed lock file as it is (npm install may rewrite it) and
+# starts from an empty node_modules, so it only runs when the lock file changed.
+npm_stamp="node_modules/.package-lock.sha256"
+npm_want=$(cat package.json package-lock.json | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$npm_stamp" 2>/dev/null)" != "$npm_want" ] || [ ! -x node_modules/.bin/node ]; then
+  npm ci --no-audit --no-fund --loglevel=error || fail "npm ci failed (is package-lock.json in step with package.json? 'npm install' updates it)"
+  echo "$npm_want" > "$npm_stamp"
+else
+  echo "up to date"
+fi
 NODE_BIN="$ROOT/node_modules/.bin/node"
 node_version=$("$NODE_BIN" --version) || fail "node_modules/.bin/node does not run"
 case "$node_version" in

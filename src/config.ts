@@ -35,6 +35,8 @@ export class Secret {
 
 export const DEVICES = ['auto', 'cpu', 'cuda'] as const;
 export type Device = (typeof DEVICES)[number];
+export const MODEL_DOWNLOADS = ['auto', 'never'] as const;
+export type ModelDownload = (typeof MODEL_DOWNLOADS)[number];
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -43,6 +45,10 @@ export interface Config {
   readonly databaseUrl: Secret | undefined;
   readonly dataDir: string;
   readonly modelDir: string;
+  /** SFA_MODEL_BASE_URL: a mirror in demucs' download layout; unset: demucs' own root. */
+  readonly modelBaseUrl: string | undefined;
+  /** SFA_MODEL_DOWNLOAD: a worker fetches a missing model before separating (auto) or fails (never). */
+  readonly modelDownload: ModelDownload;
   readonly libraryDir: string | undefined;
   readonly device: Device;
   /** Python interpreter for the engine: an absolute path, or a bare command looked up on PATH. */
@@ -114,6 +120,7 @@ export interface ConfigOptions {
 export const DEFAULTS = {
   SFA_DATA_DIR: './var',
   SFA_DEVICE: 'auto',
+  SFA_MODEL_DOWNLOAD: 'auto',
   DISCORD_API_BASE: 'https://discord.com/api',
   SPOTIFY_API_BASE: 'https://api.spotify.com/v1',
   SPOTIFY_ACCOUNTS_BASE: 'https://accounts.spotify.com',
@@ -266,6 +273,8 @@ const schemaFor = (home: string | undefined) =>
     SFA_MODEL_DIR: pathVar(home),
     SFA_LIBRARY_DIR: pathVar(home),
     SFA_DEVICE: oneOf(DEVICES),
+    SFA_MODEL_BASE_URL: baseUrl,
+    SFA_MODEL_DOWNLOAD: oneOf(MODEL_DOWNLOADS),
     SFA_PYTHON: pathVar(home),
     DISCORD_TOKEN: discordToken,
     DISCORD_API_BASE: baseUrl,
@@ -329,6 +338,8 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, o
     databaseUrl: e.DATABASE_URL,
     dataDir,
     modelDir: e.SFA_MODEL_DIR ? abs(e.SFA_MODEL_DIR) : path.join(dataDir, 'models'),
+    modelBaseUrl: e.SFA_MODEL_BASE_URL,
+    modelDownload: e.SFA_MODEL_DOWNLOAD ?? DEFAULTS.SFA_MODEL_DOWNLOAD,
     libraryDir: e.SFA_LIBRARY_DIR && abs(e.SFA_LIBRARY_DIR),
     device: e.SFA_DEVICE ?? DEFAULTS.SFA_DEVICE,
     // A bare command name ("python3") is left for PATH lookup; anything with a slash is a path.
@@ -413,6 +424,7 @@ export function describeConfig(config: Config): string {
     ['database', config.databaseUrl ? redactUrl(config.databaseUrl.reveal()) : 'embedded PostgreSQL (DATABASE_URL not set)'],
     ['data dir', config.dataDir],
     ['model dir', config.modelDir],
+    ['model downloads', config.modelDownload === 'never' ? 'never (install with `sfa models download`)' : `on first use from ${config.modelBaseUrl ?? "demucs' own server"}`],
     ['library dir', config.libraryDir ?? 'not set'],
     ['device', config.device],
     ['python', config.python],

@@ -36,8 +36,8 @@ class MissingFiles:
     def message(self) -> str:
         return (
             f"model '{self.model}' is not installed: missing {', '.join(self.files)} "
-            f"in {self.directory} (the demucs local repo layout: <sig>-<sha256[:8]>.th "
-            f"checkpoints plus {self.model}.yaml)"
+            f"in {self.directory}. Install it with `npx sfa models download {self.model}` "
+            f"(the demucs local repo layout: <sig>-<sha256[:8]>.th checkpoints plus {self.model}.yaml)"
         )
 
 

@@ -12,6 +12,7 @@ import { JOB_TABLES, type JobKind } from '../db/jobStatusWrites.ts';
 import type { Orm } from '../db/orm.ts';
 import { allSettled, type CliStage, type StageState, type StageStates } from '../domain/cliProgress.ts';
 import { isTerminal, type JobStatus } from '../domain/jobStatus.ts';
+import type { ModelFetchProgress } from '../domain/modelFiles.ts';
 import { followProgress, type ProgressEvent, type ProgressFollower } from '../jobs/pipeline/progressEvents.ts';
 
 export interface FollowedRow {
@@ -41,11 +42,15 @@ const RANK: Record<JobStatus, number> = { queued: 0, downloading: 1, processing:
 export function mergeObservation(current: StageState, seen: StageState): StageState {
   if (isTerminal(current.status)) return current;
   if (RANK[seen.status] > RANK[current.status]) return { ...current, ...seen };
-  if (seen.status === current.status && seen.progress > current.progress) return { ...current, progress: seen.progress };
-  return current;
+  if (seen.status !== current.status) return current;
+  let next = current;
+  if (seen.progress > current.progress) next = { ...next, progress: seen.progress };
+  // A model fetch reports bytes, not progress: the latest observation wins (null: fetched).
+  if (seen.fetch !== undefined && JSON.stringify(seen.fetch) !== JSON.stringify(current.fetch ?? null)) next = { ...next, fetch: seen.fetch };
+  return next;
 }
 
-type RowRead = { id: string; status: JobStatus; progress: number; error: string | null };
+type RowRead = { id: string; status: JobStatus; progress: number; error: string | null; fetch?: ModelFetchProgress | null };
 
 /** Milliseconds between the backstop re-reads of the followed rows. */
 const POLL_MS = 2000;
@@ -134,7 +139,7 @@ export async function startFollowing(url: string, orm: Orm): Promise<TicketFollo
           for (const w of watched) {
             const row = await readRow(em, w.kind, w.id);
             if (!row) throw new Error(`the ${w.kind} job ${w.id} no longer exists`);
-            if (row.id === w.id) observe(w, { status: row.status, progress: row.progress, error: row.error });
+            if (row.id === w.id) observe(w, { status: row.status, progress: row.progress, error: row.error, ...(row.fetch !== undefined ? { fetch: row.fetch } : {}) });
           }
         };
         const poll = () => {
@@ -150,7 +155,7 @@ export async function startFollowing(url: string, orm: Orm): Promise<TicketFollo
         onEvent = (event) => {
           const w = watched.find((x) => x.id === event.jobId);
           if (!w) return;
-          observe(w, { status: event.status, progress: event.progress, error: event.error ?? null });
+          observe(w, { status: event.status, progress: event.progress, error: event.error ?? null, ...(event.fetch !== undefined ? { fetch: event.fetch } : {}) });
           check();
         };
         readAll().then(() => {
@@ -169,7 +174,8 @@ export async function startFollowing(url: string, orm: Orm): Promise<TicketFollo
 }
 
 async function readRow(em: EntityManager, kind: JobKind, id: string): Promise<RowRead | undefined> {
-  const rows = await em.execute<RowRead[]>(`select id, status, progress, error from ${JOB_TABLES[kind]} where id = ?`, [id]);
+  const fetch = kind === 'processing' ? ', model_fetch as fetch' : '';
+  const rows = await em.execute<RowRead[]>(`select id, status, progress, error${fetch} from ${JOB_TABLES[kind]} where id = ?`, [id]);
   return rows[0] ? { ...rows[0], progress: Number(rows[0].progress) } : undefined;
 }
 

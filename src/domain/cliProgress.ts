@@ -4,6 +4,7 @@
  * stage's status changes, one per 10 % step while it runs).
  */
 import type { JobStatus } from './jobStatus.ts';
+import { describeModelFetch, fetchPercent, type ModelFetchProgress } from './modelFiles.ts';
 import { clampPercent, describeStage } from './progress.ts';
 
 export type CliStage = 'download' | 'separate' | 'analyze';
@@ -16,6 +17,8 @@ export interface StageState {
   error?: string | null;
   /** Served from storage by this request (no work was done for it). */
   stored?: boolean;
+  /** The separation is fetching its model first (null once fetched). */
+  fetch?: ModelFetchProgress | null;
 }
 
 /** The stages one command follows; stages it does not run are absent. */
@@ -26,14 +29,22 @@ const clamp = (p: number) => Math.floor(clampPercent(p));
 
 /** The percentage a stage shows: completed is 100 whatever the row said. */
 export function shownPercent(state: StageState): number {
-  return state.status === 'completed' ? 100 : clamp(state.progress);
+  if (state.status === 'completed') return 100;
+  const fetch = fetchingModel(state);
+  return fetch ? fetchPercent(fetch) : clamp(state.progress);
+}
+
+/** The model fetch a running separation is busy with, if any. */
+export function fetchingModel(state: StageState): ModelFetchProgress | undefined {
+  return state.status === 'processing' && state.fetch ? state.fetch : undefined;
 }
 
 /** describeStage, plus "completed (from storage)" and the reason of a failure on one line. */
 export function describeStageState(state: StageState): string {
   if (state.status === 'completed' && state.stored) return 'completed (from storage)';
   if (state.status === 'failed' && state.error) return `failed: ${oneLine(state.error)}`;
-  return describeStage(state);
+  const fetch = fetchingModel(state);
+  return fetch ? describeModelFetch(fetch) : describeStage(state);
 }
 
 /** `[#####.....]`, `width` cells between the brackets. */
@@ -57,7 +68,8 @@ export function renderStageBars(stages: StageStates, options: BarOptions = {}): 
   for (const stage of CLI_STAGES) {
     const state = stages[stage];
     if (!state) continue;
-    const status = state.status === 'downloading' || state.status === 'processing' ? state.status : describeStageState(state);
+    const running = (state.status === 'downloading' || state.status === 'processing') && !fetchingModel(state);
+    const status = running ? state.status : describeStageState(state);
     const line = `${stage.padEnd(8)} ${renderBar(shownPercent(state), width)} ${String(shownPercent(state)).padStart(3)}% ${status}`;
     lines.push(cut(line, options.columns));
   }
@@ -65,7 +77,7 @@ export function renderStageBars(stages: StageStates, options: BarOptions = {}): 
 }
 
 /** What the plain-line printer remembers per stage between updates. */
-export type PlainMemory = Partial<Record<CliStage, { status: JobStatus; decile: number }>>;
+export type PlainMemory = Partial<Record<CliStage, { status: JobStatus; decile: number; fetching?: boolean }>>;
 
 /**
  * The plain lines due for `stages` given what was printed before: a stage's first
@@ -80,10 +92,12 @@ export function plainProgressLines(previous: PlainMemory, stages: StageStates): 
     const state = stages[stage];
     if (!state) continue;
     const decile = Math.floor(shownPercent(state) / 10);
+    const fetching = fetchingModel(state) !== undefined;
     const before = previous[stage];
-    if (!before || before.status !== state.status || decile > before.decile) {
+    // Starting or ending a model fetch restarts the steps (its percent is the fetch's, not the stage's).
+    if (!before || before.status !== state.status || (before.fetching ?? false) !== fetching || decile > before.decile) {
       lines.push(`${stage}: ${describeStageState(state)}`);
-      memory[stage] = { status: state.status, decile };
+      memory[stage] = { status: state.status, decile, fetching };
     }
   }
   return { lines, memory };

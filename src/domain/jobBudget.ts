@@ -8,6 +8,8 @@ import { getModel } from './modelCatalog.ts';
 
 /** Measured on a 2-core CPU: htdemucs needs ~0.6 s of wall time per second of audio. */
 export const SEPARATION_SECONDS_PER_AUDIO_SECOND = 0.6;
+/** A worker may fetch the model first (first use): one second per MB, i.e. at least 1 MB/s. */
+const MODEL_FETCH_SECONDS_PER_MB = 1;
 /** Model load, decoding, writing: paid once per job whatever the length. */
 const FIXED_OVERHEAD_SECONDS = 180;
 /** Expected time times this = the budget (slower machines, a busy CPU). */
@@ -32,7 +34,8 @@ export function expectedSeparationSeconds(durationSeconds: number, model: string
  */
 export function separationExpirySeconds(durationSeconds: number | null, model: string, maxDurationSeconds: number): number {
   const duration = durationSeconds ?? maxDurationSeconds;
-  return clamp(SAFETY_FACTOR * expectedSeparationSeconds(duration, model) + FIXED_OVERHEAD_SECONDS);
+  const fetch = (getModel(model)?.downloadMB ?? 0) * MODEL_FETCH_SECONDS_PER_MB;
+  return clamp(SAFETY_FACTOR * expectedSeparationSeconds(duration, model) + FIXED_OVERHEAD_SECONDS + fetch);
 }
 
 /** Analysis is librosa on the mix: roughly a quarter of real time, plus start-up (numba). */

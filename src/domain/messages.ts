@@ -13,6 +13,7 @@ import { TRANSCODES, type AttachDelivery, type AttachmentPlan, type StemDelivery
 import type { JobStatus } from './jobStatus.ts';
 import { brightnessWord, energyWords, keyWords, round1, tempoWords, type AnalysisFacts } from './analysisWording.ts';
 import { DEFAULT_MODEL, getModel, unknownModelMessage, type ModelName } from './modelCatalog.ts';
+import { describeModelFetch, type ModelFetchProgress } from './modelFiles.ts';
 import { aggregateProgress, type Stage } from './progress.ts';
 import { REACTION_OPTIONS } from './reactionChoice.ts';
 
@@ -171,6 +172,8 @@ export interface StageView {
   error?: string | null;
   /** Served from storage instead of computed. */
   cached?: boolean;
+  /** The worker is fetching the model before separating (first use). */
+  fetch?: ModelFetchProgress;
 }
 
 export interface RequestView {
@@ -204,7 +207,7 @@ function stageStatus(stage: Stage, view: StageView, download: StageView | undefi
       return stage !== 'download' && download && download.status !== 'completed' ? 'waiting for the download' : 'queued';
     case 'downloading':
     case 'processing':
-      return progressBar(view.progress);
+      return view.fetch ? describeModelFetch(view.fetch) : progressBar(view.progress);
     case 'completed':
       return view.cached ? 'done (from earlier work)' : 'done';
     case 'failed':

@@ -27,6 +27,8 @@ const ModelSchema = z.strictObject({
     .refine((stems) => new Set(stems).size === stems.length, 'stems must not repeat'),
   members: z.array(z.string().regex(/^[0-9a-f]{8}$/, 'members are 8-hex-digit checkpoint signatures')).min(1),
   relativeCost: z.number().positive(),
+  /** Approximate size of the published checkpoints in MB (10^6 bytes): shown before the server tells the exact size. */
+  downloadMB: z.number().positive(),
   sdr: z.number().positive().nullable(),
   emoji: z.string().min(1),
 });

@@ -24,10 +24,10 @@ describe('payloads', () => {
 });
 
 describe('job expiry budget', () => {
-  it('grows with track length and model cost (htdemucs_ft costs 4x)', () => {
+  it('grows with track length and model cost (htdemucs_ft costs 4x), plus time to fetch the model (1 s per MB)', () => {
     const base = separationExpirySeconds(600, 'htdemucs', 1200);
-    expect(base).toBe(Math.ceil(3 * 0.6 * 600 + 180));
-    expect(separationExpirySeconds(600, 'htdemucs_ft', 1200)).toBe(Math.ceil(3 * 0.6 * 600 * 4 + 180));
+    expect(base).toBe(Math.ceil(3 * 0.6 * 600 + 180 + 84));
+    expect(separationExpirySeconds(600, 'htdemucs_ft', 1200)).toBe(Math.ceil(3 * 0.6 * 600 * 4 + 180 + 336));
     expect(separationExpirySeconds(null, 'htdemucs', 1200)).toBe(separationExpirySeconds(1200, 'htdemucs', 1200));
   });
   it('never goes below 10 minutes nor above a day', () => {

@@ -5,6 +5,7 @@
  */
 import type { Orm } from '../../db/orm.ts';
 import type { JobStatus } from '../../domain/jobStatus.ts';
+import type { ModelFetchProgress } from '../../domain/modelFiles.ts';
 import { renderRequestMessage, type MessagePayload, type RequestView, type StageView, type TrackCard } from '../../domain/messages.ts';
 
 export interface RequestRow {
@@ -45,6 +46,8 @@ export interface RequestRow {
   p_status: JobStatus | null;
   p_progress: number | null;
   p_error: string | null;
+  /** processing_jobs.model_fetch: the model being fetched before the separation. */
+  p_fetch: ModelFetchProgress | null;
   a_status: JobStatus | null;
   a_progress: number | null;
   a_error: string | null;
@@ -53,7 +56,7 @@ export interface RequestRow {
 const SELECT = `
 select r.*, t.title, t.artist, t.album, t.album_art_url, t.duration, t.spotify_url, t.source_url,
        d.status as d_status, d.progress as d_progress, d.error as d_error,
-       p.status as p_status, p.progress as p_progress, p.error as p_error,
+       p.status as p_status, p.progress as p_progress, p.error as p_error, p.model_fetch as p_fetch,
        a.status as a_status, a.progress as a_progress, a.error as a_error
   from requests r
   join tracks t on t.id = r.track_id
@@ -115,7 +118,10 @@ export function stagesOf(row: RequestRow): RequestView['stages'] {
   const stages: RequestView['stages'] = {};
   const download = stage(row.d_status, row.d_progress, row.d_error);
   if (download) stages.download = download;
-  if (row.kind === 'separate') stages.separation = stage(row.p_status, row.p_progress, row.p_error) ?? { status: 'queued', progress: 0 };
+  if (row.kind === 'separate') {
+    const separation = stage(row.p_status, row.p_progress, row.p_error) ?? { status: 'queued', progress: 0 };
+    stages.separation = row.p_fetch && separation.status === 'processing' ? { ...separation, fetch: row.p_fetch } : separation;
+  }
   const analysis = stage(row.a_status, row.a_progress, row.a_error);
   if (analysis) stages.analysis = analysis;
   return stages;

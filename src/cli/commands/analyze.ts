@@ -24,6 +24,7 @@ import type { AnalysisTicket } from '../../jobs/pipeline/requestAnalysis.ts';
 import type { FollowOutcome } from '../follow.ts';
 import { copyOut, OutputError } from '../output.ts';
 import type { Session } from '../session.ts';
+import { parseCommandLine } from '../args.ts';
 import { usageExit, type ParseOutcome } from '../usage.ts';
 
 const VALID_FEATURES = ['tempo', 'key', 'energy', 'spectral', 'mfcc', 'chroma', 'all'] as const;
@@ -105,35 +106,24 @@ export async function run(args: string[]): Promise<number> {
 }
 
 export function parseArgs(args: string[]): ParseOutcome<AnalyzeOptions> {
-  let file: string | undefined;
+  const parsed = parseCommandLine(
+    args,
+    { features: { type: 'string' }, json: { type: 'boolean' }, png: { type: 'string' }, 'no-worker': { type: 'boolean' } },
+    { min: 1, max: 1, name: '<file>' },
+  );
+  if (parsed.ok !== true) return parsed;
+  const { values, positionals } = parsed.options;
   let features = ['all'];
-  let json = false;
-  let png: string | undefined;
-  let noWorker = false;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] as string;
-    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
-    const value = (): string | undefined => inline ?? args[++i];
-    if (flag === '--help' || flag === '-h') return { ok: 'help' };
-    if (flag === '--json') json = true;
-    else if (flag === '--no-worker') noWorker = true;
-    else if (flag === '--features') {
-      const list = value();
-      if (!list) return { ok: false, message: '--features needs a value' };
-      features = list.split(',').map((f) => f.trim()).filter(Boolean);
-      const unknown = features.filter((f) => !(VALID_FEATURES as readonly string[]).includes(f));
-      if (unknown.length > 0 || features.length === 0) {
-        return { ok: false, message: `unknown feature(s) ${unknown.map((f) => `'${f}'`).join(', ') || '(none given)'}; valid: ${VALID_FEATURES.join(', ')}` };
-      }
-    } else if (flag === '--png') {
-      png = value();
-      if (!png) return { ok: false, message: '--png needs a path' };
-    } else if (arg.startsWith('-') && arg !== '-') return { ok: false, message: `unknown option '${arg}'` };
-    else if (file === undefined) file = arg;
-    else return { ok: false, message: `unexpected argument '${arg}'` };
+  if (values.features !== undefined) {
+    features = values.features.split(',').map((f) => f.trim()).filter(Boolean);
+    const unknown = features.filter((f) => !(VALID_FEATURES as readonly string[]).includes(f));
+    if (unknown.length > 0 || features.length === 0) {
+      return { ok: false, message: `unknown feature(s) ${unknown.map((f) => `'${f}'`).join(', ') || '(none given)'}; valid: ${VALID_FEATURES.join(', ')}` };
+    }
   }
-  if (file === undefined) return { ok: false, message: 'missing <file>' };
-  return { ok: true, options: { file, features, json, png, ...(noWorker ? { noWorker: true as const } : {}) } };
+  if (values.png === '') return { ok: false, message: '--png needs a path' };
+  const noWorker = values['no-worker'] ?? false;
+  return { ok: true, options: { file: positionals[0]!, features, json: values.json ?? false, png: values.png, ...(noWorker ? { noWorker: true as const } : {}) } };
 }
 
 async function finish(session: Session, ticket: AnalysisTicket, outcome: FollowOutcome, options: AnalyzeOptions): Promise<number> {

@@ -4,6 +4,8 @@
  * stopped after it).
  */
 import { loadConfigOrReport } from '../../config.ts';
+import { parseCommandLine } from '../args.ts';
+import { usageExit } from '../usage.ts';
 
 const USAGE = `usage: sfa db migrate
 
@@ -13,14 +15,10 @@ Applies pending database migrations.
 `;
 
 export async function run(args: string[]): Promise<number> {
-  const [sub, ...rest] = args;
-  if (sub === '--help' || sub === '-h' || sub === 'help') {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  if (sub !== 'migrate' || rest.length > 0) {
-    process.stderr.write(sub === undefined ? USAGE : `sfa db: unexpected '${args.join(' ')}'\n\n${USAGE}`);
-    return 2;
+  const parsed = parseCommandLine(args, {}, { min: 1, max: 1, name: 'subcommand (migrate)' });
+  if (parsed.ok !== true || parsed.options.positionals[0] !== 'migrate') {
+    const problem = parsed.ok === true ? { ok: false as const, message: `unknown subcommand '${parsed.options.positionals[0]}'` } : parsed;
+    return usageExit('sfa db', problem, USAGE);
   }
   const config = loadConfigOrReport();
   if (!config) return 2;

@@ -3,9 +3,10 @@
  * commands (the same bulk overwrite the bot does on start) without staying
  * online. The application id comes from the token (GET /applications/@me).
  */
-import { parseArgs } from 'node:util';
 import { MISSING_TOKEN, TOKEN_REJECTED } from '../../bot/messages.ts';
 import { loadConfigOrReport } from '../../config.ts';
+import { parseCommandLine } from '../args.ts';
+import { usageExit } from '../usage.ts';
 
 const USAGE = `usage: sfa discord register [--guild ID | --global]
 
@@ -17,22 +18,11 @@ Registers the bot's slash commands with Discord and exits.
 `;
 
 export async function run(args: string[]): Promise<number> {
-  const [sub, ...options] = args;
-  if (sub === '--help' || sub === '-h' || sub === 'help') {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  let values: { guild?: string; global?: boolean };
-  try {
-    ({ values } = parseArgs({ args: options, options: { guild: { type: 'string' }, global: { type: 'boolean' } }, strict: true, allowPositionals: false }));
-  } catch (error) {
-    process.stderr.write(`sfa discord: ${(error as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (sub !== 'register' || (values.guild !== undefined && values.global)) {
-    process.stderr.write(sub === undefined ? USAGE : `sfa discord: unexpected '${args.join(' ')}'\n\n${USAGE}`);
-    return 2;
-  }
+  const parsed = parseCommandLine(args, { guild: { type: 'string' }, global: { type: 'boolean' } }, { min: 1, max: 1, name: 'subcommand (register)' });
+  if (parsed.ok !== true) return usageExit('sfa discord', parsed, USAGE);
+  const { values, positionals } = parsed.options;
+  if (positionals[0] !== 'register') return usageExit('sfa discord', { ok: false, message: `unknown subcommand '${positionals[0]}'` }, USAGE);
+  if (values.guild !== undefined && values.global) return usageExit('sfa discord', { ok: false, message: '--guild and --global exclude each other' }, USAGE);
   if (values.guild !== undefined && !/^\d{17,20}$/.test(values.guild)) {
     process.stderr.write(`sfa discord: --guild expects a server id (a snowflake, 17 to 20 digits)\n`);
     return 2;

@@ -9,9 +9,9 @@
  * Exit codes: 0 ok, 1 failed or still over --max-bytes (only files in use
  * left), 2 usage or configuration.
  */
-import { parseArgs } from 'node:util';
 import { loadConfigOrReport } from '../../config.ts';
 import { formatBytes, parseDuration, parseSize } from '../../domain/gcPlan.ts';
+import { parseCommandLine } from '../args.ts';
 import { usageExit, type ParseOutcome } from '../usage.ts';
 
 export const USAGE = `usage: sfa gc [--max-age DAYS] [--max-bytes SIZE] [--grace MINUTES] [--dry-run] [--json]
@@ -41,23 +41,13 @@ export interface GcArgs {
 export const DEFAULT_GRACE_MINUTES = 60;
 
 export function parseGcArgs(args: string[]): ParseOutcome<GcArgs> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        'max-age': { type: 'string' },
-        'max-bytes': { type: 'string' },
-        grace: { type: 'string' },
-        'dry-run': { type: 'boolean' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (error) {
-    return { ok: false, message: (error as Error).message };
-  }
-  if (values.help) return { ok: 'help' };
+  const parsed = parseCommandLine(
+    args,
+    { 'max-age': { type: 'string' }, 'max-bytes': { type: 'string' }, grace: { type: 'string' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' } },
+    { min: 0, max: 0, name: 'arguments' },
+  );
+  if (parsed.ok !== true) return parsed;
+  const { values } = parsed.options;
   const options: GcArgs = { graceMs: DEFAULT_GRACE_MINUTES * 60_000, dryRun: values['dry-run'] ?? false, json: values.json ?? false };
   if (values['max-age'] !== undefined) {
     const age = parseDuration(values['max-age'], 'days');

@@ -1,91 +1,112 @@
 /**
- * `sfa models list [--json]`, `sfa models check [M]`,
+ * `sfa models list [--json]`, `sfa models check [MODEL]`,
+ * `sfa models download [MODEL...|all] [--dir DIR] [--json]`,
  * `sfa models make-test-model --name N --size tiny|full --dir D`.
  *
- * The model directory is demucs' local-repo layout (see python/sfa_engine/models.py):
- * `<name>.yaml` plus `<sig>-<sha256[:8]>.th` per catalog member.
+ * The model directory is demucs' local-repo layout: `<name>.yaml` plus
+ * `<sig>-<sha256 prefix>.th` per catalog member (src/domain/modelFiles.ts).
+ * Downloads go through src/jobs/models/install.ts, the same code the workers
+ * use on first use.
  */
-import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { execa } from 'execa';
 import { childEnv } from '../../domain/childEnv.ts';
-import { parseConfig } from '../../config.ts';
-import { MODELS, getModel, type ModelInfo } from '../../domain/modelCatalog.ts';
+import { parseConfig, type Config } from '../../config.ts';
+import { plainDownloadLine, rate, renderDownloadBar, type DownloadSample, type RateWindow } from '../../domain/downloadProgress.ts';
+import { DEFAULT_MODEL, MODELS, getModel, unknownModelMessage, type ModelInfo } from '../../domain/modelCatalog.ts';
+import { formatMB } from '../../domain/modelFiles.ts';
 import { REPO_ROOT } from '../../jobs/engine/client.ts';
+import { parseCommandLine } from '../args.ts';
+import { chooseMode } from '../progressView.ts';
+import { usageExit } from '../usage.ts';
 
 const USAGE = `usage: sfa models list [--json]
        sfa models check [MODEL]
+       sfa models download [MODEL...|all] [--dir DIR] [--json]
        sfa models make-test-model --name NAME|all --size tiny|full --dir DIR
+
+  list       the catalog: size on disk and state (installed, downloadable, unverified)
+  check      verifies each file's sha256 against its name, then loads the model and runs it once
+  download   fetches the model files (default ${DEFAULT_MODEL}) from demucs' server or
+             SFA_MODEL_BASE_URL into SFA_MODEL_DIR (or --dir), verified; resumes after an
+             interruption; --json prints one JSON object at the end
 `;
 
-/** Files a model still needs in `dir` (empty = installed). Mirrors sfa_engine.models.missing_files. */
-export function missingModelFiles(model: ModelInfo, dir: string): string[] {
-  let names: Set<string>;
-  try {
-    names = new Set(readdirSync(dir));
-  } catch {
-    names = new Set();
-  }
-  const missing = names.has(`${model.name}.yaml`) ? [] : [`${model.name}.yaml`];
-  for (const sig of model.members) {
-    const present = names.has(`${sig}.th`) || [...names].some((n) => n.startsWith(`${sig}-`) && n.endsWith('.th'));
-    if (!present) missing.push(`${sig}-*.th`);
-  }
-  return missing;
-}
+const EXIT_INTERRUPTED = 130;
 
-function engineSettings(): { modelDir: string; python: string } | string[] {
+type Settings = Pick<Config, 'modelDir' | 'python' | 'modelBaseUrl'>;
+
+function settingsOrReport(): Settings | undefined {
   const result = parseConfig(process.env);
-  if (!result.ok) return result.problems;
-  return { modelDir: result.config.modelDir, python: result.config.python };
+  if (result.ok) return result.config;
+  process.stderr.write(`sfa models: configuration problems:\n${result.problems.map((p) => `  - ${p}`).join('\n')}\n`);
+  return undefined;
 }
 
-function sizeOnDisk(model: ModelInfo, dir: string): number {
-  let total = 0;
-  for (const name of readdirSync(dir)) {
-    if (model.members.some((sig) => name.startsWith(`${sig}-`) || name === `${sig}.th`)) total += statSync(path.join(dir, name)).size;
+const usage = (message: string) => usageExit('sfa models', { ok: false, message }, USAGE);
+
+/** Catalog models named on the command line (`all`: every one); a message for an unknown one. */
+function pickModels(names: string[], fallback: readonly ModelInfo[]): readonly ModelInfo[] | string {
+  if (names.length === 0) return fallback;
+  if (names.includes('all')) return MODELS;
+  const picked: ModelInfo[] = [];
+  for (const name of names) {
+    const model = getModel(name);
+    if (!model) return unknownModelMessage(name);
+    if (!picked.includes(model)) picked.push(model);
   }
-  return total;
+  return picked;
 }
 
 async function list(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false } } });
-  const settings = engineSettings();
-  if (Array.isArray(settings)) return configProblems(settings);
-  const rows = MODELS.map((m) => {
-    const installed = missingModelFiles(m, settings.modelDir).length === 0;
-    return { name: m.name, stems: m.stems, relativeCost: m.relativeCost, installed, label: m.label };
-  });
-  if (values.json) {
+  const line = parseCommandLine(args, { json: { type: 'boolean' } }, { min: 0, max: 0, name: 'arguments' });
+  if (line.ok !== true) return usageExit('sfa models list', line, USAGE);
+  const settings = settingsOrReport();
+  if (!settings) return 2;
+  const { inspectModel } = await import('../../jobs/models/inspect.ts');
+  const rows = [];
+  for (const m of MODELS) {
+    const seen = await inspectModel(m, settings.modelDir);
+    rows.push({ name: m.name, label: m.label, stems: m.stems, relativeCost: m.relativeCost, downloadMB: m.downloadMB, bytesOnDisk: seen.bytesOnDisk, state: seen.state, installed: seen.state === 'installed' });
+  }
+  if (line.options.values.json) {
     process.stdout.write(`${JSON.stringify({ modelDir: settings.modelDir, models: rows }, null, 2)}\n`);
     return 0;
   }
   process.stdout.write(`model directory: ${settings.modelDir}\n\n`);
-  const header = ['NAME', 'STEMS', 'COST', 'INSTALLED'];
-  const table = rows.map((r) => [r.name, r.stems.join(','), `${r.relativeCost}x`, r.installed ? 'yes' : 'no']);
+  const header = ['NAME', 'STEMS', 'COST', 'DOWNLOAD', 'ON DISK', 'STATE'];
+  const table = rows.map((r) => [r.name, r.stems.join(','), `${r.relativeCost}x`, `~${r.downloadMB} MB`, r.bytesOnDisk ? formatMB(r.bytesOnDisk) : '-', r.state]);
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
   for (const row of [header, ...table]) process.stdout.write(`${row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
+  if (rows.some((r) => r.state !== 'installed')) process.stdout.write(`\n\`sfa models download MODEL\` fetches a model (workers also fetch one on first use unless SFA_MODEL_DOWNLOAD=never).\n`);
   return 0;
 }
 
 async function check(args: string[]): Promise<number> {
-  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
-  if (positionals.length > 1) return usage('models check takes at most one model name');
-  const settings = engineSettings();
-  if (Array.isArray(settings)) return configProblems(settings);
-  const models = positionals.length ? [getModel(positionals[0]!)] : MODELS;
-  if (models[0] === undefined) return usage(`unknown model "${positionals[0]}"; models: ${MODELS.map((m) => m.name).join(', ')}`);
+  const line = parseCommandLine(args, {}, { min: 0, max: 1, name: 'model' });
+  if (line.ok !== true) return usageExit('sfa models check', line, USAGE);
+  const models = pickModels(line.options.positionals, MODELS);
+  if (typeof models === 'string') return usage(models);
+  const settings = settingsOrReport();
+  if (!settings) return 2;
+  const { inspectModel } = await import('../../jobs/models/inspect.ts');
   let failed = false;
-  for (const model of models as ModelInfo[]) {
-    const missing = missingModelFiles(model, settings.modelDir);
-    if (missing.length > 0) {
+  for (const model of models) {
+    const seen = await inspectModel(model, settings.modelDir);
+    if (seen.state === 'downloadable') {
       failed = true;
-      process.stdout.write(`${model.name}: NOT INSTALLED. Put these files in ${settings.modelDir}:\n`);
-      for (const file of missing) process.stdout.write(`  ${file}\n`);
+      process.stdout.write(`${model.name}: NOT INSTALLED. Run \`npx sfa models download ${model.name}\`, or put these files in ${settings.modelDir}:\n`);
+      for (const file of seen.files.filter((f) => !f.present)) process.stdout.write(`  ${file.name}\n`);
       continue;
     }
-    // Files present: prove they load through demucs and run one window.
+    if (seen.state === 'unverified') {
+      failed = true;
+      process.stdout.write(`${model.name}: FAILED verification in ${settings.modelDir}:\n`);
+      for (const file of seen.files.filter((f) => !f.verified)) process.stdout.write(`  ${file.name}: ${file.problem}\n`);
+      process.stdout.write(`  \`npx sfa models download ${model.name}\` fetches a good copy.\n`);
+      continue;
+    }
+    // Files present and verified: prove they load through demucs and run one window.
     const run = await execa(settings.python, ['-m', 'sfa_engine.check_model', '--name', model.name, '--dir', settings.modelDir], {
       cwd: path.join(REPO_ROOT, 'python'),
       env: childEnv('engine'),
@@ -97,27 +118,130 @@ async function check(args: string[]): Promise<number> {
       process.stdout.write(`${model.name}: FAILED to load from ${settings.modelDir}: ${run.stderr.trim().split('\n').at(-1)}\n`);
       continue;
     }
-    const mb = (sizeOnDisk(model, settings.modelDir) / 2 ** 20).toFixed(1);
-    process.stdout.write(`${model.name}: ok (${model.members.length} network(s), ${mb} MB on disk, loads and runs)\n`);
+    process.stdout.write(`${model.name}: ok (${model.members.length} network(s), ${formatMB(seen.bytesOnDisk)} on disk, checksums match, loads and runs)\n`);
   }
   return failed ? 1 : 0;
 }
 
-async function makeTestModel(args: string[]): Promise<number> {
-  let values: { name?: string; size?: string; dir?: string };
+/** Progress on stderr: a redrawn bar on a terminal, a line per 10 % otherwise, nothing for --json into a pipe. */
+function downloadView(json: boolean) {
+  const mode = chooseMode(process.stderr, json);
+  let window: RateWindow | undefined;
+  let decile: number | undefined;
+  let drawn = false;
+  return {
+    show(sample: DownloadSample) {
+      if (mode === 'none') return;
+      if (mode === 'lines') {
+        const next = plainDownloadLine(decile, sample);
+        decile = next.decile;
+        if (next.line) process.stderr.write(`${next.line}\n`);
+        return;
+      }
+      window ??= { startedAt: Date.now(), startBytes: sample.doneBytes };
+      process.stderr.write(`\r\x1b[K${renderDownloadBar(sample, rate(window, sample.doneBytes, Date.now()), process.stderr.columns)}`);
+      drawn = true;
+    },
+    /** Ends the model's progress display (the next model starts afresh). */
+    end() {
+      if (drawn) process.stderr.write('\n');
+      drawn = false;
+      window = undefined;
+      decile = undefined;
+    },
+  };
+}
+
+async function download(args: string[]): Promise<number> {
+  const line = parseCommandLine(args, { dir: { type: 'string' }, json: { type: 'boolean' } }, { min: 0, max: MODELS.length + 1, name: 'models' });
+  if (line.ok !== true) return usageExit('sfa models download', line, USAGE);
+  const { values, positionals } = line.options;
+  const models = pickModels(positionals, [getModel(DEFAULT_MODEL)!]);
+  if (typeof models === 'string') return usage(models);
+  if (values.dir === '') return usage('--dir needs a folder');
+  const settings = settingsOrReport();
+  if (!settings) return 2;
+  const dir = path.resolve(values.dir ?? settings.modelDir);
+  const json = values.json ?? false;
+
+  const { installModel } = await import('../../jobs/models/install.ts');
+  const { resolveSource } = await import('../../jobs/models/source.ts');
+  const { ModelDownloadError } = await import('../../jobs/models/errors.ts');
+
+  // Ctrl-C stops the transfer; what was fetched stays as a hidden .part file and resumes next time.
+  const interrupt = new AbortController();
+  let signalName: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalName) process.exit(signal === 'SIGTERM' ? 143 : EXIT_INTERRUPTED);
+    signalName = signal;
+    interrupt.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const view = downloadView(json);
+  const results: Record<string, unknown>[] = [];
+  let failed = false;
   try {
-    ({ values } = parseArgs({
-      args,
-      options: { name: { type: 'string' }, size: { type: 'string', default: 'tiny' }, dir: { type: 'string' } },
-    }));
-  } catch (error) {
-    return usage((error as Error).message);
+    const base = { python: settings.python, baseUrl: settings.modelBaseUrl, signal: interrupt.signal };
+    let source;
+    try {
+      source = await resolveSource(base);
+    } catch (error) {
+      if (!(error instanceof ModelDownloadError)) throw error;
+      if (signalName) return interrupted(signalName);
+      process.stderr.write(`sfa models download: ${error.userMessage}\n`);
+      if (json) process.stdout.write(`${JSON.stringify({ dir, error: { reason: error.reason, message: error.userMessage } }, null, 2)}\n`);
+      return 1;
+    }
+    if (!json) process.stderr.write(`downloading into ${dir} from ${source.baseUrl} (list: ${source.listFrom})\n`);
+    for (const model of models) {
+      try {
+        const report = await installModel(model, {
+          ...base,
+          dir,
+          source,
+          verifyExisting: true,
+          onProgress: (p) => {
+            if (p.phase !== 'verifying') view.show({ model: model.name, doneBytes: p.doneBytes, totalBytes: p.totalBytes, waiting: p.phase === 'waiting' });
+          },
+        });
+        view.end();
+        results.push({ model: model.name, state: 'installed', fetched: report.fetched, kept: report.kept, bytesFetched: report.bytesFetched });
+        if (!json) {
+          const what = report.fetched.length > 0 ? `fetched ${report.fetched.join(', ')} (${formatMB(report.bytesFetched)})` : 'already there';
+          process.stdout.write(`${model.name}: installed and verified in ${dir} (${what})\n`);
+        }
+      } catch (error) {
+        view.end();
+        if (!(error instanceof ModelDownloadError)) throw error;
+        if (signalName) return interrupted(signalName);
+        failed = true;
+        results.push({ model: model.name, state: 'failed', error: { reason: error.reason, message: error.userMessage } });
+        process.stderr.write(`sfa models download: ${model.name}: ${error.userMessage}\n`);
+      }
+    }
+    if (json) process.stdout.write(`${JSON.stringify({ dir, models: results }, null, 2)}\n`);
+    return failed ? 1 : 0;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
+}
+
+function interrupted(signal: NodeJS.Signals): number {
+  process.stderr.write(`sfa models download: interrupted; the part already fetched is kept (hidden .part file) and the next run resumes it\n`);
+  return signal === 'SIGTERM' ? 143 : EXIT_INTERRUPTED;
+}
+
+async function makeTestModel(args: string[]): Promise<number> {
+  const line = parseCommandLine(args, { name: { type: 'string' }, size: { type: 'string', default: 'tiny' }, dir: { type: 'string' } }, { min: 0, max: 0, name: 'arguments' });
+  if (line.ok !== true) return usageExit('sfa models make-test-model', line, USAGE);
+  const values = line.options.values;
   if (!values.name || !values.dir) return usage('make-test-model needs --name and --dir');
   if (values.size !== 'tiny' && values.size !== 'full') return usage('--size must be tiny or full');
   if (values.name !== 'all' && !getModel(values.name)) return usage(`unknown model "${values.name}"`);
-  const settings = engineSettings();
-  if (Array.isArray(settings)) return configProblems(settings);
+  const settings = settingsOrReport();
+  if (!settings) return 2;
   const run = await execa(
     settings.python,
     ['-m', 'sfa_engine.make_test_model', '--name', values.name, '--size', values.size, '--dir', path.resolve(values.dir)],
@@ -126,25 +250,12 @@ async function makeTestModel(args: string[]): Promise<number> {
   return run.exitCode === 0 ? 0 : 1;
 }
 
-function usage(problem: string): number {
-  process.stderr.write(`sfa models: ${problem}\n\n${USAGE}`);
-  return 2;
-}
-
-function configProblems(problems: string[]): number {
-  process.stderr.write(`sfa models: configuration problems:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
-  return 2;
-}
+const SUBCOMMANDS: Record<string, (args: string[]) => Promise<number>> = { list, check, download, 'make-test-model': makeTestModel };
 
 export async function run(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
-  try {
-    if (sub === 'list') return await list(rest);
-    if (sub === 'check') return await check(rest);
-    if (sub === 'make-test-model') return await makeTestModel(rest);
-  } catch (error) {
-    if ((error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) return usage((error as Error).message);
-    throw error;
-  }
-  return usage(sub ? `unknown subcommand "${sub}"` : 'missing subcommand');
+  if (sub === '--help' || sub === '-h' || sub === 'help') return usageExit('sfa models', { ok: 'help' }, USAGE);
+  const command = sub !== undefined && Object.hasOwn(SUBCOMMANDS, sub) ? SUBCOMMANDS[sub] : undefined;
+  if (!command) return usage(sub ? `unknown subcommand "${sub}"` : 'missing subcommand');
+  return command(rest);
 }

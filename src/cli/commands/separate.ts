@@ -10,7 +10,6 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { loadConfigOrReport } from '../../config.ts';
 import type { AudioFormat } from '../../db/entities/index.ts';
 import { failedStages, type StageStates } from '../../domain/cliProgress.ts';
@@ -21,6 +20,7 @@ import type { SeparationTicket } from '../../jobs/pipeline/requestSeparation.ts'
 import type { FollowedRow, FollowOutcome } from '../follow.ts';
 import { copyStems, OutputError } from '../output.ts';
 import type { Session } from '../session.ts';
+import { parseCommandLine } from '../args.ts';
 import { usageExit, type ParseOutcome } from '../usage.ts';
 import { formatKey, readAnalysisResult, type AnalysisColumns, type AnalysisResult } from './analyze.ts';
 import { analysisFacts, tempoWords, type AnalysisFacts } from '../../domain/analysisWording.ts';
@@ -51,26 +51,19 @@ export interface SeparateOptions {
 
 /** Argument checks only (no I/O besides looking at --out): usage problems never write anything. */
 export function parseSeparateArgs(args: string[]): ParseOutcome<SeparateOptions> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        model: { type: 'string', short: 'm' },
-        out: { type: 'string', short: 'o' },
-        format: { type: 'string', short: 'f' },
-        json: { type: 'boolean' },
-        'no-worker': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    return { ok: false, message: (error as Error).message };
-  }
-  const { values, positionals } = parsed;
-  if (values.help) return { ok: 'help' };
-  if (positionals.length !== 1) return { ok: false, message: positionals.length === 0 ? 'missing <file|url>' : `expected one input, got ${positionals.length}` };
+  const parsed = parseCommandLine(
+    args,
+    {
+      model: { type: 'string', short: 'm' },
+      out: { type: 'string', short: 'o' },
+      format: { type: 'string', short: 'f' },
+      json: { type: 'boolean' },
+      'no-worker': { type: 'boolean' },
+    },
+    { min: 1, max: 1, name: '<file|url>' },
+  );
+  if (parsed.ok !== true) return parsed;
+  const { values, positionals } = parsed.options;
   const model = values.model ?? DEFAULT_MODEL;
   if (!getModel(model)) return { ok: false, message: unknownModelMessage(model) };
   const format = values.format ?? 'wav';

@@ -3,6 +3,7 @@
  * it (status, progress, error), read from the database.
  */
 import { formatProblems, parseConfig } from '../../config.ts';
+import { parseCommandLine } from '../args.ts';
 
 const USAGE = `usage: sfa status <track id|spotify track url> [--json]
 
@@ -19,17 +20,17 @@ export interface StatusIo {
 export async function run(args: string[], io: StatusIo = {}): Promise<number> {
   const out = io.stdout ?? ((s: string) => void process.stdout.write(s));
   const err = io.stderr ?? ((s: string) => void process.stderr.write(s));
-  if (args.includes('--help') || args.includes('-h')) {
+  const line = parseCommandLine(args, { json: { type: 'boolean' } }, { min: 1, max: 1, name: '<track id|spotify url>' });
+  if (line.ok === 'help') {
     out(USAGE);
     return 0;
   }
-  const json = args.includes('--json');
-  const rest = args.filter((a) => a !== '--json');
-  const unknown = rest.find((a) => a.startsWith('--'));
-  if (unknown || rest.length !== 1) {
-    err(unknown ? `sfa status: unknown option '${unknown}'\n\n${USAGE}` : USAGE);
+  if (line.ok === false) {
+    err(`sfa status: ${line.message}\n\n${USAGE}`);
     return 2;
   }
+  const json = line.options.values.json ?? false;
+  const rest = line.options.positionals;
   const { parseTrackRef, loadTrackStatus, renderTrackStatus } = await import('../../jobs/pipeline/trackStatus.ts');
   const ref = parseTrackRef(rest[0]!);
   if ('reason' in ref) {

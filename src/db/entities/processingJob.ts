@@ -15,6 +15,8 @@ export const ProcessingJob = defineEntity({
     ...jobStateColumns(),
     outputPath: p.text().nullable(),
     options: p.json<Record<string, unknown>>().nullable(),
+    /** Set while the worker fetches the model files (first use): {model, totalBytes, doneBytes}. */
+    modelFetch: p.json<{ model: string; totalBytes: number; doneBytes: number }>().nullable(),
     ...timestampColumns(),
     stems: () => p.oneToMany(Stem).mappedBy('processingJob'),
   },

@@ -7,9 +7,11 @@ import type { MigrationObject } from '@mikro-orm/core';
 import { InitialSchema } from './0001_initial_schema.ts';
 import { BotDelivery } from './0002_bot_delivery.ts';
 import { HostileInput } from './0003_hostile_input.ts';
+import { ModelFetch } from './0004_model_fetch.ts';
 
 export const MIGRATIONS: MigrationObject[] = [
   { name: '0001_initial_schema', class: InitialSchema },
   { name: '0002_bot_delivery', class: BotDelivery },
   { name: '0003_hostile_input', class: HostileInput },
+  { name: '0004_model_fetch', class: ModelFetch },
 ];

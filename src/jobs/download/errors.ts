@@ -26,7 +26,9 @@ export type DownloadErrorCode =
   | 'too_long'
   | 'too_short'
   | 'invalid_audio'
-  | 'storage';
+  | 'storage'
+  | 'model_missing'
+  | 'model_download';
 
 export class UserFacingError extends Error {
   readonly code: DownloadErrorCode;

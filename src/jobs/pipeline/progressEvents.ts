@@ -11,6 +11,9 @@ import { JOB_STATUSES } from '../../domain/jobStatus.ts';
 
 export const PROGRESS_CHANNEL = 'sfa_progress';
 
+/** processing_jobs.model_fetch: how far the worker got fetching the model's files. */
+export const ModelFetch = z.object({ model: z.string().max(100), totalBytes: z.number().nonnegative(), doneBytes: z.number().nonnegative() });
+
 export const ProgressEvent = z.object({
   kind: z.enum(['download', 'processing', 'analysis']),
   jobId: z.uuid(),
@@ -19,6 +22,8 @@ export const ProgressEvent = z.object({
   progress: z.int().min(0).max(100),
   /** Set when status is failed. */
   error: z.string().nullable().optional(),
+  /** A separation fetching its model first (processing_jobs.model_fetch); null once fetched. */
+  fetch: ModelFetch.nullable().optional(),
 });
 export type ProgressEvent = z.infer<typeof ProgressEvent>;
 

@@ -6,6 +6,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { setProgress, transitionJob, type JobEntity, type JobKind, type JobPatch } from '../../db/jobStatusWrites.ts';
 import type { JobStatus } from '../../domain/jobStatus.ts';
+import type { ModelFetchProgress } from '../../domain/modelFiles.ts';
 import { announce } from './progressEvents.ts';
 
 /** transitionJob + announce. Throws what transitionJob throws (nothing written, nothing announced). */
@@ -27,6 +28,20 @@ export async function writeProgress(em: EntityManager, kind: JobKind, id: string
   const wrote = await setProgress(em, kind, id, progress);
   if (wrote) await announce(em, { kind, jobId: id, trackId, status, progress });
   return wrote;
+}
+
+/**
+ * A running separation's model fetch (null: done). Announced with the row's
+ * current progress; written only while the row is active.
+ */
+export async function writeModelFetch(em: EntityManager, id: string, trackId: string, fetch: ModelFetchProgress | null): Promise<boolean> {
+  const rows = await em.execute<{ progress: number }[]>(
+    `update processing_jobs set model_fetch = ?, updated_at = now() where id = ? and status = 'processing' returning progress`,
+    [fetch === null ? null : JSON.stringify(fetch), id],
+  );
+  if (rows.length === 0) return false;
+  await announce(em, { kind: 'processing', jobId: id, trackId, status: 'processing', progress: Number(rows[0]!.progress), fetch });
+  return true;
 }
 
 export interface ThrottleOptions {

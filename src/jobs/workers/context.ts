@@ -8,6 +8,7 @@ import type { EngineClient } from '../engine/client.ts';
 import type { StoragePaths } from '../storage/paths.ts';
 import type { ThrottleOptions } from '../pipeline/rowWrites.ts';
 import type { AttemptWatch } from './attempt.ts';
+import type { ModelProvision } from '../models/provide.ts';
 
 /** The part of EngineClient the workers use (tests wrap it to count calls). */
 export type Engine = Pick<EngineClient, 'request'>;
@@ -31,6 +32,8 @@ export interface WorkerContext {
   /** One long-lived engine per worker process, shared by the separate and analyze workers. */
   engine: Engine;
   progressThrottle?: ThrottleOptions;
+  /** Missing models are fetched (or refused) before a separation; absent: the engine reports a missing model. */
+  models?: ModelProvision;
   log: WorkerLogger;
   /** Heartbeats and cancellation of running jobs; startWorkers creates one (without LISTEN) when absent. */
   attempts?: AttemptWatch;

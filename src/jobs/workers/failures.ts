@@ -15,7 +15,7 @@ const ENGINE_PREFIX: Record<string, string> = {
   bad_input: 'The engine refused the request',
   unsupported_audio: 'The audio could not be decoded',
   too_long: 'The track is too long',
-  model_missing: 'The model is not installed on this worker (ask the admin to run `sfa models check`)',
+  model_missing: 'The model is not installed on this worker (the admin installs it with `sfa models download`)',
   out_of_memory: 'The worker ran out of memory; try a shorter track or a lighter model',
   cancelled: 'The job was stopped before it finished (it took too long or was cancelled)',
   timeout: 'The job took too long and was stopped',

@@ -79,6 +79,7 @@ export async function startWorkerSide(
     log,
     attempts,
     recovery: { heartbeatSeconds, staleAfterSeconds },
+    models: { dir: config.modelDir, python: config.python, baseUrl: config.modelBaseUrl, download: config.modelDownload },
   };
   const workers = await startWorkers(ctx, options);
   const reaper =

@@ -6,7 +6,9 @@
 import { stat } from 'node:fs/promises';
 import { moveIntoPlace, removePartial } from '../storage/atomicWrite.ts';
 import { findDownloadedAudio } from '../pipeline/reuse.ts';
-import { moveJob, ThrottledProgress, writeProgress } from '../pipeline/rowWrites.ts';
+import { moveJob, ThrottledProgress, writeModelFetch, writeProgress } from '../pipeline/rowWrites.ts';
+import { fetchPercent, type ModelFetchProgress } from '../../domain/modelFiles.ts';
+import { provideModel, type ModelProvision } from '../models/provide.ts';
 import type { SeparatePayload } from '../queues/payloads.ts';
 import { beginAttempt } from './attempt.ts';
 import { claimJob } from './claim.ts';
@@ -44,6 +46,7 @@ export async function runSeparateJob(ctx: WorkerContext, payload: SeparatePayloa
     const audio = await findDownloadedAudio(em, trackId);
     if (!audio) throw new UserFacingError('not_found', AUDIO_GONE);
 
+    if (ctx.models) await fetchModelFirst(ctx, ctx.models, id, trackId, row.model, attempt.signal);
     workDir = await ctx.paths.makeJobTempDir('separate', id); // named by the row: the reaper removes a lost attempt's leftovers
     const result = await ctx.engine.request(
       { cmd: 'separate', input: audio.path, out_dir: workDir, model: row.model, format, max_duration: ctx.maxDurationSeconds },
@@ -94,5 +97,26 @@ export async function runSeparateJob(ctx: WorkerContext, payload: SeparatePayloa
   } finally {
     attempt.end();
     if (workDir) await removePartial(workDir);
+  }
+}
+
+/** First use of a model: fetch it (or refuse, SFA_MODEL_DOWNLOAD=never), its progress on the row's model_fetch. */
+async function fetchModelFirst(ctx: WorkerContext, provision: ModelProvision, id: string, trackId: string, model: string, signal: AbortSignal): Promise<void> {
+  let latest: ModelFetchProgress | undefined;
+  const warn = (e: unknown) => ctx.log.warn(`separate ${id}: model fetch progress write failed: ${String(e)}`);
+  const writes = new ThrottledProgress(() => writeModelFetch(ctx.orm.em.fork(), id, trackId, latest ?? null), ctx.progressThrottle, warn);
+  const outcome = await provideModel(
+    provision,
+    model,
+    (p) => {
+      latest = p;
+      writes.report(fetchPercent(p));
+    },
+    signal,
+  );
+  await writes.flush();
+  if (outcome === 'fetched') {
+    ctx.log.info(`separate ${id}: fetched model ${model} into ${provision.dir}`);
+    await writeModelFetch(ctx.orm.em.fork(), id, trackId, null).catch(warn);
   }
 }
