@@ -151,7 +151,7 @@ def pick_device(setting: str | None = None) -> str:
     return "cpu"
 
 
-def pick_backend(device: str, model_dir: Path | None):
+def pick_backend(device: str):
     """(OpenVinoRuntime or None, note) from SFA_SEPARATION_BACKEND / SFA_INFERENCE_PRECISION /
     SFA_CACHE_DIR. Raises ValueError on a bad setting (the engine refuses to start)."""
     from .backend_choice import BACKENDS, PRECISIONS, choose_backend, parse_setting
@@ -164,4 +164,4 @@ def pick_backend(device: str, model_dir: Path | None):
     if choice.value == "torch":
         return None, choice.note
     threads = int(os.environ.get("SFA_OPENVINO_THREADS") or 0) or None
-    return OpenVinoRuntime(default_cache_dir(model_dir), precision, threads), choice.note
+    return OpenVinoRuntime(default_cache_dir(), precision, threads), choice.note

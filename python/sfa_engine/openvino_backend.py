@@ -92,15 +92,11 @@ def _sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def default_cache_dir(model_dir: Path | None) -> Path:
-    """SFA_CACHE_DIR, else a hidden folder in the model directory (demucs' repo
-    loader only looks at files, so it does not mind)."""
+def default_cache_dir() -> Path:
+    """SFA_CACHE_DIR, else <repo>/.cache/openvino (next to the numba cache). Entries are
+    keyed by the network's content, so every model directory shares one cache."""
     value = os.environ.get("SFA_CACHE_DIR")
-    if value:
-        return Path(value)
-    if model_dir is not None:
-        return Path(model_dir) / ".openvino-cache"
-    return Path.home() / ".cache" / "sfa" / "openvino"
+    return Path(value) if value else Path(__file__).resolve().parents[2] / ".cache" / "openvino"
 
 
 def training_length(net) -> int:
@@ -218,6 +214,7 @@ class OpenVinoNetwork:
         self.request = compiled.create_infer_request()
         self.length = training_length(net)
         self.cancelled: Callable[[], bool] = lambda: False
+        self.poll_ms = CANCEL_POLL_MS
         self.original_forward = type(net).forward.__get__(net)
 
     def __call__(self, mix):
@@ -241,7 +238,7 @@ class OpenVinoNetwork:
         req.set_input_tensor(0, ov.Tensor(mag.contiguous().numpy(), shared_memory=True))
         req.set_input_tensor(1, ov.Tensor(mix.contiguous().numpy(), shared_memory=True))
         req.start_async()
-        while not req.wait_for(CANCEL_POLL_MS):
+        while not req.wait_for(self.poll_ms):
             if self.cancelled():
                 req.cancel()
                 try:

@@ -1,6 +1,7 @@
 /**
  * `sfa models list [--json]`, `sfa models check [M]`,
- * `sfa models make-test-model --name N --size tiny|full --dir D`.
+ * `sfa models make-test-model --name N --size tiny|full --dir D`,
+ * `sfa models prepare M`: convert M for this CPU ahead of time (python/sfa_engine/prepare_model.py).
  *
  * The model directory is demucs' local-repo layout (see python/sfa_engine/models.py):
  * `<name>.yaml` plus `<sig>-<sha256[:8]>.th` per catalog member.
@@ -16,6 +17,7 @@ import { REPO_ROOT } from '../../jobs/engine/client.ts';
 const USAGE = `usage: sfa models list [--json]
        sfa models check [MODEL]
        sfa models make-test-model --name NAME|all --size tiny|full --dir DIR
+       sfa models prepare MODEL
 `;
 
 /** Files a model still needs in `dir` (empty = installed). Mirrors sfa_engine.models.missing_files. */
@@ -123,6 +125,26 @@ async function makeTestModel(args: string[]): Promise<number> {
   return run.exitCode === 0 ? 0 : 1;
 }
 
+/** Convert a model for this CPU now, so the first separation does not pay for it. */
+async function prepare(args: string[]): Promise<number> {
+  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+  if (positionals.length !== 1) return usage('models prepare takes one model name');
+  const model = getModel(positionals[0]!);
+  if (!model) return usage(`unknown model "${positionals[0]}"; models: ${MODELS.map((m) => m.name).join(', ')}`);
+  const settings = engineSettings();
+  if (Array.isArray(settings)) return configProblems(settings);
+  const run = await execa(settings.python, ['-m', 'sfa_engine.prepare_model', '--name', model.name, '--dir', settings.modelDir], {
+    cwd: path.join(REPO_ROOT, 'python'),
+    stderr: 'inherit',
+    reject: false,
+  });
+  if (run.exitCode !== 0) return 1;
+  const done = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { backend: string; precision: string; note: string | null; converted: boolean; seconds: number };
+  const how = done.backend === 'openvino' ? `OpenVINO ${done.precision}, ${done.converted ? `converted in ${done.seconds} s` : 'already cached'}` : `runs on torch${done.note ? ` (${done.note})` : ''}`;
+  process.stdout.write(`${model.name}: ready (${how})\n`);
+  return 0;
+}
+
 function usage(problem: string): number {
   process.stderr.write(`sfa models: ${problem}\n\n${USAGE}`);
   return 2;
@@ -139,6 +161,7 @@ export async function run(args: string[]): Promise<number> {
     if (sub === 'list') return await list(rest);
     if (sub === 'check') return await check(rest);
     if (sub === 'make-test-model') return await makeTestModel(rest);
+    if (sub === 'prepare') return await prepare(rest);
   } catch (error) {
     if ((error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) return usage((error as Error).message);
     throw error;
