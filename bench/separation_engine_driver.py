@@ -37,7 +37,7 @@ def main() -> int:
                "model": args.model, **extra}
         proc.stdin.write(json.dumps(req) + "\n")
     proc.stdin.flush()
-    results = []
+    results, backends = [], set()
     for line in proc.stdout:
         msg = json.loads(line)
         if msg["type"] == "error":
@@ -46,11 +46,12 @@ def main() -> int:
             return 1
         if msg["type"] == "result":
             results.append(msg["result"]["elapsed_seconds"])
+            backends.add(f'{msg["result"].get("backend")} {msg["result"].get("precision")}')
             if len(results) == len(args.inputs):
                 break
     proc.stdin.close()
     proc.wait()
-    print(json.dumps({"wall": time.monotonic() - t0, "ready": t_ready, "requests": results}))
+    print(json.dumps({"wall": time.monotonic() - t0, "ready": t_ready, "requests": results, "backends": sorted(backends)}))
     return 0
 
 

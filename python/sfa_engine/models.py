@@ -90,28 +90,40 @@ class ModelCache:
     budget: evicting it would only force a reload for the very next request.
     """
 
-    def __init__(self, model_dir: Path | None, device: str, budget_bytes: int | None = None):
+    def __init__(self, model_dir: Path | None, device: str, budget_bytes: int | None = None, runtime=None,
+                 backend_note: str | None = None):
         self.model_dir = model_dir
         self.device = device
+        self.runtime = runtime  # an OpenVinoRuntime, or None for torch
+        self.backend_note = backend_note  # why torch when OpenVINO was wanted
         if budget_bytes is None:
             budget_bytes = int(float(os.environ.get("SFA_ENGINE_MODEL_BUDGET_MB", DEFAULT_BUDGET_MB)) * 2**20)
         self.budget_bytes = budget_bytes
         self._models: OrderedDict[str, tuple[object, int]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, entry: CatalogModel):
+    def get(self, entry: CatalogModel, progress=None):
+        """The loaded model, its networks compiled for the backend; `model.sfa_backend`
+        says which backend and precision run it. `progress(value, stage)` hears about
+        a conversion ("preparing model for this CPU")."""
         with self._lock:
             if entry.name in self._models:
                 self._models.move_to_end(entry.name)
                 return self._models[entry.name][0]
         model = load_demucs_model(entry, self.model_dir)
         model.to(self.device)
+        from .openvino_backend import BackendInfo
+        if self.runtime is not None:
+            model.sfa_backend = self.runtime.install(model, entry.name, progress)
+        else:
+            model.sfa_backend = BackendInfo("torch", "f32", self.backend_note)
         size = model_bytes(model)
         with self._lock:
             self._models[entry.name] = (model, size)
             self._models.move_to_end(entry.name)
             self._evict()
-        log.info("loaded model %s (%.1f MB) on %s", entry.name, size / 2**20, self.device)
+        log.info("loaded model %s (%.1f MB) on %s, backend %s %s", entry.name, size / 2**20, self.device,
+                 model.sfa_backend.backend, model.sfa_backend.precision)
         return model
 
     def _evict(self) -> None:
@@ -137,3 +149,19 @@ def pick_device(setting: str | None = None) -> str:
     if setting == "cuda":
         log.warning("SFA_DEVICE=cuda but CUDA is not available; using cpu")
     return "cpu"
+
+
+def pick_backend(device: str):
+    """(OpenVinoRuntime or None, note) from SFA_SEPARATION_BACKEND / SFA_INFERENCE_PRECISION /
+    SFA_CACHE_DIR. Raises ValueError on a bad setting (the engine refuses to start)."""
+    from .backend_choice import BACKENDS, PRECISIONS, choose_backend, parse_setting
+    backend = parse_setting("SFA_SEPARATION_BACKEND", os.environ.get("SFA_SEPARATION_BACKEND"), BACKENDS)
+    precision = parse_setting("SFA_INFERENCE_PRECISION", os.environ.get("SFA_INFERENCE_PRECISION"), PRECISIONS)
+    from .openvino_backend import OpenVinoRuntime, default_cache_dir, openvino_import_error
+    choice = choose_backend(backend, device, openvino_import_error() if backend != "torch" else None)
+    if choice.note:
+        log.warning("%s", choice.note)
+    if choice.value == "torch":
+        return None, choice.note
+    threads = int(os.environ.get("SFA_OPENVINO_THREADS") or 0) or None
+    return OpenVinoRuntime(default_cache_dir(), precision, threads), choice.note

@@ -107,6 +107,10 @@ class CancelHooks:
     """
 
     def __init__(self, model, cancelled: CancelledFn):
+        from .openvino_backend import set_cancel_check
+        self.model = model
+        set_cancel_check(model, cancelled)  # OpenVINO members poll it while a window runs
+
         def check(_module, _inputs):
             if cancelled():
                 raise Cancelled()
@@ -118,6 +122,8 @@ class CancelHooks:
                     self.handles.append(grandchild.register_forward_pre_hook(check))
 
     def remove(self) -> None:
+        from .openvino_backend import set_cancel_check
+        set_cancel_check(self.model, None)
         for h in self.handles:
             h.remove()
 
@@ -283,7 +289,7 @@ def separate(req: SeparateRequest, cache: ModelCache, catalog: Catalog,
         raise EngineError("too_long", f"input is {info.duration:.0f} s long; the limit is {req.max_duration:.0f} s")
 
     progress(0, "loading model")
-    model = cache.get(entry)
+    model = cache.get(entry, progress)
     segment = window_segment(model, req.segment)
     expected = int(info.duration * SAMPLE_RATE) if info.duration else None
     max_frames = int(req.max_duration * SAMPLE_RATE) if req.max_duration is not None else None
@@ -321,6 +327,7 @@ def separate(req: SeparateRequest, cache: ModelCache, catalog: Catalog,
     finally:
         hooks.remove()
     progress(100, "done")
+    backend = model.sfa_backend
     return {
         "model": entry.name,
         "stems": [{"name": n, "path": str(p), "bytes": p.stat().st_size} for n, p in zip(names, paths)],
@@ -330,4 +337,6 @@ def separate(req: SeparateRequest, cache: ModelCache, catalog: Catalog,
         "clipped": {w.final_path.stem: w.clipped for w in writers},
         "elapsed_seconds": round(time.monotonic() - started, 3),
         "device": cache.device,
+        "backend": backend.backend,
+        "precision": backend.precision,
     }

@@ -82,11 +82,12 @@ class Job:
 
 class Engine:
     def __init__(self, writer: MessageWriter):
-        from .models import ModelCache, model_dir_from_env, pick_device
+        from .models import ModelCache, model_dir_from_env, pick_backend, pick_device
         self.writer = writer
         self.catalog = load_catalog()
         self.device = pick_device()
-        self.cache = ModelCache(model_dir_from_env(), self.device)
+        runtime, note = pick_backend(self.device)
+        self.cache = ModelCache(model_dir_from_env(), self.device, runtime=runtime, backend_note=note)
         self.jobs: dict[str, Job] = {}  # queued or running, by id
         self.jobs_lock = threading.Lock()
         self.queue: queue.Queue[Job | None] = queue.Queue()
@@ -103,6 +104,7 @@ class Engine:
             return
         if req.cmd == "ping":
             self.writer.send(result_message(req.id, {"pong": True, "version": __version__, "device": self.device,
+                                                     "backend": "openvino" if self.cache.runtime else "torch",
                                                      "busy": self._running_id(), "models_loaded": self.cache.loaded()}))
         elif req.cmd == "cancel":
             self._cancel(req)

@@ -135,9 +135,10 @@ class EngineProcess:
 
 
 @pytest.fixture(scope="session")
-def engine_env(model_dir) -> dict:
+def engine_env(model_dir, tmp_path_factory) -> dict:
     env = dict(os.environ)
-    env.update(SFA_MODEL_DIR=str(model_dir), SFA_DEVICE="cpu", PYTHONUNBUFFERED="1")
+    env.update(SFA_MODEL_DIR=str(model_dir), SFA_DEVICE="cpu", PYTHONUNBUFFERED="1",
+               SFA_CACHE_DIR=str(tmp_path_factory.mktemp("openvino-cache")))
     return env
 
 

@@ -10,6 +10,7 @@ commands:
   analyze <file|url|spotify link> [--features tempo,key,energy,spectral,mfcc,chroma|all] [--json] [--png PATH] [--no-worker]
   models list [--json] | check [M] | download [M...|all] [--dir D] [--json]
   models make-test-model --name N --size tiny|full --dir D
+  models prepare M
   status <trackId|spotify url> [--json]
   gc [--max-age DAYS] [--max-bytes SIZE] [--grace MINUTES] [--dry-run] [--json]
   db migrate

@@ -2,6 +2,7 @@
  * `sfa models list [--json]`, `sfa models check [MODEL]`,
  * `sfa models download [MODEL...|all] [--dir DIR] [--json]`,
  * `sfa models make-test-model --name N --size tiny|full --dir D`.
+ * `sfa models prepare MODEL`: convert MODEL for this CPU ahead of time (python/sfa_engine/prepare_model.py).
  *
  * The model directory is demucs' local-repo layout: `<name>.yaml` plus
  * `<sig>-<sha256 prefix>.th` per catalog member (src/domain/modelFiles.ts).
@@ -24,12 +25,14 @@ const USAGE = `usage: sfa models list [--json]
        sfa models check [MODEL]
        sfa models download [MODEL...|all] [--dir DIR] [--json]
        sfa models make-test-model --name NAME|all --size tiny|full --dir DIR
+       sfa models prepare MODEL
 
   list       the catalog: size on disk and state (installed, downloadable, unverified)
   check      verifies each file's sha256 against its name, then loads the model and runs it once
   download   fetches the model files (default ${DEFAULT_MODEL}) from demucs' server or
              SFA_MODEL_BASE_URL into SFA_MODEL_DIR (or --dir), verified; resumes after an
              interruption; --json prints one JSON object at the end
+  prepare    converts the model for this CPU (OpenVINO) now, so the first separation does not pay for it
 `;
 
 const EXIT_INTERRUPTED = 130;
@@ -250,7 +253,29 @@ async function makeTestModel(args: string[]): Promise<number> {
   return run.exitCode === 0 ? 0 : 1;
 }
 
-const SUBCOMMANDS: Record<string, (args: string[]) => Promise<number>> = { list, check, download, 'make-test-model': makeTestModel };
+/** Convert a model for this CPU now, so the first separation does not pay for it. */
+async function prepare(args: string[]): Promise<number> {
+  const line = parseCommandLine(args, {}, { min: 1, max: 1, name: 'model' });
+  if (line.ok !== true) return usageExit('sfa models prepare', line, USAGE);
+  const model = getModel(line.options.positionals[0]!);
+  if (!model) return usage(unknownModelMessage(line.options.positionals[0]!));
+  const settings = settingsOrReport();
+  if (!settings) return 2;
+  const run = await execa(settings.python, ['-m', 'sfa_engine.prepare_model', '--name', model.name, '--dir', settings.modelDir], {
+    cwd: path.join(REPO_ROOT, 'python'),
+    env: childEnv('engine'),
+    extendEnv: false,
+    stderr: 'inherit',
+    reject: false,
+  });
+  if (run.exitCode !== 0) return 1;
+  const done = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { backend: string; precision: string; note: string | null; converted: boolean; seconds: number };
+  const how = done.backend === 'openvino' ? `OpenVINO ${done.precision}, ${done.converted ? `converted in ${done.seconds} s` : 'already cached'}` : `runs on torch${done.note ? ` (${done.note})` : ''}`;
+  process.stdout.write(`${model.name}: ready (${how})\n`);
+  return 0;
+}
+
+const SUBCOMMANDS: Record<string, (args: string[]) => Promise<number>> = { list, check, download, 'make-test-model': makeTestModel, prepare };
 
 export async function run(args: string[]): Promise<number> {
   const [sub, ...rest] = args;

@@ -158,6 +158,7 @@ async function finish(session: Session, ticket: SeparationTicket, outcome: Follo
     return 1;
   }
   const stored = stages.download?.stored && stages.separate?.stored && stages.analyze?.stored;
+  const engine = await separationEngine(em, processingId);
   if (options.json) {
     const result = {
       trackId: ticket.trackId,
@@ -166,6 +167,7 @@ async function finish(session: Session, ticket: SeparationTicket, outcome: Follo
       format: options.format,
       outDir,
       stems,
+      engine,
       analysis,
       jobs: { download: outcome.ids.download, processing: processingId, analysis: outcome.ids.analyze },
       fromStorage: { download: Boolean(stages.download?.stored), separation: Boolean(stages.separate?.stored), analysis: Boolean(stages.analyze?.stored) },
@@ -173,12 +175,24 @@ async function finish(session: Session, ticket: SeparationTicket, outcome: Follo
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     return 0;
   }
-  const lines = [`${title}: ${stems?.length ?? 0} stems (${options.model}, ${options.format}) in ${outDir}`];
+  const ran = engine ? `, ${engine.backend} ${engine.precision} on ${engine.device}` : '';
+  const lines = [`${title}: ${stems?.length ?? 0} stems (${options.model}, ${options.format}${ran}) in ${outDir}`];
   for (const s of stems ?? []) lines.push(`  ${s.name.padEnd(14)} ${s.path}`);
   if (analysisRow) lines.push(`  ${describeAnalysis(analysisFacts(analysisRow))}`);
   lines.push(`  track ${ticket.trackId}${stored ? ' (served from storage; nothing was recomputed)' : ''}`);
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
+}
+
+/** What ran the separation (recorded in the processing job's options by the worker); null when unknown (older rows). */
+async function separationEngine(
+  em: Session['orm']['em'],
+  processingId: string,
+): Promise<{ backend: string; precision: string; device: string } | null> {
+  const rows = await em.execute<{ options: Record<string, unknown> | null }[]>(`select options from processing_jobs where id = ?`, [processingId]);
+  const o = rows[0]?.options;
+  if (!o || typeof o.backend !== 'string' || typeof o.precision !== 'string') return null;
+  return { backend: o.backend, precision: o.precision, device: String(o.device ?? 'cpu') };
 }
 
 function describeAnalysis(facts: AnalysisFacts): string {

@@ -111,6 +111,9 @@ export const SeparateResult = z.object({
   clipped: z.record(z.string(), z.int().nonnegative()),
   elapsed_seconds: z.number().nonnegative(),
   device: z.string(),
+  /** What ran the network: OpenVINO (CPU) or torch, and at which precision. */
+  backend: z.enum(['openvino', 'torch']),
+  precision: z.enum(['f32', 'bf16']),
 });
 /**
  * The AnalysisResult columns (null when not requested or not measurable) plus

@@ -76,6 +76,8 @@ export async function runSeparateJob(ctx: WorkerContext, payload: SeparatePayloa
           clipped: result.clipped,
           elapsedSeconds: result.elapsed_seconds,
           device: result.device,
+          backend: result.backend,
+          precision: result.precision,
         },
       });
       for (const stem of stems) {
