@@ -16,8 +16,10 @@ export const RATE = 44100;
 export interface ToneStem {
   name: string;
   frequency: number;
-  /** Peak level, 0..1. */
+  /** Peak level, 0..1 (negative: the same sine upside down). */
   amplitude: number;
+  /** Instead of the steady sine: the sample at t seconds. */
+  sampleAt?: (t: number) => number;
 }
 
 export interface ToneSet {
@@ -37,7 +39,7 @@ export async function makeToneSet(em: EntityManager, dataDir: string, options: {
     const file = paths.stemFile(trackId, setId, s.name, 'wav');
     await mkdir(path.dirname(file), { recursive: true });
     const wav = pcm16StereoWav(Math.round(options.seconds * RATE), RATE, (i) => {
-      const v = s.amplitude * Math.sin((2 * Math.PI * s.frequency * i) / RATE);
+      const v = s.sampleAt ? s.sampleAt(i / RATE) : s.amplitude * Math.sin((2 * Math.PI * s.frequency * i) / RATE);
       return [v, v];
     });
     await writeFile(file, wav);

@@ -92,7 +92,7 @@ describe('stem player server', () => {
     const html = await response.text();
     // Every script and style the page names is our own, and there is no inline script.
     const refs = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
-    expect(refs.filter((r) => !r.startsWith('#'))).toEqual(['../player-assets/player.css', '../player-assets/player.js']);
+    expect(refs.filter((r) => !r.startsWith('#'))).toEqual(['../player-assets/icon.svg', '../player-assets/player.css', '../player-assets/player.js']);
     expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
     for (const asset of ['player.js', 'engine.js', 'player.css', 'soundtouch/SoundTouchNode.js', 'soundtouch/soundtouch-processor.js']) {
       const r = await fetch(`${server.url}/player-assets/${asset}`);

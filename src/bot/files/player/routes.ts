@@ -75,6 +75,7 @@ const ASSETS: Record<string, [string, string]> = {
   'player.js': [path.join(HERE, 'assets/player.js'), 'text/javascript; charset=utf-8'],
   'engine.js': [path.join(HERE, 'assets/engine.js'), 'text/javascript; charset=utf-8'],
   'player.css': [path.join(HERE, 'assets/player.css'), 'text/css; charset=utf-8'],
+  'icon.svg': [path.join(HERE, 'assets/icon.svg'), 'image/svg+xml'],
   'soundtouch/SoundTouchNode.js': [path.join(SOUNDTOUCH, 'SoundTouchNode.js'), 'text/javascript; charset=utf-8'],
   'soundtouch/constants.js': [path.join(SOUNDTOUCH, 'constants.js'), 'text/javascript; charset=utf-8'],
   'soundtouch/soundtouch-processor.js': [path.join(SOUNDTOUCH, 'soundtouch-processor.js'), 'text/javascript; charset=utf-8'],
