@@ -26,12 +26,13 @@ case "$node_version" in
   *) fail "expected Node >= 22.18 (runs the TypeScript sources itself) in node_modules/.bin, got $node_version";;
 esac
 
-step "Debian packages: ffmpeg (decoding/encoding), jemalloc (engine allocator), fluidsynth + GM soundfont (test music)"
+step "Debian packages: ffmpeg (decoding/encoding), jemalloc (engine allocator), fluidsynth + GM soundfont (test music), chromium (stem player browser tests)"
 missing=()
 command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || missing+=(ffmpeg)
 command -v fluidsynth >/dev/null || missing+=(fluidsynth)
 [ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] || missing+=(fluid-soundfont-gm)
 ldconfig -p | grep -q "libjemalloc.so.2 " || missing+=(libjemalloc2)
+command -v chromium >/dev/null || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then fail "missing ${missing[*]}: run 'sudo apt-get install -y ${missing[*]}' and re-run setup"; fi
   echo "installing ${missing[*]}"

@@ -72,6 +72,8 @@ export interface Config {
   readonly httpPort: number;
   /** Signs file links; unset: generated once under dataDir (src/bot/files/secret.ts). */
   readonly linkSecret: Secret | undefined;
+  /** How long a stem player link stays valid (SFA_PLAYER_LINK_DAYS). */
+  readonly playerLinkDays: number;
   readonly limits: {
     readonly maxDurationSeconds: number;
     readonly maxFileMb: number;
@@ -129,6 +131,7 @@ export const DEFAULTS = {
   SFA_USER_CONCURRENCY: 2,
   SFA_USER_REQUESTS_PER_HOUR: 10,
   SFA_HTTP_PORT: 8080,
+  SFA_PLAYER_LINK_DAYS: 7,
   SFA_HTTP_HOST: '127.0.0.1',
   SFA_HEARTBEAT_SECONDS: 5,
   SFA_STALE_AFTER_SECONDS: 180,
@@ -291,6 +294,7 @@ const schemaFor = (home: string | undefined) =>
     SFA_HTTP_PORT: integer(0, 65_535, 'a TCP port (0 picks a free one)'),
     SFA_HTTP_HOST: listenHost,
     SFA_LINK_SECRET: linkSecret,
+    SFA_PLAYER_LINK_DAYS: integer(1, 365, 'days a stem player link stays valid'),
     SFA_HEARTBEAT_SECONDS: integer(1, 3_600, 'seconds between a running job\'s heartbeats'),
     SFA_STALE_AFTER_SECONDS: integer(2, 86_400, 'seconds without a heartbeat before a job is taken for lost'),
     SFA_REAPER_INTERVAL_SECONDS: integer(0, 3_600, 'seconds between checks for lost jobs (0: no reaper in this process)'),
@@ -362,6 +366,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, o
     httpHost: e.SFA_HTTP_HOST ?? DEFAULTS.SFA_HTTP_HOST,
     httpPort: e.SFA_HTTP_PORT ?? DEFAULTS.SFA_HTTP_PORT,
     linkSecret: e.SFA_LINK_SECRET,
+    playerLinkDays: e.SFA_PLAYER_LINK_DAYS ?? DEFAULTS.SFA_PLAYER_LINK_DAYS,
     limits: Object.freeze({
       maxDurationSeconds: e.SFA_MAX_DURATION_SECONDS ?? DEFAULTS.SFA_MAX_DURATION_SECONDS,
       maxFileMb,

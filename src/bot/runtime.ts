@@ -22,6 +22,8 @@ import { StemEncoder } from './delivery/encode.ts';
 import type { BotDeps } from './deps.ts';
 import { stemLookup } from './files/lookup.ts';
 import { resolveLinkSecret } from './files/secret.ts';
+import { playerRoutes } from './files/player/routes.ts';
+import { stemSetLookup } from './files/player/stemSet.ts';
 import { startFileServer, type FileServer } from './files/server.ts';
 import type { BotLogger } from './log.ts';
 import { Dispatcher } from './outbox/dispatcher.ts';
@@ -54,6 +56,8 @@ export async function startBotRuntime(options: BotRuntimeOptions): Promise<BotRu
   const stopAll = async () => {
     for (const s of stops.reverse()) await s().catch((e: unknown) => log.warn(`stopping: ${(e as Error).message}`));
   };
+  const storagePaths = new StoragePaths(config.dataDir);
+  const encoder = new StemEncoder({ paths: storagePaths });
   let boss: PgBoss;
   let files: FileServer;
   let secret: string;
@@ -69,6 +73,7 @@ export async function startBotRuntime(options: BotRuntimeOptions): Promise<BotRu
       dataDir: config.dataDir,
       ...(config.publicBaseUrl ? { publicBaseUrl: config.publicBaseUrl } : {}),
       log,
+      routes: playerRoutes({ secret, lookup: stemSetLookup(orm), paths: storagePaths, encoder, ...(config.publicBaseUrl ? { publicBaseUrl: config.publicBaseUrl } : {}), log }),
     });
     stops.push(() => files.close());
     log.info(`file server listening on ${files.url}`);
@@ -83,8 +88,7 @@ export async function startBotRuntime(options: BotRuntimeOptions): Promise<BotRu
     return deps;
   };
   const tracker = new ProgressTracker(getDeps);
-  const encoder = new StemEncoder({ paths: new StoragePaths(config.dataDir) });
-  const links = config.publicBaseUrl ? { publicBaseUrl: config.publicBaseUrl, secret } : undefined;
+  const links = config.publicBaseUrl ? { publicBaseUrl: config.publicBaseUrl, secret, playerDays: config.playerLinkDays } : undefined;
   // The request message exists: offer the model reactions while the requester may still choose.
   tracker.onMessage = (requestId, row, messageId) => {
     if (row.kind !== 'separate' || row.model !== null) return;

@@ -9,6 +9,7 @@
 import { outsideText } from './outsideText.ts';
 import { createHash } from 'node:crypto';
 import type { APIAllowedMentions, APIEmbed, APIEmbedField, MessageFlags, RESTAPIAttachment } from 'discord-api-types/v10';
+import { stemStyle } from './stemStyle.ts';
 import { TRANSCODES, type AttachDelivery, type AttachmentPlan, type StemDelivery } from './attachmentPlan.ts';
 import type { JobStatus } from './jobStatus.ts';
 import { brightnessWord, energyWords, keyWords, round1, tempoWords, type AnalysisFacts } from './analysisWording.ts';
@@ -296,7 +297,16 @@ export interface StemsView {
   links: Readonly<Record<string, FileLink>>;
   /** The stems came from earlier work (a cached answer). */
   cached?: boolean;
+  /** The stem player: its link, or why there is none (omitted: no player line). */
+  player?: { link: FileLink } | { unavailable: string };
 }
+
+/** The stem player line of a stems message. */
+export function playerLine(player: NonNullable<StemsView['player']>): string {
+  return 'link' in player ? `🎛️ [Open in the stem player](${player.link.url})` : `🎛️ Stem player: ${player.unavailable}`;
+}
+
+export const NO_PLAYER_LINK = 'no link, because this bot has no public file server (PUBLIC_BASE_URL is not set); on its host, `sfa player <track id>` opens it';
 
 export const NO_FILE_SERVER = 'too large to attach, and this bot has no file server (PUBLIC_BASE_URL is not set)';
 
@@ -305,7 +315,8 @@ export function encodingLabel(delivery: AttachDelivery): string {
 }
 
 function stemLine(delivery: StemDelivery, links: StemsView['links']): string {
-  const name = `**${plain(delivery.stem.name, 100)}**`;
+  // The icon's colour is the stem's lane colour in the stem player.
+  const name = `${stemStyle(delivery.stem.name).icon} **${plain(delivery.stem.name, 100)}**`;
   const link = links[delivery.stem.id];
   if (delivery.kind === 'link') {
     if (!link) return `• ${name} — ${NO_FILE_SERVER}`;
@@ -331,6 +342,10 @@ export function renderStemsMessages(view: StemsView): MessagePayload[] {
     .filter((d) => d.kind === 'link' || d.originalAsLink)
     .map((d) => view.links[d.stem.id])
     .filter((l): l is FileLink => !!l);
+  if (view.player && plan.stems.length > 0) {
+    lines.push('', playerLine(view.player));
+    if ('link' in view.player) usedLinks.push(view.player.link);
+  }
   if (usedLinks.length) {
     const first = Math.min(...usedLinks.map((l) => l.expiresAt));
     lines.push('', `Links expire ${relativeTime(first)}.`);

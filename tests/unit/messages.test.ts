@@ -372,10 +372,10 @@ describe('renderStemsMessages', () => {
     ]);
     const embed = embedOf(first!);
     expect(embed.description!.split('\n')).toEqual([
-      '• **drums** — attached (WAV)',
-      '• **bass** — attached (WAV)',
-      '• **other** — attached (WAV)',
-      '• **vocals** — attached (WAV)',
+      '• 🟠 **drums** — attached (WAV)',
+      '• 🔵 **bass** — attached (WAV)',
+      '• 🟢 **other** — attached (WAV)',
+      '• 🟣 **vocals** — attached (WAV)',
     ]);
     expect(embed).toMatchObject({ title: 'Stems · Teardrop', url: TRACK.url, footer: { text: 'htdemucs' } });
     expectWithinLimits(first!);
@@ -388,8 +388,8 @@ describe('renderStemsMessages', () => {
       stemsView([medium, long], { links: { [long.id]: link(long.id, T0 + 7_200_000), [medium.id]: link(medium.id, T0 + 3_600_000) } }),
     );
     const description = embedOf(payloads[0]!).description!;
-    expect(description).toContain(`• **drums** — attached (MP3 192 kb/s) · [full quality WAV](${link(medium.id).url})`);
-    expect(description).toContain(`• **vocals** — [download WAV](${link(long.id).url}) (too long to attach)`);
+    expect(description).toContain(`• 🟠 **drums** — attached (MP3 192 kb/s) · [full quality WAV](${link(medium.id).url})`);
+    expect(description).toContain(`• 🟣 **vocals** — [download WAV](${link(long.id).url}) (too long to attach)`);
     expect(description).toContain(`Links expire <t:${T0 / 1000 + 3600}:R>.`);
     expect(payloads[0]!.attachments).toEqual([{ id: 0, filename: 'drums.mp3', description: 'drums (MP3 192 kb/s)' }]);
   });
@@ -403,13 +403,13 @@ describe('renderStemsMessages', () => {
   it('explains a missing file server instead of a link', () => {
     const long = stem('vocals', 2000);
     const description = embedOf(renderStemsMessages(stemsView([long]))[0]!).description!;
-    expect(description).toBe(`• **vocals** — ${NO_FILE_SERVER}`);
+    expect(description).toBe(`• 🟣 **vocals** — ${NO_FILE_SERVER}`);
     expect(description).not.toContain('expire');
   });
 
   it('attaches only the smaller copy when no link can be made for the original', () => {
     const medium = stem('drums', 300);
-    expect(embedOf(renderStemsMessages(stemsView([medium]))[0]!).description).toBe('• **drums** — attached (MP3 192 kb/s)');
+    expect(embedOf(renderStemsMessages(stemsView([medium]))[0]!).description).toBe('• 🟠 **drums** — attached (MP3 192 kb/s)');
   });
 
   it('splits 11 stems into two messages; only the first pings and lists', () => {

@@ -78,8 +78,8 @@ describe('undelivered stems in the message', () => {
     const [first] = renderStemsMessages(view([stem(1), stem(2)]));
     const out = withUndelivered(first!, [{ name: 'b*a_ss', reason: 'the stem file is missing' }]);
     expect(out.embeds?.[0]?.description?.split('\n')).toEqual([
-      '• **part1** — attached (WAV)',
-      '• **part2** — attached (WAV)',
+      '• ⚪ **part1** — attached (WAV)',
+      '• ⚪ **part2** — attached (WAV)',
       '• **b\\*a\\_ss** — not delivered: the stem file is missing',
     ]);
     expect(out.attachments).toEqual(first!.attachments);

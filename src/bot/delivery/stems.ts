@@ -31,7 +31,8 @@ import {
   type StemFile,
   type StoredFormat,
 } from '../../domain/attachmentPlan.ts';
-import { payloadHash, renderStemsMessages, type FileLink, type MessagePayload, type TrackCard } from '../../domain/messages.ts';
+import { NO_PLAYER_LINK, payloadHash, renderStemsMessages, type FileLink, type MessagePayload, type StemsView, type TrackCard } from '../../domain/messages.ts';
+import { playerExpiry, playerUrl } from '../../domain/playerLink.ts';
 import type { ModelName } from '../../domain/modelCatalog.ts';
 import { expiryFrom, signedUrl } from '../../domain/signedLink.ts';
 import { EncodeError, storedFormatOf, type EncodedFile, type StemEncoder } from './encode.ts';
@@ -40,6 +41,8 @@ import { currentPlan, fits, tooLargeFrom, withUndelivered, type Undelivered } fr
 
 /** How long a file link stays valid by default: a week. */
 export const DEFAULT_LINK_TTL_SECONDS = 7 * 24 * 3600;
+/** SFA_PLAYER_LINK_DAYS' default. */
+export const DEFAULT_PLAYER_DAYS = 7;
 
 export interface StemSource {
   /** The Stem row's id (a uuid); links name it. */
@@ -63,6 +66,8 @@ export interface LinkSettings {
   publicBaseUrl: string;
   secret: string;
   ttlSeconds?: number;
+  /** Lifetime of the stem player link (SFA_PLAYER_LINK_DAYS); default 7. */
+  playerDays?: number;
 }
 
 export interface DeliverStemsOptions {
@@ -75,6 +80,8 @@ export interface DeliverStemsOptions {
   /** The stems came from earlier work. */
   cached?: boolean;
   stems: readonly StemSource[];
+  /** The processing job whose stems these are: the message links the stem player for it. */
+  stemSetId?: string;
   /** The interaction's attachment_size_limit (requests.attachment_size_limit); null: Discord's default. */
   limitBytes?: number | null;
   requestedFormat?: StoredFormat;
@@ -169,6 +176,16 @@ export async function deliverStems(options: DeliverStemsOptions): Promise<StemsD
     for (const e of entries) links[e.source.id] = { url: signedUrl(options.links.publicBaseUrl, options.links.secret, e.source.id, expiresAt), expiresAt: expiresAt * 1000 };
   }
 
+  let player: StemsView['player'];
+  if (options.stemSetId) {
+    if (options.links) {
+      const expiresAt = playerExpiry(now(), options.links.playerDays ?? DEFAULT_PLAYER_DAYS);
+      player = { link: { url: playerUrl(options.links.publicBaseUrl, options.links.secret, options.stemSetId, expiresAt), expiresAt: expiresAt * 1000 } };
+    } else {
+      player = { unavailable: NO_PLAYER_LINK };
+    }
+  }
+
   // 2. Encode; step down while the real file does not fit.
   let tooLargeAt: number | undefined;
   const prepare = async (e: Entry) => {
@@ -199,7 +216,7 @@ export async function deliverStems(options: DeliverStemsOptions): Promise<StemsD
     options.stems.filter((s) => failed.has(s.id)).map((s) => ({ name: s.name, reason: failed.get(s.id)! }));
   const render = () => {
     const current = currentPlan(limitBytes, live().map((e) => e.delivery), sent);
-    const payloads = renderStemsMessages({ requesterId: options.requesterId, track: options.track, model: options.model, plan: current, links, ...(options.cached ? { cached: true } : {}) });
+    const payloads = renderStemsMessages({ requesterId: options.requesterId, track: options.track, model: options.model, plan: current, links, ...(player ? { player } : {}), ...(options.cached ? { cached: true } : {}) });
     payloads[0] = withUndelivered(payloads[0]!, undelivered());
     return { current, payloads };
   };

@@ -41,6 +41,11 @@ export interface FileServerOptions {
   log: FileServerLogger;
   /** Epoch ms, for link expiry. */
   now?: () => number;
+  /**
+   * More routes (the stem player, src/bot/files/player/routes.ts), asked for
+   * any path that is not `/files/<id>`; true when it answered.
+   */
+  routes?: (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>;
 }
 
 export interface FileServer {
@@ -106,7 +111,10 @@ export async function startFileServer(options: FileServerOptions): Promise<FileS
     const method = req.method;
     const url = new URL(req.url ?? '/', 'http://file-server.invalid');
     const match = pattern.exec(url.pathname);
-    if (!match) return text(res, method, 404, TEXT.notFound);
+    if (!match) {
+      if (options.routes && (await options.routes(req, res, url))) return;
+      return text(res, method, 404, TEXT.notFound);
+    }
     if (method !== 'GET' && method !== 'HEAD') return text(res, method, 405, TEXT.method, { allow: 'GET, HEAD' });
 
     // The path matched above, so the link's stem id is the same path segment.

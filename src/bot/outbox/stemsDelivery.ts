@@ -42,6 +42,7 @@ export async function probeAndDeliverStems(deps: BotDeps, ctx: StemsContext, req
       track: trackCard(row),
       model,
       stems: sources,
+      ...(processingJobId ? { stemSetId: processingJobId } : {}),
       limitBytes: row.attachment_size_limit === null ? null : Number(row.attachment_size_limit),
       ...(row.format ? { requestedFormat: row.format } : {}),
       ...(ctx.links ? { links: ctx.links } : {}),
