@@ -4,7 +4,7 @@
  * whose files exist (paths from the rows, never from a URL).
  */
 import type { Orm } from '../../../db/orm.ts';
-import { camelotForKeyName } from '../../../domain/keys.ts';
+import { analysisFacts } from '../../../domain/analysisWording.ts';
 
 export interface PlayerStem {
   id: string;
@@ -42,14 +42,13 @@ export function stemSetLookup(orm: Orm): StemSetLookup {
       `select tempo, key, features from analysis_results where track_id = ? order by inserted_at desc limit 1`,
       [job.track_id],
     );
-    const a = analyses[0];
-    const camelot = a ? ((typeof a.features?.camelot === 'string' ? a.features.camelot : undefined) ?? (a.key ? camelotForKeyName(a.key) : undefined) ?? null) : null;
+    const a = analyses[0] ? analysisFacts(analyses[0]) : null;
     return {
       id: job.id,
       trackId: job.track_id,
       model: job.model,
       track: { title: job.title, artist: job.artist, album: job.album, artUrl: job.album_art_url, durationSeconds: job.duration },
-      analysis: a ? { bpm: a.tempo, key: a.key, camelot } : null,
+      analysis: a ? { bpm: a.tempo, key: a.key, camelot: a.camelot } : null,
       stems: stems
         .filter((s) => s.file_path)
         .map((s) => ({ id: s.id, name: s.stem_type, filePath: s.file_path! }))
