@@ -38,7 +38,20 @@ const COMMON = new Set([
 ]);
 
 /** The engine's own settings (python/sfa_engine reads these) and its libraries' (torch, numba, OpenMP, BLAS). */
-const ENGINE = new Set(['SFA_MODEL_DIR', 'SFA_DEVICE', 'SFA_CATALOG', 'SFA_TORCH_THREADS', 'PYTHONPATH', 'LD_PRELOAD', 'CUDA_VISIBLE_DEVICES']);
+const ENGINE = new Set([
+  'SFA_MODEL_DIR',
+  'SFA_DEVICE',
+  'SFA_CATALOG',
+  'SFA_AUDIO_FORMATS',
+  'SFA_TORCH_THREADS',
+  'SFA_OPENVINO_THREADS',
+  'SFA_SEPARATION_BACKEND',
+  'SFA_INFERENCE_PRECISION',
+  'SFA_CACHE_DIR',
+  'PYTHONPATH',
+  'LD_PRELOAD',
+  'CUDA_VISIBLE_DEVICES',
+]);
 const ENGINE_PREFIXES = ['SFA_ENGINE_', 'NUMBA_', 'OMP_', 'MKL_', 'OPENBLAS_', 'TORCH_', 'PYTORCH_', 'MALLOC_'];
 
 export type ChildKind = 'tool' | 'engine';
