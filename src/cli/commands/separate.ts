@@ -18,6 +18,7 @@ import { camelotForKeyName } from '../../domain/keys.ts';
 import { DEFAULT_MODEL, getModel, unknownModelMessage } from '../../domain/modelCatalog.ts';
 import { defaultStemsFolder } from '../../domain/outputNames.ts';
 import { InputError, parsePipelineInput } from '../../jobs/pipeline/input.ts';
+import { localInputProblem } from '../localInput.ts';
 import type { SeparationTicket } from '../../jobs/pipeline/requestSeparation.ts';
 import type { FollowedRow, FollowOutcome } from '../follow.ts';
 import { copyStems, OutputError } from '../output.ts';
@@ -97,6 +98,12 @@ export async function run(args: string[]): Promise<number> {
   const config = loadConfigOrReport();
   if (!config) return 2;
   const options = parsed.options;
+  const input = parsePipelineInput(options.input);
+  const problem = input.kind === 'file' ? localInputProblem(input.path, options.input) : undefined;
+  if (problem) {
+    process.stderr.write(`sfa separate: ${problem}\n`);
+    return 2;
+  }
   const { runPipeline } = await import('../pipelineRun.ts');
   return runPipeline<SeparationTicket>({
     command: 'sfa separate',
