@@ -76,10 +76,14 @@ def refused_demuxer(stderr: str) -> str | None:
 
 _KIND = {"hls": "an HLS playlist", "concat": "a concat list", "dash": "a DASH manifest",
          "sdp": "an SDP session description", "tty": "a text file", "image2": "an image",
-         "srt": "a subtitle file", "ass": "a subtitle file", "webvtt": "a subtitle file", "data": "raw data"}
+         "srt": "a subtitle file", "ass": "a subtitle file", "webvtt": "a subtitle file", "data": "raw data",
+         "lrc": "a lyrics file"}
 
 
 def unsupported_message(detected: str) -> str:
+    codec = re.search(r" with (\w+) audio$", detected)
+    if codec:
+        return f"the file holds {codec.group(1)} audio, a codec the engine does not accept; send {ACCEPTED_TEXT}"
     kind = _KIND.get(detected) or ("an image" if detected.endswith("_pipe") else f'"{detected}"')
     return (f"the file is {kind}, not an audio format the engine accepts (playlists, lists and manifests "
             f"are never followed); send {ACCEPTED_TEXT}")

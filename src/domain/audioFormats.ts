@@ -72,10 +72,13 @@ const KIND: Record<string, string> = {
   ass: 'a subtitle file',
   webvtt: 'a subtitle file',
   data: 'raw data',
+  lrc: 'a lyrics file',
 };
 
 /** The user-facing text for a refused format. */
 export function unsupportedFormatMessage(detected: string): string {
+  const codec = / with (\w+) audio$/.exec(detected)?.[1];
+  if (codec) return `That file holds ${codec} audio, a codec I do not accept. Send an audio file: ${ACCEPTED_FORMATS_TEXT}.`;
   const kind = KIND[detected] ?? (detected.endsWith('_pipe') ? 'an image' : `"${detected}"`);
   return `That file is ${kind}, not an audio format I accept (playlists, lists and manifests are never followed). Send an audio file: ${ACCEPTED_FORMATS_TEXT}.`;
 }
