@@ -9,7 +9,7 @@ decoded as if they were the input. So every ffprobe/ffmpeg run here gets
 demuxers, reads the one file as ``file:<absolute path>``, and the probe's
 container and codec names are checked against the same lists.
 
-Path: env SFA_AUDIO_FORMATS, else <repo>/catalog/audio_formats.json.
+Path: <repo>/catalog/audio_formats.json (no override: one list for both sides).
 """
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ class AudioFormats:
 
 @lru_cache(maxsize=1)
 def formats() -> AudioFormats:
-    raw = json.loads(Path(os.environ.get("SFA_AUDIO_FORMATS") or DEFAULT_PATH).read_text(encoding="utf-8"))
+    raw = json.loads(DEFAULT_PATH.read_text(encoding="utf-8"))
     if set(raw) != {"demuxers", "codecs"}:
         raise ValueError("audio_formats.json must have exactly 'demuxers' and 'codecs'")
     for key in ("demuxers", "codecs"):
