@@ -8,9 +8,9 @@ import { statSync } from 'node:fs';
 import { notAFileKind, notAFileMessage } from '../domain/audioFormats.ts';
 
 /** The problem with `file` as a command's input, or undefined when it is a regular file. */
-export function localInputProblem(file: string, shown: string): string | undefined {
+export function localInputProblem(file: string, shown: string, options: { missingOk?: boolean } = {}): string | undefined {
   const kind = notAFileKind(statSync(file, { throwIfNoEntry: false }));
-  if (kind === undefined) return undefined;
+  if (kind === undefined || (kind === 'missing' && options.missingOk)) return undefined;
   if (kind === 'missing') return `no such file: ${shown}`;
   return `${shown}: ${notAFileMessage(kind)}`;
 }

@@ -99,7 +99,8 @@ export async function run(args: string[]): Promise<number> {
   if (!config) return 2;
   const options = parsed.options;
   const input = parsePipelineInput(options.input);
-  const problem = input.kind === 'file' ? localInputProblem(input.path, options.input) : undefined;
+  // A missing file is the workers' to report (with --no-worker they may see another filesystem).
+  const problem = input.kind === 'file' ? localInputProblem(input.path, options.input, { missingOk: true }) : undefined;
   if (problem) {
     process.stderr.write(`sfa separate: ${problem}\n`);
     return 2;
