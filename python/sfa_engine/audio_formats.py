@@ -9,7 +9,7 @@ decoded as if they were the input. So every ffprobe/ffmpeg run here gets
 demuxers, reads the one file as ``file:<absolute path>``, and the probe's
 container and codec names are checked against the same lists.
 
-Path: env SFA_AUDIO_FORMATS, else <repo>/catalog/audio_formats.json.
+Path: <repo>/catalog/audio_formats.json (no override: one list for both sides).
 """
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ class AudioFormats:
 
 @lru_cache(maxsize=1)
 def formats() -> AudioFormats:
-    raw = json.loads(Path(os.environ.get("SFA_AUDIO_FORMATS") or DEFAULT_PATH).read_text(encoding="utf-8"))
+    raw = json.loads(DEFAULT_PATH.read_text(encoding="utf-8"))
     if set(raw) != {"demuxers", "codecs"}:
         raise ValueError("audio_formats.json must have exactly 'demuxers' and 'codecs'")
     for key in ("demuxers", "codecs"):
@@ -76,10 +76,14 @@ def refused_demuxer(stderr: str) -> str | None:
 
 _KIND = {"hls": "an HLS playlist", "concat": "a concat list", "dash": "a DASH manifest",
          "sdp": "an SDP session description", "tty": "a text file", "image2": "an image",
-         "srt": "a subtitle file", "ass": "a subtitle file", "webvtt": "a subtitle file", "data": "raw data"}
+         "srt": "a subtitle file", "ass": "a subtitle file", "webvtt": "a subtitle file", "data": "raw data",
+         "lrc": "a lyrics file"}
 
 
 def unsupported_message(detected: str) -> str:
+    codec = re.search(r" with (\w+) audio$", detected)
+    if codec:
+        return f"the file holds {codec.group(1)} audio, a codec the engine does not accept; send {ACCEPTED_TEXT}"
     kind = _KIND.get(detected) or ("an image" if detected.endswith("_pipe") else f'"{detected}"')
     return (f"the file is {kind}, not an audio format the engine accepts (playlists, lists and manifests "
             f"are never followed); send {ACCEPTED_TEXT}")

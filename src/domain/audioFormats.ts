@@ -12,6 +12,7 @@
  * something that could be read as an option). Then the probe's container and
  * codec names are checked against the same lists.
  */
+import type { Stats } from 'node:fs';
 import { z } from 'zod';
 import rawFormats from '../../catalog/audio_formats.json' with { type: 'json' };
 
@@ -71,10 +72,13 @@ const KIND: Record<string, string> = {
   ass: 'a subtitle file',
   webvtt: 'a subtitle file',
   data: 'raw data',
+  lrc: 'a lyrics file',
 };
 
 /** The user-facing text for a refused format. */
 export function unsupportedFormatMessage(detected: string): string {
+  const codec = / with (\w+) audio$/.exec(detected)?.[1];
+  if (codec) return `That file holds ${codec} audio, a codec I do not accept. Send an audio file: ${ACCEPTED_FORMATS_TEXT}.`;
   const kind = KIND[detected] ?? (detected.endsWith('_pipe') ? 'an image' : `"${detected}"`);
   return `That file is ${kind}, not an audio format I accept (playlists, lists and manifests are never followed). Send an audio file: ${ACCEPTED_FORMATS_TEXT}.`;
 }
@@ -87,6 +91,17 @@ function shownName(name: string | undefined): string {
 
 /** What a path names, when it is not something to read audio from. */
 export type NotAFile = 'missing' | 'directory' | 'fifo' | 'device' | 'socket' | 'other';
+
+/** What a path is (from its stat, undefined when missing), when it is not a regular file. */
+export function notAFileKind(st: Pick<Stats, 'isFile' | 'isDirectory' | 'isFIFO' | 'isCharacterDevice' | 'isBlockDevice' | 'isSocket'> | undefined): NotAFile | undefined {
+  if (!st) return 'missing';
+  if (st.isFile()) return undefined;
+  if (st.isDirectory()) return 'directory';
+  if (st.isFIFO()) return 'fifo';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'device';
+  if (st.isSocket()) return 'socket';
+  return 'other';
+}
 
 export function notAFileMessage(kind: NotAFile): string {
   switch (kind) {

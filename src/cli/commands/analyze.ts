@@ -22,6 +22,7 @@ import { analysisFacts, brightnessWord, keyWords, tempoWords, type AnalysisFacts
 import { InputError, parsePipelineInput } from '../../jobs/pipeline/input.ts';
 import type { AnalysisTicket } from '../../jobs/pipeline/requestAnalysis.ts';
 import type { FollowOutcome } from '../follow.ts';
+import { localInputProblem } from '../localInput.ts';
 import { copyOut, OutputError } from '../output.ts';
 import type { Session } from '../session.ts';
 import { parseCommandLine } from '../args.ts';
@@ -81,8 +82,9 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`sfa analyze: ${error.userMessage}\n`);
     return 2;
   }
-  if (input.kind === 'file' && !existsSync(input.path)) {
-    process.stderr.write(`sfa analyze: no such file: ${options.file}\n`);
+  const problem = input.kind === 'file' ? localInputProblem(input.path, options.file) : undefined;
+  if (problem) {
+    process.stderr.write(`sfa analyze: ${problem}\n`);
     return 2;
   }
   const config = loadConfigOrReport();

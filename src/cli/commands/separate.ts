@@ -16,6 +16,7 @@ import { failedStages, type StageStates } from '../../domain/cliProgress.ts';
 import { DEFAULT_MODEL, getModel, unknownModelMessage } from '../../domain/modelCatalog.ts';
 import { defaultStemsFolder } from '../../domain/outputNames.ts';
 import { InputError, parsePipelineInput } from '../../jobs/pipeline/input.ts';
+import { localInputProblem } from '../localInput.ts';
 import type { SeparationTicket } from '../../jobs/pipeline/requestSeparation.ts';
 import type { FollowedRow, FollowOutcome } from '../follow.ts';
 import { copyStems, OutputError } from '../output.ts';
@@ -90,6 +91,13 @@ export async function run(args: string[]): Promise<number> {
   const config = loadConfigOrReport();
   if (!config) return 2;
   const options = parsed.options;
+  const input = parsePipelineInput(options.input);
+  // A missing file is the workers' to report (with --no-worker they may see another filesystem).
+  const problem = input.kind === 'file' ? localInputProblem(input.path, options.input, { missingOk: true }) : undefined;
+  if (problem) {
+    process.stderr.write(`sfa separate: ${problem}\n`);
+    return 2;
+  }
   const { runPipeline } = await import('../pipelineRun.ts');
   return runPipeline<SeparationTicket>({
     command: 'sfa separate',

@@ -6,11 +6,11 @@ import {
   ffmpegFileInput,
   ffmpegInputGuard,
   judgeProbe,
+  notAFileKind,
   notAFileMessage,
   refusedDemuxer,
   UNREADABLE_MESSAGE,
   unsupportedFormatMessage,
-  type NotAFile,
 } from '../../domain/audioFormats.ts';
 import { AudioValidationError, cancelledError, formatDuration } from './errors.ts';
 import { runTool } from './runTool.ts';
@@ -49,17 +49,6 @@ const Probe = z.object({
     .default([]),
   format: z.object({ duration: z.coerce.number().optional(), format_name: z.string().optional() }).optional(),
 });
-
-/** What a path is, when it is not a regular file. */
-export function notAFileKind(st: Stats | undefined): NotAFile | undefined {
-  if (!st) return 'missing';
-  if (st.isFile()) return undefined;
-  if (st.isDirectory()) return 'directory';
-  if (st.isFIFO()) return 'fifo';
-  if (st.isCharacterDevice() || st.isBlockDevice()) return 'device';
-  if (st.isSocket()) return 'socket';
-  return 'other';
-}
 
 /**
  * A regular file this process can read, or a specific AudioValidationError:

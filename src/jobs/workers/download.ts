@@ -106,7 +106,10 @@ async function audioRequestFor(ctx: WorkerContext, trackId: string, track: Track
   }
   const file = filePathOfSource(track.source_url);
   if (file) {
-    // Missing, a folder/fifo/device, unreadable: each with its own message (the worker must see the same filesystem).
+    // The worker must see the same filesystem. Missing, a folder/fifo/device, unreadable: each its own message.
+    if (!(await stat(file).catch(() => null))) {
+      throw new UserFacingError('not_found', `The file ${file} does not exist where the worker runs. Check the path and try again.`);
+    }
     await checkReadableFile(file);
     return { kind: 'file', path: file, displayName: path.basename(file) };
   }
