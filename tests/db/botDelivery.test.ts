@@ -84,7 +84,7 @@ describe('migration 0002 on its own database', () => {
       await insertDelivery(e, requestId);
       await insertReactionChoice(e, requestId);
 
-      await scratch.migrator.down({ to: '0001_initial_schema' }); // 0002 and what came after it
+      await scratch.migrator.down({ to: '0001_initial_schema' }); // back to 0001: 0002 and the migrations after it
       expect((await scratch.migrator.getExecuted()).map((m) => m.name)).toEqual(['0001_initial_schema']);
       expect(await tableExists(scratch, 'deliveries')).toBe(false);
       expect(await tableExists(scratch, 'reaction_choices')).toBe(false);

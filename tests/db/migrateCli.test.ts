@@ -94,6 +94,7 @@ describe('sfa db migrate', () => {
         'mikro_orm_migrations',
         'processing_jobs',
         'reaction_choices',
+        'request_slots',
         'requests',
         'stems',
         'tracks',

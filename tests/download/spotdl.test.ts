@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeFakeTool, makeTempDir } from './helpers.ts';
@@ -31,7 +31,8 @@ describe('downloadWithSpotdl (fake executable)', () => {
     expect(got.path).toBe(path.join(out, '4cOdK2wGLETKBW3PvgPWqT.opus'));
     const args = await fake.args();
     expect(args).toEqual(buildSpotdlArgs(URL, out));
-    expect(args.slice(0, 2)).toEqual(['download', URL]);
+    expect(args[0]).toBe('download');
+    expect(args.slice(-2)).toEqual(['--', URL]); // the link can never be read as an option
     expect(args[args.indexOf('--output') + 1]).toBe(path.join(out, '{track-id}.{output-ext}'));
   });
 
@@ -48,6 +49,28 @@ describe('downloadWithSpotdl (fake executable)', () => {
     expect(err).toBeInstanceOf(SpotdlError);
     expect(err.code).toBe(code);
     expect(err.userMessage.length).toBeGreaterThan(20);
+  });
+
+  it('a link that looks like an option stays the link', async () => {
+    const out = path.join(tmp.dir, 'dash');
+    await mkdir(out);
+    const fake = await makeFakeTool(tmp.dir, 'spotdl-dash', { createFile: path.join(out, 'x.opus') });
+    await downloadWithSpotdl('--output=/etc/cron.d/x', out, { executable: fake.path });
+    expect((await fake.args()).slice(-2)).toEqual(['--', '--output=/etc/cron.d/x']);
+  });
+
+  it('stops a download that grows past SFA_MAX_FILE_MB and leaves nothing behind', async () => {
+    const out = path.join(tmp.dir, 'huge');
+    await mkdir(out);
+    const script = path.join(tmp.dir, 'spotdl-huge');
+    // Writes 2 MB, then keeps going (as a stream that never ends would).
+    await writeFile(script, `#!/bin/sh\nhead -c 2097152 /dev/zero > '${out}/x.opus'\nsleep 30\n`);
+    await chmod(script, 0o755);
+    const err = (await downloadWithSpotdl(URL, out, { executable: script, maxFileMb: 1, sizeCheckMs: 100 }).catch((e: unknown) => e)) as SpotdlError;
+    expect(err).toBeInstanceOf(SpotdlError);
+    expect(err.code).toBe('too_large');
+    expect(err.userMessage).toMatch(/grew past 1 MB \(SFA_MAX_FILE_MB\) and was stopped/);
+    expect(await readdir(out)).toEqual([]);
   });
 
   it('treats exit 0 without an audio file as a failure', async () => {

@@ -96,6 +96,16 @@ describe('yt-dlp argument building (fake executable)', () => {
     for (const flag of ['--no-playlist', '--newline', '--progress', '--progress-template', '--socket-timeout', '-P']) expect(args).toContain(flag);
     expect(args[args.indexOf('-f') + 1]).toBe('bestaudio/best');
     expect(args[args.indexOf('-P') + 1]).toBe(out);
+    expect(args).not.toContain('--max-filesize');
+  });
+
+  it('caps the size with --max-filesize and says so when yt-dlp skipped a larger file', async () => {
+    expect(buildDownloadArgs('https://www.youtube.com/watch?v=abc', '/tmp/x', { maxFileMb: 2 }).join(' ')).toContain('--max-filesize 2097152 --');
+    const fake = await makeFakeTool(tmp.dir, 'yt-dlp-big', { stdout: '[download] File is larger than max-filesize (9999999 bytes > 2097152 bytes). Aborting.\n' });
+    const err = (await downloadWithYtDlp('https://www.youtube.com/watch?v=abc', tmp.dir, { executable: fake.path, maxFileMb: 2 }).catch((e: unknown) => e)) as YtDlpError;
+    expect(err).toBeInstanceOf(YtDlpError);
+    expect(err.code).toBe('too_large');
+    expect(err.userMessage).toBe('That audio on YouTube is larger than 2 MB (SFA_MAX_FILE_MB), so it was not downloaded. Try a shorter track.');
   });
 
   it('turns yt-dlp stderr into a typed error', async () => {

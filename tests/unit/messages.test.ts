@@ -320,6 +320,14 @@ describe('renderRequestMessage', () => {
     expect(embed.url).toBeUndefined();
   });
 
+  it('escapes a failure reason that quotes outside text (the YouTube search for a Spotify title), and hides server paths', () => {
+    const error = 'YouTube found nothing for "x - [Verify your account](https://evil.example) @everyone <@1>". Try /srv/sfa/var/uploads/abc.mp3';
+    const embed = embedOf(renderRequestMessage(view({ stages: { download: { status: 'failed', progress: 0, error } } })));
+    expect(embed.description).toContain(
+      'failed: YouTube found nothing for "x - \\[Verify your account\\]\\(https:\u200b//evil.example\\) @\u200beveryone \\<@1\\>". Try abc.mp3',
+    );
+  });
+
   it('stays within Discord limits with a huge title and error', () => {
     const payload = renderRequestMessage(
       view({

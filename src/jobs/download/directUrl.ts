@@ -210,14 +210,14 @@ async function fetchFollowingSafeRedirects(
     if (res.status < 300 || res.status >= 400 || !location) return { res, url };
     await res.body?.cancel();
     if (hop >= 5) throw new DirectUrlError('network', `${start.host} redirected too many times. Use the final link to the audio file.`);
-    let next: string;
+    let next: URL;
     try {
-      next = new URL(location, url).toString();
+      next = new URL(location, url);
     } catch {
       throw new DirectUrlError('network', `${start.host} redirected to something that is not a link. Use the final link to the audio file.`);
     }
-    url = parseDirectUrl(next, policy);
-    checkHop?.(url);
+    checkHop?.(next); // the caller's own rule first (an attachment must stay on the CDN): its message is the specific one
+    url = parseDirectUrl(next.href, policy);
   }
 }
 

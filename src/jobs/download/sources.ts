@@ -42,12 +42,13 @@ export async function createAudioSources(s: DownloadSettings): Promise<AudioSour
         }
       : undefined,
     spotdl: spotdl
-      ? (track, ctx) => downloadWithSpotdl(track.url, ctx.workDir, { executable: spotdl, ...(ctx.signal ? { signal: ctx.signal } : {}) })
+      ? (track, ctx) => downloadWithSpotdl(track.url, ctx.workDir, { executable: spotdl, maxFileMb: s.maxFileMb, ...(ctx.signal ? { signal: ctx.signal } : {}) })
       : undefined,
     youtube: (track, ctx) =>
       findAndDownloadFromYouTube(track, ctx.workDir, {
         ...ytdlp,
         maxDurationSeconds: s.maxDurationSeconds,
+        maxFileMb: s.maxFileMb,
         onProgress: ctx.onProgress,
         ...(ctx.signal ? { signal: ctx.signal } : {}),
       }),

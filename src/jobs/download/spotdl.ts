@@ -1,4 +1,4 @@
-import { access, readdir } from 'node:fs/promises';
+import { access, readdir, rm, stat } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import path from 'node:path';
 import { SpotdlError, cancelledError } from './errors.ts';
@@ -13,6 +13,10 @@ export interface SpotdlOptions {
   extraArgs?: readonly string[];
   /** Extra environment (e.g. proxy variables); inherited otherwise. */
   env?: Record<string, string | undefined>;
+  /** Size cap in MB (SFA_MAX_FILE_MB): spotdl has none, so its output folder is watched and the run stopped past it. */
+  maxFileMb?: number;
+  /** How often the output folder is measured (default 500 ms). */
+  sizeCheckMs?: number;
   signal?: AbortSignal;
 }
 
@@ -43,7 +47,6 @@ async function isExecutable(file: string): Promise<boolean> {
 export function buildSpotdlArgs(trackUrl: string, outDir: string, opts: Pick<SpotdlOptions, 'format' | 'extraArgs'> = {}): string[] {
   return [
     'download',
-    trackUrl,
     // {track-id} is a Spotify id: the file name never contains the title.
     '--output', path.join(outDir, '{track-id}.{output-ext}'),
     '--format', opts.format ?? 'opus',
@@ -52,6 +55,9 @@ export function buildSpotdlArgs(trackUrl: string, outDir: string, opts: Pick<Spo
     '--print-errors',
     '--simple-tui',
     ...(opts.extraArgs ?? []),
+    // The link comes from an API answer: after `--` it can never be read as an option.
+    '--',
+    trackUrl,
   ];
 }
 
@@ -90,16 +96,61 @@ function lastMeaningfulLine(text: string): string {
 
 export async function downloadWithSpotdl(trackUrl: string, outDir: string, opts: SpotdlOptions): Promise<{ path: string }> {
   const timeoutMs = opts.timeoutMs ?? 10 * 60_000;
-  const run = await runTool(opts.executable, buildSpotdlArgs(trackUrl, outDir, opts), {
-    timeoutMs,
-    cwd: outDir, // spotdl writes caches/errors files relative to cwd
-    ...(opts.env ? { env: opts.env } : {}),
-    ...(opts.signal ? { signal: opts.signal } : {}),
-  });
+  // Stopped by the caller's signal, or by the size watch when the output grows past the cap.
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  if (opts.signal?.aborted) stop.abort();
+  else opts.signal?.addEventListener('abort', onAbort, { once: true });
+  const maxBytes = opts.maxFileMb ? Math.floor(opts.maxFileMb * 1024 * 1024) : undefined;
+  let tooLarge = false;
+  const watch = maxBytes
+    ? setInterval(() => {
+        void folderBytes(outDir).then((bytes) => {
+          if (bytes > maxBytes && !stop.signal.aborted) {
+            tooLarge = true;
+            stop.abort();
+          }
+        });
+      }, opts.sizeCheckMs ?? 500)
+    : undefined;
+  let run: ToolRun;
+  try {
+    run = await runTool(opts.executable, buildSpotdlArgs(trackUrl, outDir, opts), {
+      timeoutMs,
+      cwd: outDir, // spotdl writes caches/errors files relative to cwd
+      ...(opts.env ? { env: opts.env } : {}),
+      signal: stop.signal,
+    });
+  } finally {
+    clearInterval(watch);
+    opts.signal?.removeEventListener('abort', onAbort);
+  }
+  if (tooLarge) {
+    await removeOutputs(outDir);
+    throw new SpotdlError('too_large', `spotdl's download grew past ${opts.maxFileMb} MB (SFA_MAX_FILE_MB) and was stopped. Try a shorter track.`);
+  }
   if (run.cancelled) throw cancelledError('The download');
   if (run.exitCode !== 0) throw classifySpotdlFailure(run, opts.executable, timeoutMs);
   // spotdl can exit 0 after printing an error for the song, so trust the file, not the code.
   const names = (await readdir(outDir)).filter((n) => AUDIO_EXT.test(n));
   if (names.length === 0) throw classifySpotdlFailure({ ...run, exitCode: run.exitCode }, opts.executable, timeoutMs);
-  return { path: path.join(outDir, names[0]!) };
+  const file = path.join(outDir, names[0]!);
+  if (maxBytes && (await stat(file)).size > maxBytes) {
+    await removeOutputs(outDir);
+    throw new SpotdlError('too_large', `spotdl's download is larger than ${opts.maxFileMb} MB (SFA_MAX_FILE_MB). Try a shorter track.`);
+  }
+  return { path: file };
+}
+
+/** Total size of the files directly in `dir` (spotdl writes there and into no subfolder we use). */
+async function folderBytes(dir: string): Promise<number> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  let total = 0;
+  for (const e of entries) if (e.isFile()) total += (await stat(path.join(dir, e.name)).catch(() => ({ size: 0 }))).size;
+  return total;
+}
+
+async function removeOutputs(dir: string): Promise<void> {
+  const entries = await readdir(dir).catch(() => [] as string[]);
+  await Promise.all(entries.map((name) => rm(path.join(dir, name), { recursive: true, force: true })));
 }

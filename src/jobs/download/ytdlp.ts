@@ -18,6 +18,8 @@ export interface YtDlpOptions {
   proxy?: string;
   /** Extra arguments (e.g. ['--cookies', file]) inserted before ours. */
   extraArgs?: readonly string[];
+  /** Size cap in MB (SFA_MAX_FILE_MB), passed as --max-filesize: yt-dlp stops a larger download. */
+  maxFileMb?: number;
   signal?: AbortSignal;
 }
 
@@ -69,6 +71,7 @@ export function buildDownloadArgs(url: string, outDir: string, opts: YtDlpOption
     '-P', outDir,
     '-o', 'source.%(ext)s',
     '--no-mtime',
+    ...(opts.maxFileMb ? ['--max-filesize', `${Math.floor(opts.maxFileMb * 1024 * 1024)}`] : []),
     '--',
     url,
   ];
@@ -221,6 +224,10 @@ export async function downloadWithYtDlp(
     },
   });
   if (run.cancelled) throw cancelledError('The download');
+  // yt-dlp skips a file over --max-filesize and may still exit 0.
+  if (opts.maxFileMb && /larger than max-filesize/i.test(`${run.stdout}\n${run.stderr}`)) {
+    throw new YtDlpError('too_large', `That audio on ${siteOf(url)} is larger than ${opts.maxFileMb} MB (SFA_MAX_FILE_MB), so it was not downloaded. Try a shorter track.`);
+  }
   if (run.exitCode !== 0) throw classifyYtDlpFailure(run, { executable, site: siteOf(url), timeoutMs });
   const file = result?.filepath ?? (await findSourceFile(outDir));
   if (!file) {
