@@ -7,6 +7,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { execa } from 'execa';
+import { REPO_ROOT } from '../../src/jobs/engine/client.ts';
 import { cliEnv, sfa, startSfa } from '../cli/helpers.ts';
 import { tempDir } from '../engine/helpers.ts';
 import { closedPortUrl } from '../support/fakeHttp.ts';
@@ -157,6 +159,23 @@ describe('sfa models download', () => {
     expect(server.requestsFor(name).at(-1)!.headers.range).toBe(`bytes=${kept}-`);
     expect(listing()).toEqual([name, 'htdemucs.yaml']);
     expect(readFileSync(path.join(dir, name)).equals(content)).toBe(true);
+  }, 120_000);
+
+  it('on a terminal: one bar redrawn in place, with bytes, rate and time left', async () => {
+    const { name } = htdemucs();
+    server.plan(name, 'slow');
+    // script(1) gives the command a pseudo-terminal, as a user's shell would.
+    const run = await execa('script', ['-qfec', `${process.execPath} ${path.join(REPO_ROOT, 'bin/sfa.js')} models download`, '/dev/null'], {
+      env: env({ TERM: 'xterm' }),
+      extendEnv: false,
+      reject: false,
+      timeout: 120_000,
+    });
+    expect(run.exitCode).toBe(0);
+    const frames = String(run.stdout).split('\r\x1b[K').slice(1);
+    expect(frames.length).toBeGreaterThanOrEqual(3);
+    expect(frames.some((f) => /^htdemucs {2}\[#*\.*\] +\d+% {2}0\.\d+ MB of 0\.\d+ MB {2}[\d.]+ MB\/s {2}ETA \d+:\d\d/.test(f))).toBe(true);
+    expect(String(run.stdout)).toContain(`htdemucs: installed and verified in ${dir}`);
   }, 120_000);
 
   it('two processes downloading the same model at once fetch it once and both end with a good model', async () => {
