@@ -216,6 +216,8 @@ describe('sfa models download', () => {
       const run = await sfa(['models', 'download'], { env: env({ SFA_MODEL_BASE_URL: url }) });
       expect(run.code).toBe(1);
       expect(run.stderr).toContain(`cannot reach ${new URL(url).host} (ECONNREFUSED): is this machine offline?`);
+      // What to fetch elsewhere: demucs' own URLs from its packaged list.
+      expect(run.stderr).toContain(`https://dl.fbaipublicfiles.com/demucs/hybrid_transformer/955717e8-8726e21a.th  ->  ${dir}/955717e8-8726e21a.th`);
       expect(listing()).toEqual([]);
     }, 60_000);
 
