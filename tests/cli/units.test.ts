@@ -34,7 +34,7 @@ describe('parseSeparateArgs', () => {
 
   it.each([
     [[], /missing/],
-    [['a.wav', 'b.wav'], /expected one input, got 2/],
+    [['a.wav', 'b.wav'], /unexpected argument 'b.wav' \(expected at most 1 <file\|url>\)/],
     [['a.wav', '--model', 'mdx'], /Unknown model "mdx"/],
     [['a.wav', '--format', 'ogg'], /--format must be one of wav, flac, mp3/],
     [['a.wav', '--twostems'], /Unknown option/],
@@ -72,7 +72,7 @@ describe('parseGcArgs', () => {
     [['--grace', '-5'], /--grace/],
     [['--grace=-5'], /--grace: "-5" is not a number of minutes/],
     [['--max-age'], /argument missing/],
-    [['extra'], /Unexpected argument/],
+    [['extra'], /unexpected argument 'extra'/],
   ])('%j is a usage error', (args, message) => {
     const r = parseGcArgs(args);
     expect(r.ok).toBe(false);

@@ -54,7 +54,7 @@ describe('sfa models', () => {
     expect(ok.stdout).toContain('htdemucs: ok');
     const missing = await sfa(['models', 'check', 'htdemucs_ft']);
     expect(missing.exitCode).toBe(1);
-    expect(missing.stdout).toContain(`Put these files in ${modelDir}`);
+    expect(missing.stdout).toContain(`htdemucs_ft: NOT INSTALLED. Run \`npx sfa models download htdemucs_ft\`, or put these files in ${modelDir}:`);
     for (const f of ['htdemucs_ft.yaml', 'f7e0c4bc-*.th', 'd12395a8-*.th', '92cfc3b6-*.th', '04573f0d-*.th']) expect(missing.stdout).toContain(f);
     expect((await sfa(['models', 'check', 'nope'])).exitCode).toBe(2);
   }, 60_000);

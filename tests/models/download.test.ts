@@ -7,6 +7,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { execa } from 'execa';
+import { REPO_ROOT } from '../../src/jobs/engine/client.ts';
 import { cliEnv, sfa, startSfa } from '../cli/helpers.ts';
 import { tempDir } from '../engine/helpers.ts';
 import { closedPortUrl } from '../support/fakeHttp.ts';
@@ -78,6 +80,26 @@ describe('sfa models download', () => {
     expect(listing()).toEqual([]); // SFA_MODEL_DIR untouched
   }, 120_000);
 
+  it('list and check call a damaged file unverified; download replaces it with a good copy', async () => {
+    const { name, content } = htdemucs();
+    expect((await sfa(['models', 'download'], { env: env() })).code).toBe(0);
+    const damaged = Buffer.from(content);
+    damaged.writeUInt8(damaged.readUInt8(100) ^ 0xff, 100);
+    writeFileSync(path.join(dir, name), damaged);
+
+    const list = await sfa(['models', 'list'], { env: env() });
+    expect(list.stdout).toMatch(/^htdemucs\s+drums,bass,other,vocals\s+1x\s+~84 MB\s+0\.\d\d MB\s+unverified$/m);
+    const check = await sfa(['models', 'check', 'htdemucs'], { env: env() });
+    expect(check.code).toBe(1);
+    expect(check.stdout).toContain(`htdemucs: FAILED verification in ${dir}:\n  ${name}: its sha256 does not start with ${name.slice(9, 17)} (corrupt or incomplete)`);
+
+    const repaired = await sfa(['models', 'download', 'htdemucs'], { env: env() });
+    expect(repaired.code).toBe(0);
+    expect(repaired.stdout).toContain(`(fetched ${name}`);
+    expect(readFileSync(path.join(dir, name)).equals(content)).toBe(true);
+    expect((await sfa(['models', 'list', '--json'], { env: env() })).stdout).toContain('"state": "installed"');
+  }, 120_000);
+
   it('refuses a corrupt file: names it, where it came from and what was expected, and leaves nothing behind', async () => {
     server.plan(htdemucs().name, 'corrupt', 'corrupt');
     const run = await sfa(['models', 'download', 'htdemucs'], { env: env() });
@@ -111,8 +133,10 @@ describe('sfa models download', () => {
     const requests = server.requestsFor(name);
     expect(requests).toHaveLength(2);
     expect(requests[0]!.headers.range).toBeUndefined();
-    expect(requests[1]!.headers.range).toBe(`bytes=${content.length >> 1}-`);
-    expect(server.sent.get(name)).toBe(content.length); // each byte sent once
+    // It asks for the rest from what arrived before the cut (at most the half the server sent).
+    const from = Number(/^bytes=(\d+)-$/.exec(String(requests[1]!.headers.range))?.[1]);
+    expect(from).toBeGreaterThan(0);
+    expect(from).toBeLessThanOrEqual(content.length >> 1);
     expect(readFileSync(path.join(dir, name)).equals(content)).toBe(true);
   }, 60_000);
 
@@ -135,6 +159,23 @@ describe('sfa models download', () => {
     expect(server.requestsFor(name).at(-1)!.headers.range).toBe(`bytes=${kept}-`);
     expect(listing()).toEqual([name, 'htdemucs.yaml']);
     expect(readFileSync(path.join(dir, name)).equals(content)).toBe(true);
+  }, 120_000);
+
+  it('on a terminal: one bar redrawn in place, with bytes, rate and time left', async () => {
+    const { name } = htdemucs();
+    server.plan(name, 'slow');
+    // script(1) gives the command a pseudo-terminal, as a user's shell would.
+    const run = await execa('script', ['-qfec', `${process.execPath} ${path.join(REPO_ROOT, 'bin/sfa.js')} models download`, '/dev/null'], {
+      env: env({ TERM: 'xterm' }),
+      extendEnv: false,
+      reject: false,
+      timeout: 120_000,
+    });
+    expect(run.exitCode).toBe(0);
+    const frames = String(run.stdout).split('\r\x1b[K').slice(1);
+    expect(frames.length).toBeGreaterThanOrEqual(3);
+    expect(frames.some((f) => /^htdemucs {2}\[#*\.*\] +\d+% {2}0\.\d+ MB of 0\.\d+ MB {2}[\d.]+ MB\/s {2}ETA \d+:\d\d/.test(f))).toBe(true);
+    expect(String(run.stdout)).toContain(`htdemucs: installed and verified in ${dir}`);
   }, 120_000);
 
   it('two processes downloading the same model at once fetch it once and both end with a good model', async () => {
@@ -175,6 +216,8 @@ describe('sfa models download', () => {
       const run = await sfa(['models', 'download'], { env: env({ SFA_MODEL_BASE_URL: url }) });
       expect(run.code).toBe(1);
       expect(run.stderr).toContain(`cannot reach ${new URL(url).host} (ECONNREFUSED): is this machine offline?`);
+      // What to fetch elsewhere: demucs' own URLs from its packaged list.
+      expect(run.stderr).toContain(`https://dl.fbaipublicfiles.com/demucs/hybrid_transformer/955717e8-8726e21a.th  ->  ${dir}/955717e8-8726e21a.th`);
       expect(listing()).toEqual([]);
     }, 60_000);
 

@@ -167,8 +167,7 @@ async function download(args: string[]): Promise<number> {
   const dir = path.resolve(values.dir ?? settings.modelDir);
   const json = values.json ?? false;
 
-  const { installModel } = await import('../../jobs/models/install.ts');
-  const { resolveSource } = await import('../../jobs/models/source.ts');
+  const { installModel, resolveSourceOrExplain } = await import('../../jobs/models/install.ts');
   const { ModelDownloadError } = await import('../../jobs/models/errors.ts');
 
   // Ctrl-C stops the transfer; what was fetched stays as a hidden .part file and resumes next time.
@@ -188,7 +187,7 @@ async function download(args: string[]): Promise<number> {
     const base = { python: settings.python, baseUrl: settings.modelBaseUrl, signal: interrupt.signal };
     let source;
     try {
-      source = await resolveSource(base);
+      source = await resolveSourceOrExplain(models, { ...base, dir });
     } catch (error) {
       if (!(error instanceof ModelDownloadError)) throw error;
       if (signalName) return interrupted(signalName);

@@ -11,7 +11,7 @@ import type { ModelInfo } from '../../domain/modelCatalog.ts';
 import { bagSignatures, findCheckpoint, manualCopyHint, parseCheckpointName, type CheckpointFile } from '../../domain/modelFiles.ts';
 import { writeFileAtomic } from '../storage/atomicWrite.ts';
 import { fetchCheckpoint, matchesChecksum, partName } from './checkpoint.ts';
-import { storageProblem } from './errors.ts';
+import { ModelDownloadError, storageProblem } from './errors.ts';
 import { withModelLock, type LockHolder } from './lock.ts';
 import { filesFor, resolveSource, type ModelSourceOptions, type ResolvedSource } from './source.ts';
 
@@ -54,7 +54,7 @@ export async function installModel(model: ModelInfo, options: InstallOptions): P
   } catch (error) {
     throw storageProblem(error, dir) ?? error;
   }
-  const source = options.source ?? (await resolveSource(options));
+  const source = options.source ?? (await resolveSourceOrExplain([model], options));
   const files = await filesFor(model, source);
   const hint = manualCopyHint(files, dir);
   let lastWaitReport = 0;
@@ -114,6 +114,22 @@ export async function installModel(model: ModelInfo, options: InstallOptions): P
     },
     { signal: options.signal, onWait },
   );
+}
+
+/**
+ * resolveSource; when the mirror's files.txt cannot be fetched (offline, no
+ * answer), the error also lists the files to copy by hand, from demucs' own
+ * list (which needs no network).
+ */
+export async function resolveSourceOrExplain(models: readonly ModelInfo[], options: ModelSourceOptions & { dir: string }): Promise<ResolvedSource> {
+  try {
+    return await resolveSource(options);
+  } catch (error) {
+    if (!(error instanceof ModelDownloadError) || (error.reason !== 'offline' && error.reason !== 'timeout')) throw error;
+    const packaged = await resolveSource({ python: options.python });
+    const hints = await Promise.all(models.map(async (m) => manualCopyHint(await filesFor(m, packaged), options.dir)));
+    throw new ModelDownloadError(error.reason, `${error.userMessage}\n${hints.join('\n')}`, error);
+  }
 }
 
 /** `<model>.yaml` from the demucs package, unless one naming the same networks is there. */
