@@ -39,10 +39,18 @@ const RANK: Record<JobStatus, number> = { queued: 0, downloading: 1, processing:
 
 /** The newer of two observations of one row: status forward only, progress upward only. */
 export function mergeObservation(current: StageState, seen: StageState): StageState {
-  if (isTerminal(current.status)) return current;
-  if (RANK[seen.status] > RANK[current.status]) return { ...current, ...seen };
-  if (seen.status === current.status && seen.progress > current.progress) return { ...current, progress: seen.progress };
+  if (isTerminal(current.status)) return withoutNote(current);
+  if (RANK[seen.status] > RANK[current.status]) return seen.note ? { ...current, ...seen } : withoutNote({ ...current, ...seen });
+  if (seen.status === current.status && seen.note) return { ...current, progress: Math.max(current.progress, seen.progress), note: seen.note };
+  // The percentage moving on means the noted step is over.
+  if (seen.status === current.status && seen.progress > current.progress) return withoutNote({ ...current, progress: seen.progress });
   return current;
+}
+
+function withoutNote(state: StageState): StageState {
+  if (state.note === undefined) return state;
+  const { note: _note, ...rest } = state;
+  return rest;
 }
 
 type RowRead = { id: string; status: JobStatus; progress: number; error: string | null };
@@ -150,7 +158,7 @@ export async function startFollowing(url: string, orm: Orm): Promise<TicketFollo
         onEvent = (event) => {
           const w = watched.find((x) => x.id === event.jobId);
           if (!w) return;
-          observe(w, { status: event.status, progress: event.progress, error: event.error ?? null });
+          observe(w, { status: event.status, progress: event.progress, error: event.error ?? null, ...(event.note ? { note: event.note } : {}) });
           check();
         };
         readAll().then(() => {

@@ -16,6 +16,8 @@ export interface StageState {
   error?: string | null;
   /** Served from storage by this request (no work was done for it). */
   stored?: boolean;
+  /** What a running stage is busy with, while its percentage stands still (e.g. "preparing model for this CPU"). */
+  note?: string;
 }
 
 /** The stages one command follows; stages it does not run are absent. */
@@ -33,6 +35,7 @@ export function shownPercent(state: StageState): number {
 export function describeStageState(state: StageState): string {
   if (state.status === 'completed' && state.stored) return 'completed (from storage)';
   if (state.status === 'failed' && state.error) return `failed: ${oneLine(state.error)}`;
+  if (state.note && (state.status === 'downloading' || state.status === 'processing')) return `${describeStage(state)}: ${state.note}`;
   return describeStage(state);
 }
 
@@ -57,7 +60,8 @@ export function renderStageBars(stages: StageStates, options: BarOptions = {}): 
   for (const stage of CLI_STAGES) {
     const state = stages[stage];
     if (!state) continue;
-    const status = state.status === 'downloading' || state.status === 'processing' ? state.status : describeStageState(state);
+    const running = state.status === 'downloading' || state.status === 'processing';
+    const status = running ? (state.note ? `${state.status}: ${state.note}` : state.status) : describeStageState(state);
     const line = `${stage.padEnd(8)} ${renderBar(shownPercent(state), width)} ${String(shownPercent(state)).padStart(3)}% ${status}`;
     lines.push(cut(line, options.columns));
   }
@@ -65,7 +69,7 @@ export function renderStageBars(stages: StageStates, options: BarOptions = {}): 
 }
 
 /** What the plain-line printer remembers per stage between updates. */
-export type PlainMemory = Partial<Record<CliStage, { status: JobStatus; decile: number }>>;
+export type PlainMemory = Partial<Record<CliStage, { status: JobStatus; decile: number; note?: string }>>;
 
 /**
  * The plain lines due for `stages` given what was printed before: a stage's first
@@ -81,9 +85,9 @@ export function plainProgressLines(previous: PlainMemory, stages: StageStates): 
     if (!state) continue;
     const decile = Math.floor(shownPercent(state) / 10);
     const before = previous[stage];
-    if (!before || before.status !== state.status || decile > before.decile) {
+    if (!before || before.status !== state.status || decile > before.decile || (state.note && state.note !== before.note)) {
       lines.push(`${stage}: ${describeStageState(state)}`);
-      memory[stage] = { status: state.status, decile };
+      memory[stage] = state.note ? { status: state.status, decile, note: state.note } : { status: state.status, decile };
     }
   }
   return { lines, memory };

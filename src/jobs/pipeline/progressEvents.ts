@@ -19,6 +19,8 @@ export const ProgressEvent = z.object({
   progress: z.int().min(0).max(100),
   /** Set when status is failed. */
   error: z.string().nullable().optional(),
+  /** A slow step worth telling the user about, e.g. the engine's "preparing model for this CPU". Not stored in the row. */
+  note: z.string().max(200).optional(),
 });
 export type ProgressEvent = z.infer<typeof ProgressEvent>;
 
