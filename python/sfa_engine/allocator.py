@@ -11,6 +11,13 @@ fragmentation bounded. Measured on a 30 s input with full-size htdemucs
 LD_PRELOAD only takes effect at process start, so the engine re-executes itself
 once (same pid, same stdin/stdout) with the library preloaded.
 SFA_ENGINE_ALLOCATOR=glibc keeps the system allocator.
+
+Not with the OpenVINO backend: its CPU plugin, loaded with its own symbol
+binding, frees jemalloc's pointers with glibc's free() ("munmap_chunk():
+invalid pointer" as soon as a Core is created). The churn jemalloc fixes is
+torch's per-window tensors; with OpenVINO only the STFT/iSTFT stay in torch.
+So jemalloc is used when the torch backend is chosen
+(SFA_SEPARATION_BACKEND=torch) or OpenVINO is not installed.
 """
 from __future__ import annotations
 
@@ -35,10 +42,10 @@ def find_jemalloc() -> str | None:
     return next((c for c in CANDIDATES if Path(c).is_file()), None)
 
 
-def reexec_env(environ: dict[str, str], library: str | None) -> dict[str, str] | None:
+def reexec_env(environ: dict[str, str], library: str | None, openvino_installed: bool = False) -> dict[str, str] | None:
     """The environment to re-execute with, or None to keep running as is."""
     if (environ.get("SFA_ENGINE_ALLOCATOR", "jemalloc") == "glibc" or environ.get(MARKER) or library is None
-            or active_allocator(environ) == "jemalloc"):
+            or active_allocator(environ) == "jemalloc" or may_use_openvino(environ, openvino_installed)):
         return None
     env = dict(environ)
     env["LD_PRELOAD"] = ":".join(x for x in (library, environ.get("LD_PRELOAD")) if x)
@@ -47,13 +54,22 @@ def reexec_env(environ: dict[str, str], library: str | None) -> dict[str, str] |
     return env
 
 
+def may_use_openvino(environ: Mapping[str, str], openvino_installed: bool) -> bool:
+    return openvino_installed and (environ.get("SFA_SEPARATION_BACKEND") or "auto").strip().lower() != "torch"
+
+
+def openvino_installed() -> bool:
+    import importlib.util
+    return importlib.util.find_spec("openvino") is not None
+
+
 def active_allocator(environ: Mapping[str, str] = os.environ) -> str:
     return "jemalloc" if "jemalloc" in environ.get("LD_PRELOAD", "") else "glibc"
 
 
 def ensure_allocator(argv: list[str]) -> None:
     """Re-exec `python -m sfa_engine` under jemalloc if that is wanted and possible."""
-    env = reexec_env(dict(os.environ), find_jemalloc())
+    env = reexec_env(dict(os.environ), find_jemalloc(), openvino_installed())
     if env is not None:
         sys.stdout.flush()
         sys.stderr.flush()

@@ -356,6 +356,9 @@ class OpenVinoRuntime:
         with _locked(_lock_path(entry)):
             if _valid(entry, key):  # another engine built it while we waited
                 return entry
+            # Holding the lock, nobody is building this entry: leftovers are from a killed engine.
+            for junk in self.cache_dir.glob(f".{entry.name}.tmp-*"):
+                shutil.rmtree(junk, ignore_errors=True)
             tmp = self.cache_dir / f".{entry.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
             tmp.mkdir()
             try:

@@ -261,7 +261,8 @@ def main() -> int:
     writer.on_broken = engine.cancel_all
     engine.worker.start()
     writer.send(ready_message(__version__, engine.device))
-    log.info("ready (device %s, model dir %s, allocator %s)", engine.device, engine.cache.model_dir, active_allocator())
+    log.info("ready (device %s, backend %s, model dir %s, allocator %s)", engine.device,
+             "openvino" if engine.cache.runtime else "torch", engine.cache.model_dir, active_allocator())
     stdin = open(sys.stdin.fileno(), "r", encoding="utf-8", errors="replace", closefd=False)
     for line in stdin:
         try:

@@ -40,6 +40,13 @@ def test_reexec_env_leaves_the_process_alone(environ, library):
     assert reexec_env(environ, library) is None
 
 
+def test_jemalloc_only_when_openvino_cannot_be_in_the_process():
+    assert reexec_env({}, LIB, openvino_installed=True) is None  # auto: OpenVINO on CPU
+    assert reexec_env({"SFA_SEPARATION_BACKEND": "openvino"}, LIB, openvino_installed=True) is None
+    assert reexec_env({"SFA_SEPARATION_BACKEND": "torch"}, LIB, openvino_installed=True)["LD_PRELOAD"] == LIB
+    assert reexec_env({}, LIB, openvino_installed=False)["LD_PRELOAD"] == LIB
+
+
 def _ready_log(extra_env: dict[str, str]) -> tuple[str, str]:
     """Start the engine, read its ready line, close stdin; return (ready line, stderr)."""
     env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", MARKER, "SFA_ENGINE_ALLOCATOR")}
@@ -49,12 +56,18 @@ def _ready_log(extra_env: dict[str, str]) -> tuple[str, str]:
     return proc.stdout.splitlines()[0], proc.stderr
 
 
-def test_engine_runs_on_jemalloc_when_installed():
+def test_engine_runs_on_jemalloc_with_the_torch_backend():
     if find_jemalloc() is None:
         pytest.fail("libjemalloc2 is not installed: `npm run setup` installs it")
-    ready, stderr = _ready_log({})
+    ready, stderr = _ready_log({"SFA_SEPARATION_BACKEND": "torch"})
     assert json.loads(ready)["type"] == "ready"
     assert "allocator jemalloc" in stderr
+
+
+def test_engine_with_openvino_starts_on_glibc():
+    ready, stderr = _ready_log({})
+    assert json.loads(ready)["type"] == "ready"
+    assert "allocator glibc" in stderr and "backend openvino" in stderr
 
 
 def test_engine_opt_out_keeps_glibc():

@@ -134,11 +134,14 @@ def test_cache_miss_hit_corrupt_and_stale(model_dir, tmp_path, audio_dir):
     model, rt, stages = load(model_dir, cache_dir)
     assert model.sfa_backend.backend == "openvino" and PREPARING in stages and rt.builds == 0
     assert entries(cache_dir) == made
-    # Corrupt IR and a missing blob manifest: both rebuilt.
+    # Corrupt IR and a missing blob manifest: both rebuilt; a killed engine's half-written entry is swept.
     (cache_dir / made["ir"][0] / "model.bin").write_bytes(b"garbage")
+    (cache_dir / f".{made['ir'][0]}.tmp-999999-deadbeef").mkdir()
+    (cache_dir / f".{made['ir'][0]}.tmp-999999-deadbeef" / "model.bin").write_bytes(b"half")
     (cache_dir / made["compiled"][0] / "manifest.json").unlink()
     model, rt, stages = load(model_dir, cache_dir)
     assert model.sfa_backend.backend == "openvino" and rt.builds == 1
+    assert not [p for p in cache_dir.iterdir() if ".tmp-" in p.name]
     # Stale: a manifest written for another OpenVINO version is not trusted.
     manifest = cache_dir / made["compiled"][0] / "manifest.json"
     doc = json.loads(manifest.read_text())

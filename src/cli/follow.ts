@@ -40,14 +40,22 @@ const RANK: Record<JobStatus, number> = { queued: 0, downloading: 1, processing:
 
 /** The newer of two observations of one row: status forward only, progress upward only. */
 export function mergeObservation(current: StageState, seen: StageState): StageState {
-  if (isTerminal(current.status)) return current;
-  if (RANK[seen.status] > RANK[current.status]) return { ...current, ...seen };
+  if (isTerminal(current.status)) return withoutNote(current);
+  if (RANK[seen.status] > RANK[current.status]) return seen.note ? { ...current, ...seen } : withoutNote({ ...current, ...seen });
   if (seen.status !== current.status) return current;
   let next = current;
-  if (seen.progress > current.progress) next = { ...next, progress: seen.progress };
+  if (seen.note) next = { ...next, note: seen.note };
+  // The percentage moving on means the noted step is over.
+  if (seen.progress > current.progress) next = seen.note ? { ...next, progress: seen.progress } : withoutNote({ ...next, progress: seen.progress });
   // A model fetch reports bytes, not progress: the latest observation wins (null: fetched).
   if (seen.fetch !== undefined && JSON.stringify(seen.fetch) !== JSON.stringify(current.fetch ?? null)) next = { ...next, fetch: seen.fetch };
   return next;
+}
+
+function withoutNote(state: StageState): StageState {
+  if (state.note === undefined) return state;
+  const { note: _note, ...rest } = state;
+  return rest;
 }
 
 type RowRead = { id: string; status: JobStatus; progress: number; error: string | null; fetch?: ModelFetchProgress | null };
@@ -155,7 +163,13 @@ export async function startFollowing(url: string, orm: Orm): Promise<TicketFollo
         onEvent = (event) => {
           const w = watched.find((x) => x.id === event.jobId);
           if (!w) return;
-          observe(w, { status: event.status, progress: event.progress, error: event.error ?? null, ...(event.fetch !== undefined ? { fetch: event.fetch } : {}) });
+          observe(w, {
+            status: event.status,
+            progress: event.progress,
+            error: event.error ?? null,
+            ...(event.fetch !== undefined ? { fetch: event.fetch } : {}),
+            ...(event.note ? { note: event.note } : {}),
+          });
           check();
         };
         readAll().then(() => {

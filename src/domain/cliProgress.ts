@@ -19,6 +19,8 @@ export interface StageState {
   stored?: boolean;
   /** The separation is fetching its model first (null once fetched). */
   fetch?: ModelFetchProgress | null;
+  /** What a running stage is busy with, while its percentage stands still (e.g. "preparing model for this CPU"). */
+  note?: string;
 }
 
 /** The stages one command follows; stages it does not run are absent. */
@@ -44,7 +46,9 @@ export function describeStageState(state: StageState): string {
   if (state.status === 'completed' && state.stored) return 'completed (from storage)';
   if (state.status === 'failed' && state.error) return `failed: ${oneLine(state.error)}`;
   const fetch = fetchingModel(state);
-  return fetch ? describeModelFetch(fetch) : describeStage(state);
+  if (fetch) return describeModelFetch(fetch);
+  if (state.note && (state.status === 'downloading' || state.status === 'processing')) return `${describeStage(state)}: ${state.note}`;
+  return describeStage(state);
 }
 
 /** `[#####.....]`, `width` cells between the brackets. */
@@ -69,7 +73,7 @@ export function renderStageBars(stages: StageStates, options: BarOptions = {}): 
     const state = stages[stage];
     if (!state) continue;
     const running = (state.status === 'downloading' || state.status === 'processing') && !fetchingModel(state);
-    const status = running ? state.status : describeStageState(state);
+    const status = running ? (state.note ? `${state.status}: ${state.note}` : state.status) : describeStageState(state);
     const line = `${stage.padEnd(8)} ${renderBar(shownPercent(state), width)} ${String(shownPercent(state)).padStart(3)}% ${status}`;
     lines.push(cut(line, options.columns));
   }
@@ -77,7 +81,7 @@ export function renderStageBars(stages: StageStates, options: BarOptions = {}): 
 }
 
 /** What the plain-line printer remembers per stage between updates. */
-export type PlainMemory = Partial<Record<CliStage, { status: JobStatus; decile: number; fetching?: boolean }>>;
+export type PlainMemory = Partial<Record<CliStage, { status: JobStatus; decile: number; fetching?: boolean; note?: string }>>;
 
 /**
  * The plain lines due for `stages` given what was printed before: a stage's first
@@ -94,10 +98,10 @@ export function plainProgressLines(previous: PlainMemory, stages: StageStates): 
     const decile = Math.floor(shownPercent(state) / 10);
     const fetching = fetchingModel(state) !== undefined;
     const before = previous[stage];
-    // Starting or ending a model fetch restarts the steps (its percent is the fetch's, not the stage's).
-    if (!before || before.status !== state.status || (before.fetching ?? false) !== fetching || decile > before.decile) {
+    // Starting or ending a model fetch restarts the steps (its percent is the fetch's, not the stage's); a new note is news.
+    if (!before || before.status !== state.status || (before.fetching ?? false) !== fetching || decile > before.decile || (state.note && state.note !== before.note)) {
       lines.push(`${stage}: ${describeStageState(state)}`);
-      memory[stage] = { status: state.status, decile, fetching };
+      memory[stage] = { status: state.status, decile, fetching, ...(state.note ? { note: state.note } : {}) };
     }
   }
   return { lines, memory };

@@ -93,6 +93,14 @@ describe('mergeObservation (the follower keeps the newest view of a row)', () =>
     expect(mergeObservation(s('completed', 100), s('failed', 0, 'x'))).toEqual(s('completed', 100));
     expect(mergeObservation(s('failed', 3, 'a'), s('completed', 100))).toEqual(s('failed', 3, 'a'));
   });
+  it('keeps an engine note while the percentage stands, drops it once it moves or the row settles', () => {
+    const noted = { ...s('processing', 0), note: 'preparing model for this CPU' };
+    expect(mergeObservation(s('processing', 0), noted)).toEqual(noted);
+    expect(mergeObservation(s('queued', 0), noted)).toEqual(noted);
+    expect(mergeObservation(noted, s('processing', 0))).toEqual(noted); // a row re-read carries no note
+    expect(mergeObservation(noted, s('processing', 4))).toEqual(s('processing', 4));
+    expect(mergeObservation(noted, s('failed', 0, 'boom'))).toEqual(s('failed', 0, 'boom'));
+  });
   it('keeps what the follower added (stored)', () => {
     expect(mergeObservation({ ...s('queued', 0), stored: true }, s('completed', 100))).toEqual({ status: 'completed', progress: 100, stored: true });
   });

@@ -129,6 +129,19 @@ describe('plainProgressLines', () => {
   });
 });
 
+describe('an engine note on a running stage', () => {
+  const preparing: StageState = { status: 'processing', progress: 0, note: 'preparing model for this CPU' };
+  it('is shown in the bar line and the plain line, once', () => {
+    expect(renderStageBars({ separate: preparing })[0]).toMatch(/ 0% processing: preparing model for this CPU$/);
+    const first = plainProgressLines({ separate: { status: 'processing', decile: 0 } }, { separate: preparing });
+    expect(first.lines).toEqual(['separate: processing 0%: preparing model for this CPU']);
+    expect(plainProgressLines(first.memory, { separate: preparing }).lines).toEqual([]);
+  });
+  it('is not shown once the stage settled', () => {
+    expect(describeStageState({ ...preparing, status: 'completed' })).toBe('completed');
+  });
+});
+
 describe('allSettled and failedStages', () => {
   it('settled when every present stage is completed or failed', () => {
     expect(allSettled({})).toBe(true);

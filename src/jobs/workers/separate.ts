@@ -6,6 +6,7 @@
 import { stat } from 'node:fs/promises';
 import { moveIntoPlace, removePartial } from '../storage/atomicWrite.ts';
 import { findDownloadedAudio } from '../pipeline/reuse.ts';
+import { announce } from '../pipeline/progressEvents.ts';
 import { moveJob, ThrottledProgress, writeModelFetch, writeProgress } from '../pipeline/rowWrites.ts';
 import { fetchPercent, type ModelFetchProgress } from '../../domain/modelFiles.ts';
 import { provideModel, type ModelProvision } from '../models/provide.ts';
@@ -18,6 +19,8 @@ import { settleFailure } from './failures.ts';
 import { UserFacingError } from '../download/errors.ts';
 
 const FORMATS = new Set(['wav', 'flac', 'mp3']);
+/** The engine's stage while it converts a model for this CPU (OpenVINO, first use only). */
+export const PREPARING_MODEL = 'preparing model for this CPU';
 
 export const AUDIO_GONE =
   'The downloaded audio for this track is no longer available. Request it again to download it anew.';
@@ -35,6 +38,7 @@ export async function runSeparateJob(ctx: WorkerContext, payload: SeparatePayloa
   );
   let workDir: string | undefined;
   let stemsDir: string | undefined;
+  let announcedPreparing = false;
   try {
     const em = ctx.orm.em.fork();
     const row = (await em.execute<{ model: string; options: Record<string, unknown> | null }[]>(
@@ -50,7 +54,18 @@ export async function runSeparateJob(ctx: WorkerContext, payload: SeparatePayloa
     workDir = await ctx.paths.makeJobTempDir('separate', id); // named by the row: the reaper removes a lost attempt's leftovers
     const result = await ctx.engine.request(
       { cmd: 'separate', input: audio.path, out_dir: workDir, model: row.model, format, max_duration: ctx.maxDurationSeconds },
-      { onProgress: (p) => progress.report(p), signal: attempt.signal },
+      {
+        onProgress: (p, stage) => {
+          progress.report(p);
+          if (stage === PREPARING_MODEL && !announcedPreparing) {
+            announcedPreparing = true; // say it once: the conversion takes tens of seconds at one percentage
+            void announce(ctx.orm.em.fork(), { kind: 'processing', jobId: id, trackId, status: 'processing', progress: Math.floor(p), note: stage }).catch(
+              (e: unknown) => ctx.log.warn(`separate ${id}: progress note failed: ${String(e)}`),
+            );
+          }
+        },
+        signal: attempt.signal,
+      },
     );
     attempt.signal.throwIfAborted(); // cancelled as the result came in: publish nothing
     stemsDir = ctx.paths.stemsDir(trackId, id);
