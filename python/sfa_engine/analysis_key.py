@@ -322,33 +322,6 @@ def fold_pitch_classes(spectrum: np.ndarray, low: int = MIDI_LOW, high: int = MI
     return chroma
 
 
-# Upper partials of a harmonic tone, in semitones above its fundamental (k = 2..6),
-# and the share of the fundamental's magnitude assumed to sit there (about 1/k).
-PARTIAL_OFFSETS = (12, 19, 24, 28, 31)
-PARTIAL_SHARE = (0.5, 0.33, 0.25, 0.2, 0.17)
-
-
-def suppress_partials(spectrum: np.ndarray, strength: float = 1.0) -> np.ndarray:
-    """Remove what each note's upper partials add to the notes above it.
-
-    A loud bass E2 puts its 5th partial on G#4, which a pitch-class profile
-    reads as the major third of E: the usual reason a minor key comes out as
-    its parallel major. Going up from the lowest note, each note's expected
-    partials (``strength * PARTIAL_SHARE`` of its remaining magnitude) are
-    subtracted from the notes at ``PARTIAL_OFFSETS`` above it, never below
-    zero.
-    """
-    out = spectrum.copy()
-    for row in range(out.shape[0]):
-        fundamental = out[row]
-        if not fundamental.any():
-            continue
-        for offset, share in zip(PARTIAL_OFFSETS, PARTIAL_SHARE):
-            if row + offset < out.shape[0]:
-                np.maximum(out[row + offset] - strength * share * fundamental, 0.0, out=out[row + offset])
-    return out
-
-
 def _parabolic_offset(left: np.ndarray, mid: np.ndarray, right: np.ndarray) -> np.ndarray:
     """Peak position relative to the centre bin (-0.5..0.5) from log magnitudes."""
     a, b, c = (np.log(np.maximum(x, 1e-12)) for x in (left, mid, right))
