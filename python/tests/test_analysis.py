@@ -49,7 +49,7 @@ FEATURE_COLUMNS = {
 }
 FEATURE_MAP_KEYS = {
     "tempo": {"tempo_confidence", "tempo_alternatives", "beats", "beat_count"},
-    "key": {"key_confidence", "key_correlation", "camelot", "mode", "tonic", "key_alternatives", "tuning"},
+    "key": {"key_confidence", "key_correlation", "key_score", "camelot", "mode", "tonic", "key_alternatives", "tuning"},
     "energy": {"rms", "rms_dbfs", "peak", "energy_curve"},
     "spectral": {"spectral_bandwidth", "spectral_contrast"},
     "mfcc": {"mfcc"},
