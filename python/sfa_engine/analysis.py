@@ -64,7 +64,7 @@ import numpy as np
 from .analysis_key import PITCH_CLASSES, estimate_key, key_evidence, peak_semitones
 from .errors import Cancelled, EngineError
 
-ANALYZER_VERSION = "sfa-analysis/1"
+ANALYZER_VERSION = "sfa-analysis/2"  # 2: key from profile + bass + final chord; key_alternatives carry scores
 FEATURES = ("tempo", "key", "energy", "spectral", "mfcc", "chroma")
 VALID_FEATURES = FEATURES + ("all",)
 COLUMNS = ("tempo", "key", "energy", "spectral_centroid", "spectral_rolloff", "zero_crossing_rate")

@@ -120,8 +120,9 @@ _PROFILES = key_profiles()
 _TONIC_TRIADS = key_profiles([1, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0], [1, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0])
 
 
+CHROMA_LOW_MIDI = 43  # the chroma counts notes from G2 (98 Hz) up; the bass line is weighed on its own
 BASS_HIGH_MIDI = 48  # notes below C3 count as the bass line
-BASS_WEIGHT = 0.3  # weight of the bass line's correlation with the key profile
+BASS_WEIGHT = 0.5  # weight of the bass line's correlation with the key profile
 ENDING_SECONDS = 1.9  # the last this-many seconds of sound: the final chord
 ENDING_WEIGHT = 0.3  # weight of the tonic-triad fit of the final chord
 ENDING_POWER = 4  # fit**4: only a clear final triad counts
@@ -131,9 +132,11 @@ ENDING_POWER = 4  # fit**4: only a clear final triad counts
 class KeyEvidence:
     """What a key is estimated from: three pitch-class profiles (12 values, C first).
 
-    ``chroma``: the mean frame-normalised profile of all notes; ``bass``: the
-    same for notes below :data:`BASS_HIGH_MIDI`; ``ending``: the profile of the
-    last :data:`ENDING_SECONDS` of sound (songs tend to end on the tonic chord).
+    ``chroma``: the mean frame-normalised profile of the notes from
+    :data:`CHROMA_LOW_MIDI` up (a loud bass would otherwise outweigh the
+    chords); ``bass``: the same for notes below :data:`BASS_HIGH_MIDI`;
+    ``ending``: the profile of all notes in the last :data:`ENDING_SECONDS`
+    of sound (songs tend to end on the tonic chord).
     """
 
     chroma: np.ndarray
@@ -151,10 +154,11 @@ def key_evidence(spectrum: np.ndarray, active: np.ndarray, frame_seconds: float)
     frames = np.nonzero(np.asarray(active[:n], dtype=bool))[0]
     if len(frames) == 0:
         return KeyEvidence(np.zeros(12))
-    full = normalise_frames(fold_pitch_classes(spectrum[:, frames]))
+    chroma = normalise_frames(fold_pitch_classes(spectrum[:, frames], CHROMA_LOW_MIDI, MIDI_HIGH))
     bass = normalise_frames(fold_pitch_classes(spectrum[:, frames], MIDI_LOW, BASS_HIGH_MIDI))
     last = max(1, int(round(ENDING_SECONDS / frame_seconds)))
-    return KeyEvidence(full.mean(axis=1), bass.mean(axis=1), full[:, -last:].mean(axis=1))
+    ending = normalise_frames(fold_pitch_classes(spectrum[:, frames[-last:]])).mean(axis=1)
+    return KeyEvidence(chroma.mean(axis=1), bass.mean(axis=1), ending)
 
 
 def normalise_frames(frames: np.ndarray) -> np.ndarray:
@@ -320,33 +324,6 @@ def fold_pitch_classes(spectrum: np.ndarray, low: int = MIDI_LOW, high: int = MI
     for note in range(max(low, MIDI_LOW), min(high, MIDI_HIGH)):
         chroma[note % 12] += spectrum[note - MIDI_LOW]
     return chroma
-
-
-# Upper partials of a harmonic tone, in semitones above its fundamental (k = 2..6),
-# and the share of the fundamental's magnitude assumed to sit there (about 1/k).
-PARTIAL_OFFSETS = (12, 19, 24, 28, 31)
-PARTIAL_SHARE = (0.5, 0.33, 0.25, 0.2, 0.17)
-
-
-def suppress_partials(spectrum: np.ndarray, strength: float = 1.0) -> np.ndarray:
-    """Remove what each note's upper partials add to the notes above it.
-
-    A loud bass E2 puts its 5th partial on G#4, which a pitch-class profile
-    reads as the major third of E: the usual reason a minor key comes out as
-    its parallel major. Going up from the lowest note, each note's expected
-    partials (``strength * PARTIAL_SHARE`` of its remaining magnitude) are
-    subtracted from the notes at ``PARTIAL_OFFSETS`` above it, never below
-    zero.
-    """
-    out = spectrum.copy()
-    for row in range(out.shape[0]):
-        fundamental = out[row]
-        if not fundamental.any():
-            continue
-        for offset, share in zip(PARTIAL_OFFSETS, PARTIAL_SHARE):
-            if row + offset < out.shape[0]:
-                np.maximum(out[row + offset] - strength * share * fundamental, 0.0, out=out[row + offset])
-    return out
 
 
 def _parabolic_offset(left: np.ndarray, mid: np.ndarray, right: np.ndarray) -> np.ndarray:

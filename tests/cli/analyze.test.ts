@@ -63,7 +63,7 @@ describe('sfa analyze (child process)', () => {
     const { code, stdout } = await sfa(['analyze', wav, '--features', 'tempo,key']);
     expect(code).toBe(0);
     expect(stdout).not.toMatch(/energy|brightness/); // only what was asked for
-    expect(stdout).toMatch(/tempo\s+12\d\.\d BPM \(half 6\d\.\d, double 2\d\d\.\d/);
+    expect(stdout).toMatch(/tempo\s+12\d(\.\d)? BPM \(half 6\d(\.\d)?, double 2\d\d(\.\d)?/); // the DM's numbers: one decimal at most
     expect(stdout).toMatch(/key\s+D minor \(Camelot 7A/);
   }, 150_000);
 
@@ -112,5 +112,21 @@ describe('formatSummary', () => {
     expect(text).toContain('no steady beat found');
     expect(text).toContain('no clear key');
     expect(text).toContain('energy      0.00 of 1');
+  });
+
+  it('shows the engine\'s Camelot and alternatives, the runner-up key only when the confidence is low, and the shared brightness words', () => {
+    const result = (keyConfidence: number): AnalysisResult => ({
+      tempo: 128, key: 'A minor', energy: 0.8, spectral_centroid: 1850, spectral_rolloff: 4000, zero_crossing_rate: 0.05,
+      features: {
+        requested: ['tempo', 'key', 'spectral'], duration: 30, camelot: '8A', key_confidence: keyConfidence, tempo_confidence: 0.5,
+        key_alternatives: [{ key: 'C major', score: 0.9 }, { key: 'E minor', score: 0.7 }],
+        tempo_alternatives: [{ bpm: 64, relation: 'half', confidence: 0.2 }],
+      },
+    });
+    const unsure = formatSummary('song.wav', result(0.1));
+    expect(unsure).toContain('key         A minor (Camelot 8A; confidence 0.10), maybe C major');
+    expect(unsure).toContain('tempo       128 BPM (half 64; confidence 0.50)');
+    expect(unsure).toContain('brightness  warm: centroid 1850 Hz'); // the DM says "warm" for 1850 Hz too
+    expect(formatSummary('song.wav', result(0.8))).toContain('key         A minor (Camelot 8A; confidence 0.80)\n');
   });
 });

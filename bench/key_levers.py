@@ -1,0 +1,119 @@
+"""What each ingredient of the key estimator is worth, one at a time, on the song corpus.
+
+    NUMBA_CACHE_DIR=$PWD/.cache/numba python/.venv/bin/python bench/key_levers.py --split test
+
+Same corpus as bench/key_accuracy.py (python/tests/key_corpus.py). Per song
+it computes, once, the semitone spectrum of the key's 8192-point STFT
+(sfa_engine.analysis_key.peak_semitones, cached under
+bench/out/key-levers/<split>/) and then scores variants of the estimator:
+
+* the profile alone (Krumhansl, Temperley, Sha'ath, edma, Albrecht-Shanahan);
+* + the bass line (notes below C3) correlated with the same profile;
+* + the final chord's fit to the tonic triad;
+* partial suppression (subtracting each note's expected upper partials
+  before folding to pitch classes), on top of the shipped combination;
+* the shipped estimator (sfa_engine.analysis_key.estimate_key).
+
+The weights were chosen on ``--split dev``; ``--split test`` is what
+docs/benchmarks.md reports. Prints a Markdown table (MIREX per set).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO / "python"), str(REPO / "python" / "tests"), str(REPO / "bench")]
+os.environ.setdefault("NUMBA_CACHE_DIR", str(REPO / ".cache" / "numba"))
+
+import numpy as np  # noqa: E402
+
+import key_accuracy as ka  # noqa: E402
+from sfa_engine import analysis_key as ak  # noqa: E402
+from sfa_engine.analysis import HOP_LENGTH, KEY_FMIN_HZ, KEY_HOP_LENGTH, KEY_N_FFT, SAMPLE_RATE, active_frames  # noqa: E402
+
+PARTIAL_OFFSETS = (12, 19, 24, 28, 31)  # partials 2..6 of a harmonic tone, in semitones
+PARTIAL_SHARE = (0.5, 0.33, 0.25, 0.2, 0.17)  # about 1/k of the fundamental
+
+
+def suppress_partials(spectrum: np.ndarray, strength: float = 1.0) -> np.ndarray:
+    """Going up from the lowest note, subtract each note's expected upper partials from the notes above."""
+    out = spectrum.copy()
+    for row in range(out.shape[0]):
+        for offset, share in zip(PARTIAL_OFFSETS, PARTIAL_SHARE):
+            if row + offset < out.shape[0]:
+                np.maximum(out[row + offset] - strength * share * out[row], 0.0, out=out[row + offset])
+    return out
+
+
+def spectra(split: str, sets: list[str]):
+    import librosa
+
+    cache = REPO / "bench" / "out" / "key-levers" / split
+    cache.mkdir(parents=True, exist_ok=True)
+    for set_name, name, key, _bpm, render in ka.cases(sets, split):
+        path = cache / f"{name}.npz"
+        if not path.exists():
+            y = render()
+            magnitude = np.abs(librosa.stft(y, n_fft=KEY_N_FFT, hop_length=KEY_HOP_LENGTH))
+            spectrum, _ = ak.peak_semitones(magnitude, SAMPLE_RATE, KEY_N_FFT, fmin=KEY_FMIN_HZ)
+            rms = librosa.feature.rms(y=y, frame_length=2048, hop_length=HOP_LENGTH)[0]
+            active = active_frames(rms)[:: KEY_HOP_LENGTH // HOP_LENGTH][: spectrum.shape[1]]
+            np.savez_compressed(path, spectrum=spectrum.astype(np.float32), active=active)
+        data = np.load(path)
+        yield set_name, key, data["spectrum"].astype(np.float64), data["active"]
+
+
+def variant_scores(evidence: ak.KeyEvidence, profile: str, bass: bool, ending: bool) -> np.ndarray:
+    profiles = ak.key_profiles(*ak.PROFILES[profile])
+    scores = ak._pearson_rows(profiles, evidence.chroma)
+    if bass:
+        scores = scores + ak.BASS_WEIGHT * ak._pearson_rows(profiles, evidence.bass)
+    if ending:
+        scores = scores + ak.ENDING_WEIGHT * np.clip(ak._pearson_rows(ak._TONIC_TRIADS, evidence.ending), 0, 1) ** 4
+    return scores
+
+
+def name_of(index: int) -> str:
+    return ak.key_name(index % 12, ak.MODES[index // 12])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--split", default="test")
+    parser.add_argument("--sets", default="pop,jazz,mixture,modulating,cadence-fluidsynth")
+    args = parser.parse_args(argv)
+    frame_seconds = KEY_HOP_LENGTH / SAMPLE_RATE
+    variants: dict[str, object] = {}
+    for profile in ak.PROFILES:
+        variants[f"{profile} profile alone"] = (profile, False, False, 0.0)
+    variants[f"{ak.PROFILE} + bass line"] = (ak.PROFILE, True, False, 0.0)
+    variants[f"{ak.PROFILE} + final chord"] = (ak.PROFILE, False, True, 0.0)
+    variants[f"{ak.PROFILE} + bass + final chord (shipped)"] = (ak.PROFILE, True, True, 0.0)
+    variants["shipped + partial suppression"] = (ak.PROFILE, True, True, 1.0)
+    results: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for set_name, key, spectrum, active in spectra(args.split, args.sets.split(",")):
+        plain = ak.key_evidence(spectrum, active, frame_seconds)
+        suppressed = ak.key_evidence(suppress_partials(spectrum), active, frame_seconds)
+        for label, (profile, bass, ending, strength) in variants.items():
+            evidence = suppressed if strength else plain
+            estimate = name_of(int(np.argmax(variant_scores(evidence, profile, bass, ending))))
+            results[label][set_name].append(ak.mirex_key_score(estimate, key))
+            results[label]["all"].append(ak.mirex_key_score(estimate, key))
+        shipped = ak.estimate_key(plain).name
+        results["estimate_key (engine function)"][set_name].append(ak.mirex_key_score(shipped, key))
+        results["estimate_key (engine function)"]["all"].append(ak.mirex_key_score(shipped, key))
+    columns = [*args.sets.split(","), "all"]
+    print(f"MIREX per set, split {args.split}\n")
+    print("| variant | " + " | ".join(columns) + " |\n|---|" + "---|" * len(columns))
+    for label, per_set in results.items():
+        print(f"| {label} | " + " | ".join(f"{np.mean(per_set[c]):.3f}" for c in columns) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
