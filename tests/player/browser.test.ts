@@ -21,6 +21,7 @@ import { playerRoutes } from '../../src/bot/files/player/routes.ts';
 import { stemSetLookup } from '../../src/bot/files/player/stemSet.ts';
 import { startFileServer, type FileServer } from '../../src/bot/files/server.ts';
 import type { Orm } from '../../src/db/orm.ts';
+import { NO_PLAYER_LINK } from '../../src/domain/messages.ts';
 import { playerUrl } from '../../src/domain/playerLink.ts';
 import { StoragePaths } from '../../src/jobs/storage/paths.ts';
 import { tempDir } from '../engine/helpers.ts';
@@ -84,6 +85,7 @@ describe('stem player in Chromium', () => {
   let tones: ToneSet;
   let pair: ToneSet;
   let chirp: ToneSet;
+  let demo: ToneSet;
   let pageLink: string;
   const requested: string[] = [];
   const consoleErrors: string[] = [];
@@ -125,6 +127,20 @@ describe('stem player in Chromium', () => {
       title: 'Chirp',
       seconds: 4,
       stems: [{ name: 'other', frequency: 440, amplitude: 0.3, sampleAt: (t) => 0.3 * Math.sin(2 * Math.PI * (t < 2 ? 440 : 880) * t) }],
+    });
+    // Shapes a song has (phrases, hits, a bass line, a swell), for the screenshots.
+    let seed = 1;
+    const noise = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff - 0.5) * 2;
+    demo = await makeToneSet(em, dataDir, {
+      title: 'Demo Song (Extended Mix)',
+      artist: 'The Sine Waves',
+      seconds: 16,
+      stems: [
+        { name: 'vocals', frequency: 330, amplitude: 0.3, sampleAt: (t) => (t % 4 < 3 ? 0.5 * Math.max(0, Math.sin(Math.PI * ((t % 4) / 3))) ** 0.5 : 0) * Math.sin(2 * Math.PI * (330 + 20 * Math.sin(t * 6)) * t) },
+        { name: 'drums', frequency: 100, amplitude: 0.3, sampleAt: (t) => 0.8 * Math.exp(-((t % 0.5) * 18)) * noise() * (t % 2 < 1.5 ? 1 : 0.6) },
+        { name: 'bass', frequency: 55, amplitude: 0.3, sampleAt: (t) => 0.45 * (0.6 + 0.4 * Math.cos(Math.PI * 2 * t)) * Math.sin(2 * Math.PI * (t % 8 < 4 ? 55 : 73.4) * t) },
+        { name: 'other', frequency: 220, amplitude: 0.3, sampleAt: (t) => 0.35 * (t / 16) * (Math.sin(2 * Math.PI * 220 * t) + Math.sin(2 * Math.PI * 277 * t)) / 2 },
+      ],
     });
     browser = await launchChromium();
     page = await browser.newPage();
@@ -186,6 +202,22 @@ describe('stem player in Chromium', () => {
     const origin = new URL(server.url).origin;
     expect(requested.filter((u) => !u.startsWith(origin))).toEqual([]);
     expect(consoleErrors).toEqual([]);
+  });
+
+  it('without PUBLIC_BASE_URL the stems message says why there is no player link', async () => {
+    const result = await deliverStems({
+      rest,
+      target: { via: 'channel', channelId: fake.channelId },
+      requesterId: '100000000000000077',
+      track: { title: 'Sine Study No. 1' },
+      model: 'htdemucs',
+      stems: tones.stems.map((s) => ({ id: s.id, name: s.name, filePath: s.filePath, durationSeconds: 12 })),
+      stemSetId: tones.setId,
+      encoder: new StemEncoder({ paths: new StoragePaths(dataDir) }),
+    });
+    const description = fake.message(result.messageIds[0]!)!.embeds[0]!.description!;
+    expect(description).toContain(`🎛️ Stem player: ${NO_PLAYER_LINK}`);
+    expect(description).not.toContain('/player/');
   });
 
   it('plays every stem; a number key solos a stem, shift+number mutes it', async () => {
@@ -342,8 +374,8 @@ describe('stem player in Chromium', () => {
       for (const scheme of ['dark', 'light'] as const) {
         await page.setViewport(viewport);
         await page.emulateMediaFeatures([{ name: 'prefers-color-scheme', value: scheme }]);
-        await open(pageLink);
-        await page.evaluate(() => (window as unknown as { sfaPlayer: { engine: { seek(t: number): void }; render(): void } }).sfaPlayer.engine.seek(4.2));
+        await open(link(demo));
+        await page.evaluate(() => (window as unknown as { sfaPlayer: { engine: { seek(t: number): void }; render(): void } }).sfaPlayer.engine.seek(6.3));
         await page.evaluate(() => (window as unknown as { sfaPlayer: { render(): void } }).sfaPlayer.render());
         // Nothing wider than the screen.
         expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(viewport.width);

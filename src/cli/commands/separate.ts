@@ -11,7 +11,7 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfigOrReport } from '../../config.ts';
+import { loadConfigOrReport, type Config } from '../../config.ts';
 import type { AudioFormat } from '../../db/entities/index.ts';
 import { failedStages, type StageStates } from '../../domain/cliProgress.ts';
 import { camelotForKeyName } from '../../domain/keys.ts';
@@ -108,7 +108,7 @@ export async function run(args: string[]): Promise<number> {
       return requestSeparation(session.pipeline, { input: options.input, model: options.model, format: options.format, requester: 'cli' });
     },
     rowsOf: separationRows,
-    finish: (session, ticket, outcome) => finish(session, ticket, outcome, options),
+    finish: (session, ticket, outcome) => finish(session, ticket, outcome, options, config),
   });
 }
 
@@ -121,7 +121,7 @@ export function separationRows(t: SeparationTicket): FollowedRow[] {
   ];
 }
 
-async function finish(session: Session, ticket: SeparationTicket, outcome: FollowOutcome, options: SeparateOptions): Promise<number> {
+async function finish(session: Session, ticket: SeparationTicket, outcome: FollowOutcome, options: SeparateOptions, config: Config): Promise<number> {
   const em = session.orm.em.fork();
   const stages: StageStates = outcome.stages;
   const processingId = outcome.ids.separate ?? ticket.processingJobId;
@@ -163,6 +163,8 @@ async function finish(session: Session, ticket: SeparationTicket, outcome: Follo
     return 1;
   }
   const stored = stages.download?.stored && stages.separate?.stored && stages.analyze?.stored;
+  // The stem player link, when there is a public file server to open it on (`sfa player` prints a local one).
+  const player = config.publicBaseUrl && stems?.length ? await (await import('../playerLink.ts')).cliPlayerUrl(config, processingId) : undefined;
   if (options.json) {
     const result = {
       trackId: ticket.trackId,
@@ -171,6 +173,7 @@ async function finish(session: Session, ticket: SeparationTicket, outcome: Follo
       format: options.format,
       outDir,
       stems,
+      ...(player ? { playerUrl: player } : {}),
       analysis,
       jobs: { download: outcome.ids.download, processing: processingId, analysis: outcome.ids.analyze },
       fromStorage: { download: Boolean(stages.download?.stored), separation: Boolean(stages.separate?.stored), analysis: Boolean(stages.analyze?.stored) },
@@ -182,6 +185,7 @@ async function finish(session: Session, ticket: SeparationTicket, outcome: Follo
   for (const s of stems ?? []) lines.push(`  ${s.name.padEnd(14)} ${s.path}`);
   if (analysis) lines.push(`  ${describeAnalysis(analysis)}`);
   lines.push(`  track ${ticket.trackId}${stored ? ' (served from storage; nothing was recomputed)' : ''}`);
+  if (player) lines.push(`  stem player: ${player}`);
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
 }
