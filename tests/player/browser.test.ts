@@ -352,6 +352,25 @@ describe('stem player in Chromium', () => {
     expect((ended.t - start) / 4).toBeLessThan(1.45);
   });
 
+  it('shifts the pitch by +12 semitones without changing the tempo', async () => {
+    await open(link(chirp));
+    await page.$eval('#pitch', (el) => {
+      const input = el as HTMLInputElement;
+      input.value = '12';
+      input.dispatchEvent(new Event('change', { bubbles: true }));
+    });
+    await engineCall(page, 'play');
+    await waitFor('playing', () => snapshot(page), (s) => s.playing && s.position > 0.2);
+    const start = (await ctxTime(page)) - (await snapshot(page)).position;
+    await wait(600);
+    expect(Math.abs((await spectrum(page, [880])).peakHz - 880)).toBeLessThan(10);
+    // The song's 440 -> 880 Hz change (2 s in) is heard as 880 -> 1760 Hz, still 2 s in.
+    const heard = await waitFor('1760 Hz', async () => ({ s: await spectrum(page, [1760]), t: await ctxTime(page) }), (x) => Math.abs(x.s.peakHz - 1760) < 12, 10_000);
+    expect(heard.t - start).toBeGreaterThan(2 * 0.93);
+    expect(heard.t - start).toBeLessThan(2 * 1.1 + 0.35);
+    await engineCall(page, 'pause');
+  });
+
   it('refuses a tampered or expired link with 403 and a Content-Security-Policy', async () => {
     const good = new URL(pageLink);
     const tampered = `${good.origin}${good.pathname}?exp=${good.searchParams.get('exp')}&sig=${'0'.repeat(64)}`;
