@@ -203,15 +203,25 @@ export function playerRoutes(options: PlayerRoutesOptions) {
       const parsed = parseZipFormat(url.searchParams);
       if (refusedDownload(parsed.ok ? undefined : parsed.error) || !parsed.ok) return true;
       const format = parsed.value;
-      const files: { name: string; file: string }[] = [];
-      for (const s of set.stems) {
-        if (format === 'stored') files.push({ name: downloadFileName(title, s.name, path.extname(s.filePath).slice(1)).ascii, file: s.filePath });
-        else if (format === 'flac') files.push({ name: downloadFileName(title, s.name, 'flac').ascii, file: await flacCopy(options.paths, set.id, s) });
-        else files.push({ name: downloadFileName(title, s.name, 'mp3').ascii, file: (await options.encoder.encode({ stemId: s.id, filePath: s.filePath, encoding: 'mp3_320' })).path });
-      }
+      // Each entry is made (a FLAC or MP3 copy, cached) only when the zip reaches it, so the
+      // download starts at once and streams while the rest is encoded.
+      const entryFile = (stem: (typeof set.stems)[number]): Promise<string> =>
+        format === 'stored'
+          ? Promise.resolve(stem.filePath)
+          : format === 'flac'
+            ? flacCopy(options.paths, set.id, stem)
+            : options.encoder.encode({ stemId: stem.id, filePath: stem.filePath, encoding: 'mp3_320' }).then((e) => e.path);
       const zip = new yazl.ZipFile();
-      // Audio does not shrink under deflate: stored entries stream at disk speed.
-      for (const f of files) zip.addFile(f.file, f.name, { compress: false });
+      for (const stem of set.stems) {
+        const ext = format === 'stored' ? path.extname(stem.filePath).slice(1) : format;
+        // Audio does not shrink under deflate: stored entries stream at disk speed.
+        zip.addReadStreamLazy(downloadFileName(title, stem.name, ext).ascii, { compress: false }, (cb) => {
+          entryFile(stem).then(
+            (file) => cb(null, createReadStream(file)),
+            (error: unknown) => cb(error as Error, undefined as never),
+          );
+        });
+      }
       zip.end();
       res.writeHead(200, {
         ...SECURITY_HEADERS,
@@ -223,6 +233,10 @@ export function playerRoutes(options: PlayerRoutesOptions) {
         res.end();
         return true;
       }
+      zip.on('error', (error: Error) => {
+        options.log.warn(`player: zip of stem set ${set.id} failed: ${error.message}`);
+        res.destroy(error);
+      });
       await pipeline(zip.outputStream, res).catch(() => undefined);
       return true;
     }
