@@ -13,7 +13,7 @@
  * expired, or signed for another set). The zip and the mix are limited per link.
  */
 import { createReadStream } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, realpath, stat } from 'node:fs/promises';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -143,8 +143,10 @@ export function playerRoutes(options: PlayerRoutesOptions) {
       options.log.error(`player: stem set ${set.id} has files outside ${stemsRoot}; not served`);
       return plain(res, method, 404, PLAYER_TEXT.gone), true;
     }
-    const exists = await Promise.all(set.stems.map((s) => stat(s.filePath).then((st) => st.isFile(), () => false)));
-    if (!exists.every(Boolean)) return plain(res, method, 404, PLAYER_TEXT.gone), true;
+    // Every file must exist and really be inside stems/ (a symlink out of it is refused too).
+    const realRoot = await realpath(stemsRoot).catch(() => stemsRoot);
+    const real = await Promise.all(set.stems.map((s) => realpath(s.filePath).then((p) => stat(p).then((st) => st.isFile() && p.startsWith(realRoot.replace(/\/?$/, path.sep))), () => false)));
+    if (!real.every(Boolean)) return plain(res, method, 404, PLAYER_TEXT.gone), true;
     const linkKey = `${setId}:${url.searchParams.get('sig')}`;
     const route = sub.join('/');
 
