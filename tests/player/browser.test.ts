@@ -36,7 +36,7 @@ const TONES = { vocals: 440, drums: 1320, bass: 165 } as const;
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Levels (dB) at the given frequencies in the page's output right now, and the loudest frequency. */
-async function spectrum(page: Page, frequencies: readonly number[]): Promise<{ levels: number[]; peakHz: number; rms: number }> {
+async function spectrum(page: Page, frequencies: readonly number[]): Promise<{ levels: number[]; peakHz: number; rms: number; ctxTime: number }> {
   return page.evaluate((freqs) => {
     const { engine, ctx } = (window as unknown as { sfaPlayer: { engine: { analyser: AnalyserNode }; ctx: AudioContext } }).sfaPlayer;
     const a = engine.analyser;
@@ -53,15 +53,14 @@ async function spectrum(page: Page, frequencies: readonly number[]): Promise<{ l
     a.getFloatTimeDomainData(samples);
     let sum = 0;
     for (const v of samples) sum += v * v;
-    return { levels: freqs.map(level), peakHz: best * hz, rms: Math.sqrt(sum / samples.length) };
+    return { levels: freqs.map(level), peakHz: best * hz, rms: Math.sqrt(sum / samples.length), ctxTime: ctx.currentTime };
   }, frequencies);
 }
 
-type Snapshot = { playing: boolean; position: number; tempo: number; started: string[]; sources: { stem: string; rate: number }[]; loop: { a: number; b: number } | null; decodedSegments: number };
+type Snapshot = { ctxTime: number; playing: boolean; position: number; tempo: number; started: string[]; sources: { stem: string; rate: number }[]; loop: { a: number; b: number } | null; decodedSegments: number };
 const snapshot = (page: Page) => page.evaluate(() => (window as unknown as { sfaPlayer: { engine: { snapshot(): unknown } } }).sfaPlayer.engine.snapshot()) as Promise<Snapshot>;
 const engineCall = (page: Page, method: string, ...args: unknown[]) =>
   page.evaluate((m, a) => (window as unknown as { sfaPlayer: { engine: Record<string, (...x: unknown[]) => unknown> } }).sfaPlayer.engine[m]!(...a), method, args);
-const ctxTime = (page: Page) => page.evaluate(() => (window as unknown as { sfaPlayer: { ctx: AudioContext } }).sfaPlayer.ctx.currentTime);
 
 async function waitFor<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
   const end = Date.now() + timeoutMs;
@@ -336,20 +335,20 @@ describe('stem player in Chromium', () => {
       input.dispatchEvent(new Event('input', { bubbles: true }));
     });
     await engineCall(page, 'play');
-    await waitFor('playing', () => snapshot(page), (s) => s.playing && s.position > 0.2);
-    const start = (await ctxTime(page)) - (await snapshot(page)).position / 0.75;
+    const first = await waitFor('playing', () => snapshot(page), (s) => s.playing && s.position > 0.2);
+    const start = first.ctxTime - first.position / 0.75;
     // Before the change: 440 Hz, as in the file.
     await wait(600);
     const before = await spectrum(page, [440, 880]);
     expect(Math.abs(before.peakHz - 440)).toBeLessThan(8);
     // The change from 440 to 880 Hz is 2 s into the song: at 75 % it is heard after 2.67 s.
-    const heard = await waitFor('880 Hz', async () => ({ s: await spectrum(page, [440, 880]), t: await ctxTime(page) }), (x) => Math.abs(x.s.peakHz - 880) < 8, 10_000);
-    const elapsed = heard.t - start;
+    const heard = await waitFor('880 Hz', () => spectrum(page, [440, 880]), (x) => Math.abs(x.peakHz - 880) < 8, 10_000);
+    const elapsed = heard.ctxTime - start;
     expect(elapsed).toBeGreaterThan((2 / 0.75) * 0.93);
     expect(elapsed).toBeLessThan((2 / 0.75) * 1.1 + 0.35); // analyser window + SoundTouch latency
-    const ended = await waitFor('the end', async () => ({ s: await snapshot(page), t: await ctxTime(page) }), (x) => !x.s.playing, 10_000);
-    expect((ended.t - start) / 4).toBeGreaterThan(1.3);
-    expect((ended.t - start) / 4).toBeLessThan(1.45);
+    const ended = await waitFor('the end', () => snapshot(page), (x) => !x.playing, 10_000);
+    expect((ended.ctxTime - start) / 4).toBeGreaterThan(1.3);
+    expect((ended.ctxTime - start) / 4).toBeLessThan(1.45);
   });
 
   it('shifts the pitch by +12 semitones without changing the tempo', async () => {
@@ -360,14 +359,14 @@ describe('stem player in Chromium', () => {
       input.dispatchEvent(new Event('change', { bubbles: true }));
     });
     await engineCall(page, 'play');
-    await waitFor('playing', () => snapshot(page), (s) => s.playing && s.position > 0.2);
-    const start = (await ctxTime(page)) - (await snapshot(page)).position;
+    const first = await waitFor('playing', () => snapshot(page), (s) => s.playing && s.position > 0.2);
+    const start = first.ctxTime - first.position;
     await wait(600);
     expect(Math.abs((await spectrum(page, [880])).peakHz - 880)).toBeLessThan(10);
     // The song's 440 -> 880 Hz change (2 s in) is heard as 880 -> 1760 Hz, still 2 s in.
-    const heard = await waitFor('1760 Hz', async () => ({ s: await spectrum(page, [1760]), t: await ctxTime(page) }), (x) => Math.abs(x.s.peakHz - 1760) < 12, 10_000);
-    expect(heard.t - start).toBeGreaterThan(2 * 0.93);
-    expect(heard.t - start).toBeLessThan(2 * 1.1 + 0.35);
+    const heard = await waitFor('1760 Hz', () => spectrum(page, [1760]), (x) => Math.abs(x.peakHz - 1760) < 12, 10_000);
+    expect(heard.ctxTime - start).toBeGreaterThan(2 * 0.93);
+    expect(heard.ctxTime - start).toBeLessThan(2 * 1.1 + 0.35);
     await engineCall(page, 'pause');
   });
 
