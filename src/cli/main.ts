@@ -12,6 +12,7 @@ commands:
   models make-test-model --name N --size tiny|full --dir D
   models prepare M
   status <trackId|spotify url> [--json]
+  player <track id|request id> [--serve]
   gc [--max-age DAYS] [--max-bytes SIZE] [--grace MINUTES] [--dry-run] [--json]
   db migrate
   discord register [--guild ID | --global]
@@ -37,6 +38,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   models: () => import('./commands/models.ts'),
   status: () => import('./commands/status.ts'),
   gc: () => import('./commands/gc.ts'),
+  player: () => import('./commands/player.ts'),
   db: () => import('./commands/db.ts'),
   discord: () => import('./commands/discord.ts'),
 };

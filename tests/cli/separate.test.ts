@@ -123,7 +123,7 @@ describe('sfa separate through the pipeline', () => {
     const cwd = path.join(work, 'cwd');
     mkdirSync(cwd);
     // No Python at all: had any engine work been needed, the job would have failed.
-    const r = await sfa(['separate', tone, '--json'], { env: { ...env, SFA_PYTHON: path.join(work, 'no-python') }, cwd });
+    const r = await sfa(['separate', tone, '--json'], { env: { ...env, SFA_PYTHON: path.join(work, 'no-python'), PUBLIC_BASE_URL: 'https://stems.example.org/sfa' }, cwd });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toBe(''); // --json into a pipe: no progress
     const result = JSON.parse(r.stdout) as Record<string, unknown> & { stems: { name: string; path: string; bytes: number }[] };
@@ -142,6 +142,8 @@ describe('sfa separate through the pipeline', () => {
     );
     expect(result.stems.map((s) => s.name)).toEqual(STEMS);
     for (const s of result.stems) expect(statSync(s.path).size).toBe(s.bytes);
+    // With a public file server, the stem player's link for these stems.
+    expect(result.playerUrl).toMatch(new RegExp(`^https://stems\\.example\\.org/sfa/player/${before.processing[0]!.id}\\?exp=\\d+&sig=[0-9a-f]{64}$`));
     expect(await jobRows(trackId)).toEqual(before); // same rows, untouched
     expect(statSync(stemFile).mtimeMs).toBe(stemMtime);
   }, 120_000);

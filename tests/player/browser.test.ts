@@ -21,6 +21,7 @@ import { playerRoutes } from '../../src/bot/files/player/routes.ts';
 import { stemSetLookup } from '../../src/bot/files/player/stemSet.ts';
 import { startFileServer, type FileServer } from '../../src/bot/files/server.ts';
 import type { Orm } from '../../src/db/orm.ts';
+import { NO_PLAYER_LINK } from '../../src/domain/messages.ts';
 import { playerUrl } from '../../src/domain/playerLink.ts';
 import { StoragePaths } from '../../src/jobs/storage/paths.ts';
 import { tempDir } from '../engine/helpers.ts';
@@ -35,7 +36,7 @@ const TONES = { vocals: 440, drums: 1320, bass: 165 } as const;
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Levels (dB) at the given frequencies in the page's output right now, and the loudest frequency. */
-async function spectrum(page: Page, frequencies: readonly number[]): Promise<{ levels: number[]; peakHz: number; rms: number }> {
+async function spectrum(page: Page, frequencies: readonly number[]): Promise<{ levels: number[]; peakHz: number; rms: number; ctxTime: number }> {
   return page.evaluate((freqs) => {
     const { engine, ctx } = (window as unknown as { sfaPlayer: { engine: { analyser: AnalyserNode }; ctx: AudioContext } }).sfaPlayer;
     const a = engine.analyser;
@@ -52,15 +53,14 @@ async function spectrum(page: Page, frequencies: readonly number[]): Promise<{ l
     a.getFloatTimeDomainData(samples);
     let sum = 0;
     for (const v of samples) sum += v * v;
-    return { levels: freqs.map(level), peakHz: best * hz, rms: Math.sqrt(sum / samples.length) };
+    return { levels: freqs.map(level), peakHz: best * hz, rms: Math.sqrt(sum / samples.length), ctxTime: ctx.currentTime };
   }, frequencies);
 }
 
-type Snapshot = { playing: boolean; position: number; tempo: number; started: string[]; sources: { stem: string; rate: number }[]; loop: { a: number; b: number } | null; decodedSegments: number };
+type Snapshot = { ctxTime: number; playing: boolean; position: number; tempo: number; started: string[]; sources: { stem: string; rate: number }[]; loop: { a: number; b: number } | null; decodedSegments: number };
 const snapshot = (page: Page) => page.evaluate(() => (window as unknown as { sfaPlayer: { engine: { snapshot(): unknown } } }).sfaPlayer.engine.snapshot()) as Promise<Snapshot>;
 const engineCall = (page: Page, method: string, ...args: unknown[]) =>
   page.evaluate((m, a) => (window as unknown as { sfaPlayer: { engine: Record<string, (...x: unknown[]) => unknown> } }).sfaPlayer.engine[m]!(...a), method, args);
-const ctxTime = (page: Page) => page.evaluate(() => (window as unknown as { sfaPlayer: { ctx: AudioContext } }).sfaPlayer.ctx.currentTime);
 
 async function waitFor<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
   const end = Date.now() + timeoutMs;
@@ -84,6 +84,7 @@ describe('stem player in Chromium', () => {
   let tones: ToneSet;
   let pair: ToneSet;
   let chirp: ToneSet;
+  let demo: ToneSet;
   let pageLink: string;
   const requested: string[] = [];
   const consoleErrors: string[] = [];
@@ -125,6 +126,20 @@ describe('stem player in Chromium', () => {
       title: 'Chirp',
       seconds: 4,
       stems: [{ name: 'other', frequency: 440, amplitude: 0.3, sampleAt: (t) => 0.3 * Math.sin(2 * Math.PI * (t < 2 ? 440 : 880) * t) }],
+    });
+    // Shapes a song has (phrases, hits, a bass line, a swell), for the screenshots.
+    let seed = 1;
+    const noise = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff - 0.5) * 2;
+    demo = await makeToneSet(em, dataDir, {
+      title: 'Demo Song (Extended Mix)',
+      artist: 'The Sine Waves',
+      seconds: 16,
+      stems: [
+        { name: 'vocals', frequency: 330, amplitude: 0.3, sampleAt: (t) => (t % 4 < 3 ? 0.5 * Math.max(0, Math.sin(Math.PI * ((t % 4) / 3))) ** 0.5 : 0) * Math.sin(2 * Math.PI * (330 + 20 * Math.sin(t * 6)) * t) },
+        { name: 'drums', frequency: 100, amplitude: 0.3, sampleAt: (t) => 0.8 * Math.exp(-((t % 0.5) * 18)) * noise() * (t % 2 < 1.5 ? 1 : 0.6) },
+        { name: 'bass', frequency: 55, amplitude: 0.3, sampleAt: (t) => 0.45 * (0.6 + 0.4 * Math.cos(Math.PI * 2 * t)) * Math.sin(2 * Math.PI * (t % 8 < 4 ? 55 : 73.4) * t) },
+        { name: 'other', frequency: 220, amplitude: 0.3, sampleAt: (t) => 0.35 * (t / 16) * (Math.sin(2 * Math.PI * 220 * t) + Math.sin(2 * Math.PI * 277 * t)) / 2 },
+      ],
     });
     browser = await launchChromium();
     page = await browser.newPage();
@@ -186,6 +201,22 @@ describe('stem player in Chromium', () => {
     const origin = new URL(server.url).origin;
     expect(requested.filter((u) => !u.startsWith(origin))).toEqual([]);
     expect(consoleErrors).toEqual([]);
+  });
+
+  it('without PUBLIC_BASE_URL the stems message says why there is no player link', async () => {
+    const result = await deliverStems({
+      rest,
+      target: { via: 'channel', channelId: fake.channelId },
+      requesterId: '100000000000000077',
+      track: { title: 'Sine Study No. 1' },
+      model: 'htdemucs',
+      stems: tones.stems.map((s) => ({ id: s.id, name: s.name, filePath: s.filePath, durationSeconds: 12 })),
+      stemSetId: tones.setId,
+      encoder: new StemEncoder({ paths: new StoragePaths(dataDir) }),
+    });
+    const description = fake.message(result.messageIds[0]!)!.embeds[0]!.description!;
+    expect(description).toContain(`🎛️ Stem player: ${NO_PLAYER_LINK}`);
+    expect(description).not.toContain('/player/');
   });
 
   it('plays every stem; a number key solos a stem, shift+number mutes it', async () => {
@@ -304,20 +335,39 @@ describe('stem player in Chromium', () => {
       input.dispatchEvent(new Event('input', { bubbles: true }));
     });
     await engineCall(page, 'play');
-    await waitFor('playing', () => snapshot(page), (s) => s.playing && s.position > 0.2);
-    const start = (await ctxTime(page)) - (await snapshot(page)).position / 0.75;
+    const first = await waitFor('playing', () => snapshot(page), (s) => s.playing && s.position > 0.2);
+    const start = first.ctxTime - first.position / 0.75;
     // Before the change: 440 Hz, as in the file.
     await wait(600);
     const before = await spectrum(page, [440, 880]);
     expect(Math.abs(before.peakHz - 440)).toBeLessThan(8);
     // The change from 440 to 880 Hz is 2 s into the song: at 75 % it is heard after 2.67 s.
-    const heard = await waitFor('880 Hz', async () => ({ s: await spectrum(page, [440, 880]), t: await ctxTime(page) }), (x) => Math.abs(x.s.peakHz - 880) < 8, 10_000);
-    const elapsed = heard.t - start;
+    const heard = await waitFor('880 Hz', () => spectrum(page, [440, 880]), (x) => Math.abs(x.peakHz - 880) < 8, 10_000);
+    const elapsed = heard.ctxTime - start;
     expect(elapsed).toBeGreaterThan((2 / 0.75) * 0.93);
     expect(elapsed).toBeLessThan((2 / 0.75) * 1.1 + 0.35); // analyser window + SoundTouch latency
-    const ended = await waitFor('the end', async () => ({ s: await snapshot(page), t: await ctxTime(page) }), (x) => !x.s.playing, 10_000);
-    expect((ended.t - start) / 4).toBeGreaterThan(1.3);
-    expect((ended.t - start) / 4).toBeLessThan(1.45);
+    const ended = await waitFor('the end', () => snapshot(page), (x) => !x.playing, 10_000);
+    expect((ended.ctxTime - start) / 4).toBeGreaterThan(1.3);
+    expect((ended.ctxTime - start) / 4).toBeLessThan(1.45);
+  });
+
+  it('shifts the pitch by +12 semitones without changing the tempo', async () => {
+    await open(link(chirp));
+    await page.$eval('#pitch', (el) => {
+      const input = el as HTMLInputElement;
+      input.value = '12';
+      input.dispatchEvent(new Event('change', { bubbles: true }));
+    });
+    await engineCall(page, 'play');
+    const first = await waitFor('playing', () => snapshot(page), (s) => s.playing && s.position > 0.2);
+    const start = first.ctxTime - first.position;
+    await wait(600);
+    expect(Math.abs((await spectrum(page, [880])).peakHz - 880)).toBeLessThan(10);
+    // The song's 440 -> 880 Hz change (2 s in) is heard as 880 -> 1760 Hz, still 2 s in.
+    const heard = await waitFor('1760 Hz', () => spectrum(page, [1760]), (x) => Math.abs(x.peakHz - 1760) < 12, 10_000);
+    expect(heard.ctxTime - start).toBeGreaterThan(2 * 0.93);
+    expect(heard.ctxTime - start).toBeLessThan(2 * 1.1 + 0.35);
+    await engineCall(page, 'pause');
   });
 
   it('refuses a tampered or expired link with 403 and a Content-Security-Policy', async () => {
@@ -342,8 +392,8 @@ describe('stem player in Chromium', () => {
       for (const scheme of ['dark', 'light'] as const) {
         await page.setViewport(viewport);
         await page.emulateMediaFeatures([{ name: 'prefers-color-scheme', value: scheme }]);
-        await open(pageLink);
-        await page.evaluate(() => (window as unknown as { sfaPlayer: { engine: { seek(t: number): void }; render(): void } }).sfaPlayer.engine.seek(4.2));
+        await open(link(demo));
+        await page.evaluate(() => (window as unknown as { sfaPlayer: { engine: { seek(t: number): void }; render(): void } }).sfaPlayer.engine.seek(6.3));
         await page.evaluate(() => (window as unknown as { sfaPlayer: { render(): void } }).sfaPlayer.render());
         // Nothing wider than the screen.
         expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(viewport.width);

@@ -8,7 +8,7 @@
  * volumes, the same mix is rendered once, and downloads are limited per link.
  */
 import { rmSync } from 'node:fs';
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -197,6 +197,22 @@ describe('stem player server', () => {
     expect((await fetch(sub('mix', '&format=wav&v=vocals:0,drums:0,bass:0'))).status).toBe(400);
     expect((await fetch(sub('mix', '&format=wav&v=guitar:1'))).status).toBe(400);
     expect((await fetch(sub('mix', '&format=wav&v=vocals:9'))).status).toBe(400);
+  });
+
+  it('serves nothing of a set whose file is a symlink out of the stems folder, or gone', async () => {
+    const outside = await makeToneSet(orm.em.fork(), dataDir, { title: 'Escape', seconds: 1, stems: [{ name: 'vocals', frequency: 300, amplitude: 0.2 }] });
+    const secretFile = path.join(dataDir, 'link-secret-like.txt');
+    await writeFile(secretFile, 'not audio');
+    await rm(outside.stems[0]!.filePath);
+    await symlink(secretFile, outside.stems[0]!.filePath);
+    for (const route of ['', '/data.json', '/segment/vocals/0.flac', '/zip', '/mix']) {
+      const u = new URL(link(outside.setId));
+      const r = await fetch(`${u.origin}${u.pathname}${route}${u.search}`);
+      expect(r.status, route).toBe(404);
+      expect(await r.text()).toBe(`${PLAYER_TEXT.gone}\n`);
+    }
+    await rm(outside.stems[0]!.filePath);
+    expect((await fetch(link(outside.setId))).status).toBe(404);
   });
 
   it('limits downloads per link and says when to come back', async () => {

@@ -10,7 +10,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { loadConfigOrReport } from '../../config.ts';
+import { loadConfigOrReport, type Config } from '../../config.ts';
 import type { AudioFormat } from '../../db/entities/index.ts';
 import { failedStages, type StageStates } from '../../domain/cliProgress.ts';
 import { DEFAULT_MODEL, getModel, unknownModelMessage } from '../../domain/modelCatalog.ts';
@@ -109,7 +109,7 @@ export async function run(args: string[]): Promise<number> {
       return requestSeparation(session.pipeline, { input: options.input, model: options.model, format: options.format, requester: 'cli', allowPrivateHosts: true });
     },
     rowsOf: separationRows,
-    finish: (session, ticket, outcome) => finish(session, ticket, outcome, options),
+    finish: (session, ticket, outcome) => finish(session, ticket, outcome, options, config),
   });
 }
 
@@ -122,7 +122,7 @@ export function separationRows(t: SeparationTicket): FollowedRow[] {
   ];
 }
 
-async function finish(session: Session, ticket: SeparationTicket, outcome: FollowOutcome, options: SeparateOptions): Promise<number> {
+async function finish(session: Session, ticket: SeparationTicket, outcome: FollowOutcome, options: SeparateOptions, config: Config): Promise<number> {
   const em = session.orm.em.fork();
   const stages: StageStates = outcome.stages;
   const processingId = outcome.ids.separate ?? ticket.processingJobId;
@@ -167,6 +167,8 @@ async function finish(session: Session, ticket: SeparationTicket, outcome: Follo
   }
   const stored = stages.download?.stored && stages.separate?.stored && stages.analyze?.stored;
   const engine = await separationEngine(em, processingId);
+  // The stem player link, when there is a public file server to open it on (`sfa player` prints a local one).
+  const player = config.publicBaseUrl && stems?.length ? await (await import('../playerLink.ts')).cliPlayerUrl(config, processingId) : undefined;
   if (options.json) {
     const result = {
       trackId: ticket.trackId,
@@ -176,6 +178,7 @@ async function finish(session: Session, ticket: SeparationTicket, outcome: Follo
       outDir,
       stems,
       engine,
+      ...(player ? { playerUrl: player } : {}),
       analysis,
       jobs: { download: outcome.ids.download, processing: processingId, analysis: outcome.ids.analyze },
       fromStorage: { download: Boolean(stages.download?.stored), separation: Boolean(stages.separate?.stored), analysis: Boolean(stages.analyze?.stored) },
@@ -188,6 +191,7 @@ async function finish(session: Session, ticket: SeparationTicket, outcome: Follo
   for (const s of stems ?? []) lines.push(`  ${s.name.padEnd(14)} ${s.path}`);
   if (analysisRow) lines.push(`  ${describeAnalysis(analysisFacts(analysisRow))}`);
   lines.push(`  track ${ticket.trackId}${stored ? ' (served from storage; nothing was recomputed)' : ''}`);
+  if (player) lines.push(`  stem player: ${player}`);
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
 }

@@ -13,7 +13,7 @@
  * expired, or signed for another set). The zip and the mix are limited per link.
  */
 import { createReadStream } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, realpath, stat } from 'node:fs/promises';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -143,8 +143,10 @@ export function playerRoutes(options: PlayerRoutesOptions) {
       options.log.error(`player: stem set ${set.id} has files outside ${stemsRoot}; not served`);
       return plain(res, method, 404, PLAYER_TEXT.gone), true;
     }
-    const exists = await Promise.all(set.stems.map((s) => stat(s.filePath).then((st) => st.isFile(), () => false)));
-    if (!exists.every(Boolean)) return plain(res, method, 404, PLAYER_TEXT.gone), true;
+    // Every file must exist and really be inside stems/ (a symlink out of it is refused too).
+    const realRoot = await realpath(stemsRoot).catch(() => stemsRoot);
+    const real = await Promise.all(set.stems.map((s) => realpath(s.filePath).then((p) => stat(p).then((st) => st.isFile() && p.startsWith(realRoot.replace(/\/?$/, path.sep))), () => false)));
+    if (!real.every(Boolean)) return plain(res, method, 404, PLAYER_TEXT.gone), true;
     const linkKey = `${setId}:${url.searchParams.get('sig')}`;
     const route = sub.join('/');
 
@@ -203,15 +205,25 @@ export function playerRoutes(options: PlayerRoutesOptions) {
       const parsed = parseZipFormat(url.searchParams);
       if (refusedDownload(parsed.ok ? undefined : parsed.error) || !parsed.ok) return true;
       const format = parsed.value;
-      const files: { name: string; file: string }[] = [];
-      for (const s of set.stems) {
-        if (format === 'stored') files.push({ name: downloadFileName(title, s.name, path.extname(s.filePath).slice(1)).ascii, file: s.filePath });
-        else if (format === 'flac') files.push({ name: downloadFileName(title, s.name, 'flac').ascii, file: await flacCopy(options.paths, set.id, s) });
-        else files.push({ name: downloadFileName(title, s.name, 'mp3').ascii, file: (await options.encoder.encode({ stemId: s.id, filePath: s.filePath, encoding: 'mp3_320' })).path });
-      }
+      // Each entry is made (a FLAC or MP3 copy, cached) only when the zip reaches it, so the
+      // download starts at once and streams while the rest is encoded.
+      const entryFile = (stem: (typeof set.stems)[number]): Promise<string> =>
+        format === 'stored'
+          ? Promise.resolve(stem.filePath)
+          : format === 'flac'
+            ? flacCopy(options.paths, set.id, stem)
+            : options.encoder.encode({ stemId: stem.id, filePath: stem.filePath, encoding: 'mp3_320' }).then((e) => e.path);
       const zip = new yazl.ZipFile();
-      // Audio does not shrink under deflate: stored entries stream at disk speed.
-      for (const f of files) zip.addFile(f.file, f.name, { compress: false });
+      for (const stem of set.stems) {
+        const ext = format === 'stored' ? path.extname(stem.filePath).slice(1) : format;
+        // Audio does not shrink under deflate: stored entries stream at disk speed.
+        zip.addReadStreamLazy(downloadFileName(title, stem.name, ext).ascii, { compress: false }, (cb) => {
+          entryFile(stem).then(
+            (file) => cb(null, createReadStream(file)),
+            (error: unknown) => cb(error as Error, undefined as never),
+          );
+        });
+      }
       zip.end();
       res.writeHead(200, {
         ...SECURITY_HEADERS,
@@ -223,6 +235,10 @@ export function playerRoutes(options: PlayerRoutesOptions) {
         res.end();
         return true;
       }
+      zip.on('error', (error: Error) => {
+        options.log.warn(`player: zip of stem set ${set.id} failed: ${error.message}`);
+        res.destroy(error);
+      });
       await pipeline(zip.outputStream, res).catch(() => undefined);
       return true;
     }

@@ -327,9 +327,11 @@ export class StemEngine {
       const [anchorId, piece, stem, n] = key.split(':');
       sources.push({ anchorId: Number(anchorId), piece: Number(piece), stem, segment: Number(n), rate: src.playbackRate.value });
     }
+    const now = this.ctx.currentTime;
     return {
+      ctxTime: now,
       playing: this.playing,
-      position: this.position(),
+      position: this.position(now),
       tempo: this.tempo,
       semitones: this.semitones,
       loop: this.loop,
