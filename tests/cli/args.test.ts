@@ -132,6 +132,29 @@ describe('every subcommand', () => {
     expect(make.stderr).toContain('--size must be tiny or full');
   });
 
+  it('models prepare: -- before a name that looks like an option, unknown options get the usage', async () => {
+    const dashed = await sfa(['models', 'prepare', '--', '-x']);
+    expect(dashed.code).toBe(2);
+    expect(dashed.stderr).toContain('Unknown model "-x"');
+    const unknown = await sfa(['models', 'prepare', '--fast', 'htdemucs']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("Unknown option '--fast'");
+    expect(unknown.stderr).toContain('usage: sfa models');
+  });
+
+  it('player: -- before the id, --serve=x refused, unknown options get the usage', async () => {
+    const dashed = await sfa(['player', '--', '-0000']);
+    expect(dashed.code).toBe(2);
+    expect(dashed.stderr).toContain('"-0000" is not a track, request or stem set id');
+    const valued = await sfa(['player', '--serve=yes', '00000000-0000-4000-8000-000000000000']);
+    expect(valued.code).toBe(2);
+    expect(valued.stderr).toContain("'--serve' does not take an argument");
+    expect(valued.stderr).toContain('usage: sfa player');
+    const unknown = await sfa(['player', '--open', '00000000-0000-4000-8000-000000000000']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("Unknown option '--open'");
+  });
+
   it('sfa --version prints the package version', async () => {
     const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
     expect(await sfa(['--version'])).toEqual({ code: 0, stdout: `sfa ${pkg.version}\n`, stderr: '' });

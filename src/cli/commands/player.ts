@@ -6,6 +6,8 @@
  * bot is serving it already).
  */
 import { formatProblems, parseConfig } from '../../config.ts';
+import { parseCommandLine } from '../args.ts';
+import { usageExit } from '../usage.ts';
 
 const USAGE = `usage: sfa player <track id|request id|stem set id> [--serve]
 
@@ -29,17 +31,10 @@ export interface PlayerIo {
 export async function run(args: string[], io: PlayerIo = {}): Promise<number> {
   const out = io.stdout ?? ((s: string) => void process.stdout.write(s));
   const err = io.stderr ?? ((s: string) => void process.stderr.write(s));
-  if (args.includes('--help') || args.includes('-h')) {
-    out(USAGE);
-    return 0;
-  }
-  const serve = args.includes('--serve');
-  const rest = args.filter((a) => a !== '--serve');
-  const unknown = rest.find((a) => a.startsWith('-'));
-  if (unknown || rest.length !== 1) {
-    err(unknown ? `sfa player: unknown option '${unknown}'\n\n${USAGE}` : `sfa player: expected one id\n\n${USAGE}`);
-    return 2;
-  }
+  const line = parseCommandLine(args, { serve: { type: 'boolean' } }, { min: 1, max: 1, name: 'id (a track, request or stem set id)' });
+  if (line.ok !== true) return usageExit('sfa player', line, USAGE, { stdout: out, stderr: err });
+  const serve = line.options.values.serve === true;
+  const rest = line.options.positionals;
   const id = rest[0]!.toLowerCase();
   if (!UUID.test(id)) {
     err(`sfa player: "${rest[0]!.slice(0, 60)}" is not a track, request or stem set id (a uuid, as \`sfa status\` and \`sfa separate\` print)\n`);
