@@ -455,6 +455,12 @@ export function describeConfig(config: Config): string {
     ],
     ['model reactions', `${config.bot.reactionWindowMs / 1000} s to choose`],
     ['attachments from', config.bot.trustedAttachmentBases.join(', ')],
+    [
+      'private addresses',
+      config.limits.allowedPrivateRanges.length
+        ? `links may reach ${config.limits.allowedPrivateRanges.map(([ip, bits]) => `${ip.toString()}/${bits}`).join(', ')}`
+        : 'none for chat links (public addresses only)',
+    ],
     ['log level', config.logLevel],
   ];
   const width = Math.max(...lines.map(([k]) => k.length));

@@ -200,6 +200,14 @@ describe('parseConfig problems', () => {
     ]);
   });
 
+  it('describeConfig says which private addresses links may reach', () => {
+    const open = parseConfig({ SFA_ALLOWED_PRIVATE_ADDRESSES: '192.168.1.10' });
+    const closed = parseConfig({});
+    if (!open.ok || !closed.ok) throw new Error('bad config');
+    expect(describeConfig(open.config)).toMatch(/private addresses\s+links may reach 192\.168\.1\.10\/32/);
+    expect(describeConfig(closed.config)).toMatch(/private addresses\s+none for chat links \(public addresses only\)/);
+  });
+
   it('clips long values in messages', () => {
     const [message] = problems({ LOG_LEVEL: 'x'.repeat(500) });
     expect(message!.length).toBeLessThan(200);

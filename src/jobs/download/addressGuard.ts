@@ -63,10 +63,12 @@ type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | Look
 export function guardedLookup(policy: AddressPolicy) {
   return (hostname: string, options: LookupOptions | LookupAllOptions | number, callback: LookupCallback): void => {
     const all = typeof options === 'object' && options.all === true;
-    const family = typeof options === 'number' ? options : typeof options === 'object' ? options.family : undefined;
+    const raw = typeof options === 'number' ? options : options.family;
+    const family = raw === 'IPv4' ? 4 : raw === 'IPv6' ? 6 : raw;
     resolveChecked(hostname, policy).then(
       (addresses) => {
-        const wanted = family === 4 || family === 6 || family === 'IPv4' || family === 'IPv6' ? addresses.filter((a) => `${a.family}` === `${family}`.replace('IPv', '')) : addresses;
+        // Every address was checked; a family the socket asks for narrows them, never widens.
+        const wanted = family === 4 || family === 6 ? addresses.filter((a) => a.family === family) : addresses;
         const usable = wanted.length > 0 ? wanted : addresses;
         if (all) callback(null, usable);
         else callback(null, usable[0]!.address, usable[0]!.family);
