@@ -290,3 +290,24 @@ describe('loadConfigOrExit', () => {
     expect(loadConfigOrExit({ SFA_DEVICE: 'cpu' }, OPTIONS).device).toBe('cpu');
   });
 });
+
+describe('model downloads (SFA_MODEL_BASE_URL, SFA_MODEL_DOWNLOAD)', () => {
+  it("default to demucs' own server and fetching on first use", () => {
+    const result = parseConfig({});
+    expect(result.ok && [result.config.modelBaseUrl, result.config.modelDownload]).toEqual([undefined, 'auto']);
+  });
+
+  it('take a mirror without a trailing slash and never', () => {
+    const result = parseConfig({ SFA_MODEL_BASE_URL: 'https://mirror.example.org/demucs/', SFA_MODEL_DOWNLOAD: 'NEVER' });
+    expect(result.ok && [result.config.modelBaseUrl, result.config.modelDownload]).toEqual(['https://mirror.example.org/demucs', 'never']);
+  });
+
+  it('refuse anything else, naming the variable', () => {
+    const result = parseConfig({ SFA_MODEL_BASE_URL: 'ftp://mirror', SFA_MODEL_DOWNLOAD: 'sometimes' });
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.problems).toEqual([
+      'SFA_MODEL_BASE_URL: expected an http:// or https:// URL (got "ftp://mirror")',
+      'SFA_MODEL_DOWNLOAD: expected one of auto, never (got "sometimes")',
+    ]);
+  });
+});
