@@ -52,7 +52,7 @@ import soundfile as sf  # noqa: E402
 import audio_fixtures as af  # noqa: E402
 import key_corpus as kc  # noqa: E402
 from sfa_engine.analysis import analyze_signal  # noqa: E402
-from sfa_engine.analysis_key import MAJOR_PROFILE, MINOR_PROFILE, key_name, mirex_key_score  # noqa: E402
+from sfa_engine.analysis_key import PROFILES, key_name, mirex_key_score  # noqa: E402
 
 OUT = REPO / "bench" / "out"
 ESSENTIA_VENV = OUT / "essentia-venv"
@@ -83,7 +83,7 @@ def cases(sets: list[str], split: str):
 def ks_key(chroma_mean: np.ndarray) -> str:
     """Plain Krumhansl-Schmuckler: best Pearson correlation with the rotated K-K profiles."""
     best, best_r = None, -2.0
-    for mode, profile in (("major", MAJOR_PROFILE), ("minor", MINOR_PROFILE)):
+    for mode, profile in zip(("major", "minor"), PROFILES["krumhansl"]):
         for tonic in range(12):
             r = float(np.corrcoef(np.roll(profile, tonic), chroma_mean)[0, 1])
             if r > best_r:

@@ -12,7 +12,10 @@ bench/out/key-levers/<split>/) and then scores variants of the estimator:
 * + the final chord's fit to the tonic triad;
 * partial suppression (subtracting each note's expected upper partials
   before folding to pitch classes), on top of the shipped combination;
-* the shipped estimator (sfa_engine.analysis_key.estimate_key).
+* the shipped estimator (sfa_engine.analysis_key.estimate_key);
+* with ``--stems``: the shipped estimator on ideal "other + bass" stems of
+  the song sets (the same MIDI rendered without drums and melody), i.e. what
+  analysing separated stems could at best add.
 
 The weights were chosen on ``--split dev``; ``--split test`` is what
 docs/benchmarks.md reports. Prints a Markdown table (MIREX per set).
@@ -50,12 +53,25 @@ def suppress_partials(spectrum: np.ndarray, strength: float = 1.0) -> np.ndarray
     return out
 
 
-def spectra(split: str, sets: list[str]):
+def stem_cases(sets: list[str], split: str):
+    """The song sets' songs with only their chords and bass: ideal "other + bass" stems."""
+    import dataclasses
+
+    import key_corpus as kc
+
+    for set_name in sets:
+        if set_name in kc.SETS:
+            for song in kc.songs(set_name, split):
+                stems = dataclasses.replace(song, notes=[n for n in song.notes if n.part in ("chords", "bass")])
+                yield set_name, f"{song.name}-stems", song.key, song.bpm, (lambda s=stems: kc.render(s))
+
+
+def spectra(split: str, sets: list[str], stems: bool = False):
     import librosa
 
     cache = REPO / "bench" / "out" / "key-levers" / split
     cache.mkdir(parents=True, exist_ok=True)
-    for set_name, name, key, _bpm, render in ka.cases(sets, split):
+    for set_name, name, key, _bpm, render in (stem_cases(sets, split) if stems else ka.cases(sets, split)):
         path = cache / f"{name}.npz"
         if not path.exists():
             y = render()
@@ -86,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--split", default="test")
     parser.add_argument("--sets", default="pop,jazz,mixture,modulating,cadence-fluidsynth")
+    parser.add_argument("--stems", action="store_true", help="also score ideal other+bass stems of the song sets")
     args = parser.parse_args(argv)
     frame_seconds = KEY_HOP_LENGTH / SAMPLE_RATE
     variants: dict[str, object] = {}
@@ -107,11 +124,16 @@ def main(argv: list[str] | None = None) -> int:
         shipped = ak.estimate_key(plain).name
         results["estimate_key (engine function)"][set_name].append(ak.mirex_key_score(shipped, key))
         results["estimate_key (engine function)"]["all"].append(ak.mirex_key_score(shipped, key))
+    if args.stems:
+        for set_name, key, spectrum, active in spectra(args.split, args.sets.split(","), stems=True):
+            estimate = ak.estimate_key(ak.key_evidence(spectrum, active, frame_seconds)).name
+            results["estimate_key on other+bass stems"][set_name].append(ak.mirex_key_score(estimate, key))
+            results["estimate_key on other+bass stems"]["all"].append(ak.mirex_key_score(estimate, key))
     columns = [*args.sets.split(","), "all"]
     print(f"MIREX per set, split {args.split}\n")
     print("| variant | " + " | ".join(columns) + " |\n|---|" + "---|" * len(columns))
     for label, per_set in results.items():
-        print(f"| {label} | " + " | ".join(f"{np.mean(per_set[c]):.3f}" for c in columns) + " |")
+        print(f"| {label} | " + " | ".join(f"{np.mean(per_set[c]):.3f}" if per_set[c] else "" for c in columns) + " |")
     return 0
 
 

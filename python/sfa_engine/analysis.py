@@ -346,7 +346,7 @@ def _key_stage(shared: _Shared, requested, result: dict, runner: _StageRunner):
 
     runner.enter("key")
     # A longer STFT than the shared one: 2.7 Hz bins tell bass notes apart down to ~30 Hz.
-    long_magnitude = np.abs(librosa.stft(shared.y, n_fft=KEY_N_FFT, hop_length=KEY_HOP_LENGTH))
+    long_magnitude = np.abs(librosa.stft(_pad_to(shared.y, KEY_N_FFT), n_fft=KEY_N_FFT, hop_length=KEY_HOP_LENGTH))
     spectrum, tuning = peak_semitones(long_magnitude, SAMPLE_RATE, KEY_N_FFT, fmin=KEY_FMIN_HZ)
     shared.tuning = tuning
     # Frame j of the long STFT is centred where frame 4j of the shared one is.

@@ -56,7 +56,7 @@ import audio_fixtures as af
 
 SR = af.SR
 REPO = Path(__file__).resolve().parents[2]
-CACHE_DIR = Path(os.environ.get("SFA_KEY_CORPUS_CACHE", REPO / ".cache" / "key-corpus"))
+CACHE_DIR = REPO / ".cache" / "key-corpus"
 SETS = ("pop", "jazz", "mixture", "modulating")
 SPLIT_SEEDS = {"test": 0, "dev": 7_000}
 
