@@ -97,7 +97,8 @@ describe('sfa separate through the pipeline', () => {
     }
     expect(lines.some((l) => /^separate: processing \d+%$/.test(l))).toBe(true);
 
-    expect(r.stdout).toContain(`4 stems (htdemucs, wav) in ${out()}`);
+    expect(r.stdout).toMatch(/4 stems \(htdemucs, wav, openvino (f32|bf16) on cpu\) in /); // the backend that ran it
+    expect(r.stdout).toContain(` in ${out()}\n`);
     expect(readdirSync(out()).sort()).toEqual(STEMS.map((s) => `${s}.wav`).sort());
     const mix = await decodeF32(tone);
     const stems = await Promise.all(STEMS.map((s) => decodeF32(path.join(out(), `${s}.wav`))));
@@ -135,6 +136,7 @@ describe('sfa separate through the pipeline', () => {
       format: 'wav',
       outDir,
       fromStorage: { download: true, separation: true, analysis: true },
+      engine: { backend: 'openvino', precision: expect.stringMatching(/^(f32|bf16)$/), device: 'cpu' }, // what ran the separation
       jobs: { download: before.download[0]!.id, processing: before.processing[0]!.id, analysis: before.analysis[0]!.id },
     });
     expect(Object.keys(result.analysis as object).sort()).toEqual(

@@ -66,6 +66,21 @@ describe('sfa models', () => {
     const check = await sfa(['models', 'check', 'htdemucs_6s'], { SFA_MODEL_DIR: dir });
     expect(check.exitCode).toBe(0);
   }, 60_000);
+
+  it('prepare converts a model for this CPU once; the second run finds it cached', async () => {
+    const env = { SFA_CACHE_DIR: tempDir('ov-cache'), SFA_INFERENCE_PRECISION: 'f32' };
+    const first = await sfa(['models', 'prepare', 'htdemucs'], env);
+    expect(first.exitCode).toBe(0);
+    expect(first.stderr).toContain('htdemucs: preparing model for this CPU');
+    expect(first.stdout).toMatch(/^htdemucs: ready \(OpenVINO f32, converted in [\d.]+ s\)$/);
+    const again = await sfa(['models', 'prepare', 'htdemucs'], env);
+    expect(again.stdout).toBe('htdemucs: ready (OpenVINO f32, already cached)');
+    const torch = await sfa(['models', 'prepare', 'htdemucs'], { ...env, SFA_SEPARATION_BACKEND: 'torch' });
+    expect(torch.stdout).toBe('htdemucs: ready (runs on torch)');
+    const unknown = await sfa(['models', 'prepare', 'nope']);
+    expect(unknown.exitCode).toBe(2);
+    expect(unknown.stderr).toContain('unknown model "nope"');
+  }, 300_000);
 });
 
 // `sfa separate` runs the pipeline now: tests/cli/separate.test.ts covers it end to end.
