@@ -5,11 +5,13 @@
  * to exactly the addresses just checked — the check and the connection use
  * ONE answer, so a second DNS answer (DNS rebinding) cannot swap the target.
  * IP literals never reach `lookup`; they are checked before the request.
- * Host and TLS SNI stay the URL's name (undici sets them from the URL).
+ * Host and TLS SNI stay the URL's name (node:http sets them from the URL).
  */
 import { lookup as dnsLookup } from 'node:dns';
 import type { LookupAddress, LookupAllOptions, LookupOptions } from 'node:dns';
-import { Agent } from 'undici';
+import http from 'node:http';
+import https from 'node:https';
+import { Readable } from 'node:stream';
 import { addressAllowed, bareHost, isIpLiteral, isLocalName, type IpRange } from '../../domain/networkAddress.ts';
 import { DirectUrlError } from './errors.ts';
 
@@ -78,16 +80,39 @@ export function guardedLookup(policy: AddressPolicy) {
   };
 }
 
-/** An undici dispatcher whose every connection goes through guardedLookup. Close it when done. */
-export function guardedAgent(policy: AddressPolicy, options: { connectTimeoutMs?: number } = {}): Agent {
-  return new Agent({
-    connect: { lookup: guardedLookup(policy), ...(options.connectTimeoutMs ? { timeout: options.connectTimeoutMs } : {}) },
-    // One request per connection: nothing is kept for a later link to ride on.
-    pipelining: 0,
-  });
+/**
+ * A fetch for one transfer whose every connection goes through guardedLookup (node:http with our own
+ * `lookup`: the socket connects to exactly the addresses that were checked). No connection is kept
+ * (agent: false), redirects are not followed (the caller checks each hop), and the answer is a web
+ * Response whose body streams with Node's own backpressure.
+ */
+export function pinnedFetch(policy: AddressPolicy): (input: string | URL, init?: { signal?: AbortSignal; headers?: Record<string, string> }) => Promise<Response> {
+  const lookup = guardedLookup(policy);
+  return (input, init = {}) =>
+    new Promise<Response>((resolve, reject) => {
+      const url = new URL(String(input));
+      const get = url.protocol === 'https:' ? https.request : http.request;
+      const req = get(url, { method: 'GET', headers: init.headers, lookup: lookup as never, agent: false, signal: init.signal }, (res) => {
+        try {
+          const headers = new Headers();
+          for (const [name, value] of Object.entries(res.headers)) {
+            for (const v of Array.isArray(value) ? value : value === undefined ? [] : [value]) headers.append(name, v);
+          }
+          const status = res.statusCode ?? 0;
+          const bodyless = status === 204 || status === 205 || status === 304;
+          if (bodyless) res.resume();
+          resolve(new Response(bodyless ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>), { status, headers }));
+        } catch (error) {
+          res.destroy();
+          reject(error);
+        }
+      });
+      req.on('error', reject);
+      req.end();
+    });
 }
 
-/** The PrivateAddressError in an error's cause chain (undici wraps what lookup threw). */
+/** The PrivateAddressError in an error's cause chain (a socket error may wrap what lookup threw). */
 export function privateAddressCause(err: unknown): PrivateAddressError | undefined {
   let cur: unknown = err;
   for (let i = 0; i < 6 && cur && typeof cur === 'object'; i++) {

@@ -3,9 +3,8 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { fetch as undiciFetch } from 'undici';
 import type { IpRange } from '../../domain/networkAddress.ts';
-import { checkHostLiteral, guardedAgent, privateAddressCause, type AddressPolicy, type ResolveAll } from './addressGuard.ts';
+import { checkHostLiteral, pinnedFetch, privateAddressCause, type AddressPolicy, type ResolveAll } from './addressGuard.ts';
 import { DirectUrlError, UserFacingError, cancelledError, describeFetchFailure } from './errors.ts';
 import { validateAudio, type AudioInfo, type ValidateAudioOptions } from './validateAudio.ts';
 
@@ -89,9 +88,7 @@ export async function downloadDirectUrl(rawUrl: string, outDir: string, opts: Di
   const connectTimeoutMs = opts.connectTimeoutMs ?? 15_000;
   const idleTimeoutMs = opts.idleTimeoutMs ?? 60_000;
   // The guarded dispatcher resolves and checks each host, and connects to exactly the addresses checked.
-  const agent = opts.fetchImpl ? undefined : guardedAgent(policy, { connectTimeoutMs });
-  const fetchImpl: typeof fetch =
-    opts.fetchImpl ?? ((input, init) => undiciFetch(input as string, { ...(init as object), dispatcher: agent } as never) as unknown as Promise<Response>);
+  const fetchImpl: typeof fetch = opts.fetchImpl ?? (pinnedFetch(policy) as unknown as typeof fetch);
   const host = url.host;
 
   // One controller for the whole transfer; the connect timer is cleared once headers arrive.
@@ -188,7 +185,6 @@ export async function downloadDirectUrl(rawUrl: string, outDir: string, opts: Di
     clearTimeout(totalTimer);
     clearTimeout(idleTimer);
     opts.signal?.removeEventListener('abort', onAbort);
-    await agent?.close().catch(() => undefined);
   }
 }
 
