@@ -64,11 +64,11 @@ CLASSES = ("exact", "fifth", "relative", "parallel", "other")
 CLASS_OF_SCORE = {1.0: "exact", 0.5: "fifth", 0.3: "relative", 0.2: "parallel", 0.0: "other"}
 
 
-def cases(sets: list[str], split: str):
-    """(set, name, key, bpm or None, render) for every song of the requested sets."""
+def cases(sets: list[str], split: str, count: int = 24):
+    """(set, name, key, bpm or None, render) for every song of the requested sets (``count`` per song set)."""
     for set_name in sets:
         if set_name in SONG_SETS:
-            for song in kc.songs(set_name, split):
+            for song in kc.songs(set_name, split, count):
                 yield set_name, song.name, song.key, song.bpm, (lambda s=song: kc.render(s))
         else:
             renderer = set_name.split("-")[1]

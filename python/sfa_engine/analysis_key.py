@@ -122,7 +122,12 @@ _TONIC_TRIADS = key_profiles([1, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0], [1, 0, 0, 1, 
 
 CHROMA_LOW_MIDI = 43  # the chroma counts notes from G2 (98 Hz) up; the bass line is weighed on its own
 BASS_HIGH_MIDI = 48  # notes below C3 count as the bass line
-BASS_WEIGHT = 0.5  # weight of the bass line's correlation with the key profile
+BASS_WEIGHT = 0.25  # weight of the bass line's correlation with the key profile
+# The bass line's pitch-class shares are squared before the correlation: its most frequent notes
+# (the roots it returns to) count, its passing and walking notes hardly. At full weight the bass,
+# which plays chord roots rather than the key profile's scale, outvoted the chords on minor loops
+# (read as the bVII or relative major); docs/benchmarks.md has the numbers.
+BASS_POWER = 2
 ENDING_SECONDS = 1.9  # the last this-many seconds of sound: the final chord
 ENDING_WEIGHT = 0.3  # weight of the tonic-triad fit of the final chord
 ENDING_POWER = 4  # fit**4: only a clear final triad counts
@@ -172,8 +177,9 @@ def estimate_key(chroma_mean: np.ndarray | KeyEvidence) -> KeyEstimate:
 
     Each of the 24 keys scores the Pearson correlation of the chroma with its
     profile (:data:`PROFILE`, Krumhansl-Schmuckler style), plus, when the
-    evidence has them, :data:`BASS_WEIGHT` x the bass line's correlation
-    with the same profile and :data:`ENDING_WEIGHT` x the final chord's
+    evidence has them, :data:`BASS_WEIGHT` x the correlation of the bass
+    line's pitch classes (to the power :data:`BASS_POWER`) with the same
+    profile and :data:`ENDING_WEIGHT` x the final chord's
     correlation with the key's tonic triad (clipped at 0, to the power
     :data:`ENDING_POWER`). docs/benchmarks.md gives what each term is worth.
 
@@ -192,7 +198,7 @@ def estimate_key(chroma_mean: np.ndarray | KeyEvidence) -> KeyEstimate:
     correlations = _pearson_rows(_PROFILES, chroma)
     scores = correlations.copy()
     if evidence.bass is not None and np.ptp(_check_profile(evidence.bass)) > 0:
-        scores += BASS_WEIGHT * _pearson_rows(_PROFILES, evidence.bass)
+        scores += BASS_WEIGHT * _pearson_rows(_PROFILES, evidence.bass**BASS_POWER)
     if evidence.ending is not None and np.ptp(_check_profile(evidence.ending)) > 0:
         fit = np.clip(_pearson_rows(_TONIC_TRIADS, evidence.ending), 0.0, 1.0)
         scores += ENDING_WEIGHT * fit**ENDING_POWER
