@@ -70,6 +70,7 @@ describe('stem player server', () => {
       if (req.url === '/art/cover.png') res.writeHead(200, { 'content-type': 'image/png' }).end(PNG);
       else if (req.url === '/art/not-an-image.png') res.writeHead(200, { 'content-type': 'image/png' }).end('<html><script>alert(1)</script></html>');
       else if (req.url === '/art/huge.png') res.writeHead(200, { 'content-type': 'image/png' }).end(Buffer.concat([PNG, Buffer.alloc(6 * 1024 * 1024)]));
+      else if (req.url === '/art/redirect.png') res.writeHead(302, { location: '/art/cover.png' }).end();
       else res.writeHead(404).end();
     });
     await new Promise<void>((resolve) => artServer.listen(0, '127.0.0.1', resolve));
@@ -270,10 +271,11 @@ describe('stem player server', () => {
     expect(artHits.slice(before)).toHaveLength(1);
   });
 
-  it('refuses a cover that is not an image, too large, or outside the allowed hosts (404, nothing cached)', async () => {
+  it('refuses a cover that is not an image, too large, a redirect, or outside the allowed hosts (404, nothing cached)', async () => {
     for (const [what, artUrl, asked] of [
       ['html', `${artBase}not-an-image.png`, true],
       ['6 MB', `${artBase}huge.png`, true],
+      ['a redirect (not followed)', `${artBase}redirect.png`, true],
       ['outside the allowed base', `${artBase.replace('/art/', '/other/')}cover.png`, false],
       ['http Spotify', 'http://i.scdn.co/image/ab67616d0000b273', false],
     ] as const) {
