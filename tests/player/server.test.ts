@@ -70,6 +70,7 @@ describe('stem player server', () => {
       if (req.url === '/art/cover.png') res.writeHead(200, { 'content-type': 'image/png' }).end(PNG);
       else if (req.url === '/art/not-an-image.png') res.writeHead(200, { 'content-type': 'image/png' }).end('<html><script>alert(1)</script></html>');
       else if (req.url === '/art/huge.png') res.writeHead(200, { 'content-type': 'image/png' }).end(Buffer.concat([PNG, Buffer.alloc(6 * 1024 * 1024)]));
+      else if (req.url === '/art/slow.png') res.writeHead(200, { 'content-type': 'image/png' }).write(PNG.subarray(0, 8)); // never ends
       else if (req.url === '/art/redirect.png') res.writeHead(302, { location: '/art/cover.png' }).end();
       else res.writeHead(404).end();
     });
@@ -98,6 +99,7 @@ describe('stem player server', () => {
   });
   afterAll(async () => {
     await server?.close();
+    artServer?.closeAllConnections();
     await new Promise((resolve) => artServer?.close(resolve));
     await orm?.close();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
@@ -292,6 +294,13 @@ describe('stem player server', () => {
     // No stored URL at all: no cover, and the page is told not to ask.
     expect((await fetch(sub('art', '', other.setId))).status).toBe(404);
   });
+
+  it('gives up on a cover that never finishes arriving (the 10 s limit) with a 404', async () => {
+    const slow = await makeToneSet(orm.em.fork(), dataDir, { title: 'Slow', seconds: 1, stems: [{ name: 'vocals', frequency: 300, amplitude: 0.2 }], artUrl: `${artBase}slow.png` });
+    const r = await fetch(sub('art', '', slow.setId));
+    expect(r.status).toBe(404);
+    await expect(stat(path.join(path.dirname(slow.stems[0]!.filePath), 'cover'))).rejects.toThrow();
+  }, 60_000);
 
   it('limits downloads per link and says when to come back', async () => {
     const fresh = playerUrl(server.url, SECRET, other.setId, hour() + 7);
