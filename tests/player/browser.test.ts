@@ -6,10 +6,13 @@
  * lanes draw, play starts every stem, solo and mute change what is heard, the
  * stems stay sample-locked after seeks and a tempo change (two stems that are
  * each other's negative cancel to silence only while in sync), the A-B loop
- * repeats, 75 % tempo plays 4/3 as long at the same pitch. Screenshots at
+ * repeats, 75 % tempo plays 4/3 as long at the same pitch; the cover comes
+ * from our server (fetched there from a fake art server), never from outside. Screenshots at
  * phone and desktop sizes, dark and light, go to the run's output folder.
  */
 import { rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { REST } from '@discordjs/rest';
 import type { Browser, Page } from 'puppeteer-core';
@@ -88,6 +91,8 @@ describe('stem player in Chromium', () => {
   let pageLink: string;
   const requested: string[] = [];
   const consoleErrors: string[] = [];
+  let artServer: Server;
+  let artBase: string;
   const log = { info: () => undefined, warn: () => undefined, error: (m: string) => console.error(m) };
   const link = (set: ToneSet) => playerUrl(server.url, SECRET, set.setId, Math.floor(Date.now() / 1000) + 3600);
 
@@ -103,13 +108,19 @@ describe('stem player in Chromium', () => {
     dataDir = tempDir('player-browser');
     const paths = new StoragePaths(dataDir);
     const encoder = new StemEncoder({ paths });
-    server = await startFileServer({ host: '127.0.0.1', port: 0, secret: SECRET, lookup: stemLookup(orm), dataDir, log, routes: playerRoutes({ secret: SECRET, lookup: stemSetLookup(orm), paths, encoder, log }) });
+    // A 1x1 PNG, as if from Spotify's image CDN (allowed through the routes' test hook).
+    const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==', 'base64');
+    artServer = createServer((req, res) => (req.url === '/art/cover.png' ? res.writeHead(200, { 'content-type': 'image/png' }).end(png) : res.writeHead(404).end()));
+    await new Promise<void>((resolve) => artServer.listen(0, '127.0.0.1', resolve));
+    artBase = `http://127.0.0.1:${(artServer.address() as AddressInfo).port}/art/`;
+    server = await startFileServer({ host: '127.0.0.1', port: 0, secret: SECRET, lookup: stemLookup(orm), dataDir, log, routes: playerRoutes({ secret: SECRET, lookup: stemSetLookup(orm), paths, encoder, log, artTestBase: artBase }) });
     fake = await FakeDiscord.start({ guilds: [{ name: 'Test Server' }] });
     rest = restFor(fake);
     const em = orm.em.fork();
     tones = await makeToneSet(em, dataDir, {
       title: 'Sine Study No. 1',
       seconds: 12,
+      artUrl: `${artBase}cover.png`,
       stems: Object.entries(TONES).map(([name, frequency]) => ({ name, frequency, amplitude: 0.2 })),
     });
     // 100 Hz and its negative: silent together only while sample-locked (1 ms apart would leave -10 dB).
@@ -151,6 +162,7 @@ describe('stem player in Chromium', () => {
   afterAll(async () => {
     await browser?.close();
     await server?.close();
+    await new Promise((resolve) => artServer?.close(resolve));
     await fake?.close();
     await orm?.close();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
@@ -197,8 +209,15 @@ describe('stem player in Chromium', () => {
     for (const share of drawn) expect(share).toBeGreaterThan(0.2);
     const colours = await page.$$eval('.lane', (ls) => ls.map((l) => (l as HTMLElement).style.getPropertyValue('--stem')));
     expect(colours).toEqual(['#aa8ed6', '#f4900c', '#55acee']);
-    // Everything the page loaded came from our server.
+    // The cover is shown, loaded from our server (which fetched it from the art server).
     const origin = new URL(server.url).origin;
+    await page.waitForFunction(() => {
+      const art = document.getElementById('art') as HTMLImageElement;
+      return !art.hidden && art.complete && art.naturalWidth > 0;
+    }, { timeout: 30_000 });
+    expect(await page.$eval('#art', (e) => new URL((e as HTMLImageElement).src).pathname)).toBe(`/player/${tones.setId}/art`);
+    expect(requested.some((u) => u.startsWith(`${origin}/player/${tones.setId}/art?`))).toBe(true);
+    // Everything the page loaded came from our server.
     expect(requested.filter((u) => !u.startsWith(origin))).toEqual([]);
     expect(consoleErrors).toEqual([]);
   });

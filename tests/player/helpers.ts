@@ -28,9 +28,9 @@ export interface ToneSet {
   stems: { id: string; name: string; filePath: string; frequency: number; amplitude: number }[];
 }
 
-export async function makeToneSet(em: EntityManager, dataDir: string, options: { title: string; seconds: number; stems: readonly ToneStem[]; artist?: string }): Promise<ToneSet> {
+export async function makeToneSet(em: EntityManager, dataDir: string, options: { title: string; seconds: number; stems: readonly ToneStem[]; artist?: string; artUrl?: string }): Promise<ToneSet> {
   const paths = new StoragePaths(dataDir);
-  const trackId = await insertTrack(em, { title: options.title, artist: options.artist ?? 'Test Artist', duration: Math.round(options.seconds) });
+  const trackId = await insertTrack(em, { title: options.title, artist: options.artist ?? 'Test Artist', duration: Math.round(options.seconds), ...(options.artUrl ? { album_art_url: options.artUrl } : {}) });
   const setId = await insertJob(em, 'processing', trackId, { status: 'completed', progress: 100, model: 'htdemucs' });
   const analysisId = await insertJob(em, 'analysis', trackId, { status: 'completed', progress: 100 });
   await insertAnalysisResult(em, analysisId, trackId, { tempo: 128, key: 'A minor', features: { camelot: '8A' } });

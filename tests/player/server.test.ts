@@ -5,9 +5,13 @@
  * with a strict Content-Security-Policy, peaks are computed once and cached
  * next to the stems, "Download all" is a zip of every stem with its full
  * duration, "Download this mix" is the sum of the unmuted stems at their
- * volumes, the same mix is rendered once, and downloads are limited per link.
+ * volumes, the same mix is rendered once, downloads are limited per link, and
+ * the cover is fetched once from the (here: fake, local) art server and then
+ * served by us from the cache.
  */
 import { rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -37,12 +41,19 @@ async function duration(file: string): Promise<number> {
 }
 const dB = (ratio: number) => 20 * Math.log10(ratio);
 
+/** A 1x1 PNG. */
+const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==', 'base64');
+
 describe('stem player server', () => {
   let orm: Orm;
   let dataDir: string;
   let server: FileServer;
   let set: ToneSet;
   let other: ToneSet;
+  let artServer: Server;
+  let artBase: string;
+  /** Paths the fake art server was asked for, in order. */
+  const artHits: string[] = [];
   const log = { info: () => undefined, warn: () => undefined, error: () => undefined };
   const link = (setId = set.setId, exp = hour()) => playerUrl(server.url, SECRET, setId, exp);
   const sub = (route: string, extra = '', setId = set.setId) => {
@@ -53,6 +64,18 @@ describe('stem player server', () => {
   beforeAll(async () => {
     orm = await openTestOrm();
     dataDir = tempDir('player-server');
+    artServer = createServer((req, res) => {
+      artHits.push(req.url ?? '');
+      // The page says it is a PNG; only the bytes decide.
+      if (req.url === '/art/cover.png') res.writeHead(200, { 'content-type': 'image/png' }).end(PNG);
+      else if (req.url === '/art/not-an-image.png') res.writeHead(200, { 'content-type': 'image/png' }).end('<html><script>alert(1)</script></html>');
+      else if (req.url === '/art/huge.png') res.writeHead(200, { 'content-type': 'image/png' }).end(Buffer.concat([PNG, Buffer.alloc(6 * 1024 * 1024)]));
+      else if (req.url === '/art/slow.png') res.writeHead(200, { 'content-type': 'image/png' }).write(PNG.subarray(0, 8)); // never ends
+      else if (req.url === '/art/redirect.png') res.writeHead(302, { location: '/art/cover.png' }).end();
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => artServer.listen(0, '127.0.0.1', resolve));
+    artBase = `http://127.0.0.1:${(artServer.address() as AddressInfo).port}/art/`;
     const paths = new StoragePaths(dataDir);
     server = await startFileServer({
       host: '127.0.0.1',
@@ -61,7 +84,7 @@ describe('stem player server', () => {
       lookup: stemLookup(orm),
       dataDir,
       log,
-      routes: playerRoutes({ secret: SECRET, lookup: stemSetLookup(orm), paths, encoder: new StemEncoder({ paths }), log, rateLimit: { max: 12, windowMs: 60_000 } }),
+      routes: playerRoutes({ secret: SECRET, lookup: stemSetLookup(orm), paths, encoder: new StemEncoder({ paths }), log, rateLimit: { max: 12, windowMs: 60_000 }, artTestBase: artBase }),
     });
     set = await makeToneSet(orm.em.fork(), dataDir, {
       title: 'Tone Song (Live) 東京',
@@ -76,6 +99,8 @@ describe('stem player server', () => {
   });
   afterAll(async () => {
     await server?.close();
+    artServer?.closeAllConnections();
+    await new Promise((resolve) => artServer?.close(resolve));
     await orm?.close();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
@@ -88,6 +113,9 @@ describe('stem player server', () => {
     expect(csp).toBe(CONTENT_SECURITY_POLICY);
     expect(csp).toContain("default-src 'none'");
     expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("img-src 'self';");
+    // No third-party host: no scheme, host or wildcard anywhere in the policy.
+    expect(csp).not.toMatch(/https?:|\*|\.[a-z]{2,}/i);
     expect(response.headers.get('referrer-policy')).toBe('no-referrer');
     const html = await response.text();
     // Every script and style the page names is our own, and there is no inline script.
@@ -214,6 +242,65 @@ describe('stem player server', () => {
     await rm(outside.stems[0]!.filePath);
     expect((await fetch(link(outside.setId))).status).toBe(404);
   });
+
+  it('serves the cover itself: fetched once through the art hook, then from the cache next to peaks.json', async () => {
+    const covered = await makeToneSet(orm.em.fork(), dataDir, { title: 'Covered', seconds: 1, stems: [{ name: 'vocals', frequency: 300, amplitude: 0.2 }], artUrl: `${artBase}cover.png` });
+    const art = (setId: string) => sub('art', '', setId);
+    const data = (await (await fetch(sub('data.json', '', covered.setId))).json()) as { track: Record<string, unknown> };
+    expect(data.track.art).toBe(true);
+    expect(JSON.stringify(data)).not.toContain(artBase); // the outside URL is not handed to the page
+
+    const before = artHits.length;
+    const first = await fetch(art(covered.setId));
+    expect(first.status).toBe(200);
+    expect(first.headers.get('content-type')).toBe('image/png');
+    expect(first.headers.get('content-security-policy')).toBe(CONTENT_SECURITY_POLICY);
+    expect(first.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(Buffer.from(await first.arrayBuffer()).equals(PNG)).toBe(true);
+    expect(artHits.slice(before)).toEqual(['/art/cover.png']);
+    const cached = path.join(path.dirname(covered.stems[0]!.filePath), 'cover');
+    expect((await readFile(cached)).equals(PNG)).toBe(true);
+    // The second request is served from the cache: the art server is not asked again.
+    const second = await fetch(art(covered.setId));
+    expect(second.status).toBe(200);
+    expect(Buffer.from(await second.arrayBuffer()).equals(PNG)).toBe(true);
+    expect(artHits.slice(before)).toEqual(['/art/cover.png']);
+
+    // A tampered link gets nothing, and the art server is not asked.
+    const tampered = new URL(art(covered.setId));
+    tampered.searchParams.set('sig', tampered.searchParams.get('sig')!.replace(/^./, (c) => (c === 'a' ? 'b' : 'a')));
+    expect((await fetch(tampered)).status).toBe(403);
+    expect(artHits.slice(before)).toHaveLength(1);
+  });
+
+  it('refuses a cover that is not an image, too large, a redirect, or outside the allowed hosts (404, nothing cached)', async () => {
+    for (const [what, artUrl, asked] of [
+      ['html', `${artBase}not-an-image.png`, true],
+      ['6 MB', `${artBase}huge.png`, true],
+      ['a redirect (not followed)', `${artBase}redirect.png`, true],
+      ['outside the allowed base', `${artBase.replace('/art/', '/other/')}cover.png`, false],
+      ['http Spotify', 'http://i.scdn.co/image/ab67616d0000b273', false],
+    ] as const) {
+      const s = await makeToneSet(orm.em.fork(), dataDir, { title: what, seconds: 1, stems: [{ name: 'vocals', frequency: 300, amplitude: 0.2 }], artUrl });
+      const before = artHits.length;
+      const r = await fetch(sub('art', '', s.setId));
+      expect(r.status, what).toBe(404);
+      expect(r.headers.get('content-type'), what).toBe('text/plain; charset=utf-8');
+      expect(artHits.length - before, what).toBe(asked ? 1 : 0);
+      await expect(stat(path.join(path.dirname(s.stems[0]!.filePath), 'cover')), what).rejects.toThrow();
+      const data = (await (await fetch(sub('data.json', '', s.setId))).json()) as { track: { art: boolean } };
+      expect(data.track.art, what).toBe(asked);
+    }
+    // No stored URL at all: no cover, and the page is told not to ask.
+    expect((await fetch(sub('art', '', other.setId))).status).toBe(404);
+  });
+
+  it('gives up on a cover that never finishes arriving (the 10 s limit) with a 404', async () => {
+    const slow = await makeToneSet(orm.em.fork(), dataDir, { title: 'Slow', seconds: 1, stems: [{ name: 'vocals', frequency: 300, amplitude: 0.2 }], artUrl: `${artBase}slow.png` });
+    const r = await fetch(sub('art', '', slow.setId));
+    expect(r.status).toBe(404);
+    await expect(stat(path.join(path.dirname(slow.stems[0]!.filePath), 'cover'))).rejects.toThrow();
+  }, 60_000);
 
   it('limits downloads per link and says when to come back', async () => {
     const fresh = playerUrl(server.url, SECRET, other.setId, hour() + 7);

@@ -1,9 +1,11 @@
 /**
  * The stem player's pure decisions: player links (one set, until expiry,
  * never a file link), the mix request allowlist and cache name, the ffmpeg
- * argv of a mix, the per-link rate limit, waveform peaks and stem colours.
+ * argv of a mix, the per-link rate limit, waveform peaks and stem colours,
+ * and which cover URLs the server may fetch and what counts as an image.
  */
 import { describe, expect, it } from 'vitest';
+import { artSource, imageType } from '../../src/domain/albumArt.ts';
 import { playerExpiry, playerUrl, signPlayer, verifyPlayer } from '../../src/domain/playerLink.ts';
 import { computePeaks, mixArgs, mixCacheName, parseMixQuery, parseZipFormat, rateDecision } from '../../src/domain/playerMix.ts';
 import { sign } from '../../src/domain/signedLink.ts';
@@ -96,5 +98,47 @@ describe('peaks and colours', () => {
     expect(stemStyle('vocals')).toEqual({ icon: '🟣', colour: '#aa8ed6' });
     expect(stemStyle('drums').icon).toBe('🟠');
     expect(stemStyle('toString')).toEqual({ icon: '⚪', colour: '#99aab5' });
+  });
+});
+
+describe('album art', () => {
+  it('is fetched only over https from Spotify\'s image hosts', () => {
+    for (const ok of ['https://i.scdn.co/image/ab67616d0000b273aa', 'https://mosaic.scdn.co/640/ab67', 'https://image-cdn-ak.spotifycdn.com/image/ab67', 'https://image-cdn-fa.spotifycdn.com/image/ab67']) {
+      expect(artSource(ok)?.href, ok).toBe(ok);
+    }
+    for (const bad of [
+      'http://i.scdn.co/image/x',
+      'https://i.scdn.co:8443/image/x',
+      'https://user:pw@i.scdn.co/image/x',
+      'https://i.scdn.co.evil.example/image/x',
+      'https://evil.example/i.scdn.co/x',
+      'https://scdn.co/image/x',
+      'https://127.0.0.1/image/x',
+      'file:///etc/passwd',
+      'not a url',
+      '',
+    ]) {
+      expect(artSource(bad), bad).toBeUndefined();
+    }
+    expect(artSource(null)).toBeUndefined();
+  });
+  it('from a test base only under that base, and only when one is given', () => {
+    const base = 'http://127.0.0.1:4000/art/';
+    expect(artSource('http://127.0.0.1:4000/art/c.png', base)?.href).toBe('http://127.0.0.1:4000/art/c.png');
+    expect(artSource('http://127.0.0.1:4000/art/c.png')).toBeUndefined();
+    expect(artSource('http://127.0.0.1:4000/artwork/c.png', base)).toBeUndefined();
+    expect(artSource('http://127.0.0.1:4001/art/c.png', base)).toBeUndefined();
+    expect(artSource('https://i.scdn.co/image/x', base)).toBeDefined();
+  });
+  it('is a JPEG, PNG or WebP by its magic bytes, whatever it is called', () => {
+    const b = (...parts: (number[] | string)[]) => new Uint8Array(parts.flatMap((p) => (typeof p === 'string' ? [...p].map((c) => c.charCodeAt(0)) : p)));
+    expect(imageType(b([0xff, 0xd8, 0xff, 0xe0, 0, 0x10]))).toBe('image/jpeg');
+    expect(imageType(b([0x89], 'PNG', [0x0d, 0x0a, 0x1a, 0x0a, 0]))).toBe('image/png');
+    expect(imageType(b('RIFF', [0x24, 0, 0, 0], 'WEBPVP8 '))).toBe('image/webp');
+    expect(imageType(b('RIFF', [0x24, 0, 0, 0], 'WAVEfmt '))).toBeUndefined();
+    expect(imageType(b('GIF89a'))).toBeUndefined();
+    expect(imageType(b('<svg xmlns="http://www.w3.org/2000/svg"/>'))).toBeUndefined();
+    expect(imageType(b([0xff, 0xd8]))).toBeUndefined();
+    expect(imageType(new Uint8Array())).toBeUndefined();
   });
 });

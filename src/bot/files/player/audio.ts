@@ -50,7 +50,7 @@ export function setDir(set: PlayerSet): string {
 
 const inFlight = new Map<string, Promise<unknown>>();
 /** One computation per key at a time: concurrent requests share it. */
-function once<T>(key: string, make: () => Promise<T>): Promise<T> {
+export function once<T>(key: string, make: () => Promise<T>): Promise<T> {
   const running = inFlight.get(key) as Promise<T> | undefined;
   if (running) return running;
   const p = make().finally(() => inFlight.delete(key));

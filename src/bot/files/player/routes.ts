@@ -4,6 +4,7 @@
  *
  *   /player/<set id>?exp&sig              the page (static HTML, strict CSP)
  *   /player/<set id>/data.json?exp&sig    track card, analysis, stems, peaks
+ *   /player/<set id>/art?exp&sig          the cover, fetched once from Spotify's image CDN and cached (404 without)
  *   /player/<set id>/segment/<stem>/<n>.flac?exp&sig   10 s of one stem
  *   /player/<set id>/zip?format=stored|flac|mp3&exp&sig   all stems, one streamed zip
  *   /player/<set id>/mix?format=wav|flac|mp3&v=<stem>:<vol>,..&exp&sig   the mix, rendered by ffmpeg
@@ -19,12 +20,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pipeline } from 'node:stream/promises';
 import yazl from 'yazl';
+import { artSource } from '../../../domain/albumArt.ts';
 import { verifyPlayer } from '../../../domain/playerLink.ts';
 import { parseMixQuery, parseZipFormat, rateDecision } from '../../../domain/playerMix.ts';
 import { stemStyle } from '../../../domain/stemStyle.ts';
 import type { StoragePaths } from '../../../jobs/storage/paths.ts';
 import type { StemEncoder } from '../../delivery/encode.ts';
 import { contentDisposition, downloadFileName } from '../names.ts';
+import { loadArt } from './art.ts';
 import { flacCopy, loadPeaks, renderMix, segment, SEGMENT_SECONDS, setDir } from './audio.ts';
 import type { StemSetLookup } from './stemSet.ts';
 
@@ -38,6 +41,8 @@ export interface PlayerRoutesOptions {
   now?: () => number;
   /** Downloads (zip + mix) per link per window; default 20 per 10 minutes. */
   rateLimit?: { max: number; windowMs: number };
+  /** Tests only: album-art URLs under this base are fetched too (a local fake art server). */
+  artTestBase?: string;
 }
 
 export const PLAYER_TEXT = {
@@ -47,12 +52,12 @@ export const PLAYER_TEXT = {
   tooMany: 'Too many downloads from this link; try again later.',
 } as const;
 
-/** Nothing from elsewhere: scripts, styles, audio and requests only from this server; the album art may come from Spotify's image host. */
+/** Nothing from elsewhere: scripts, styles, images (the cover too), audio and requests only from this server. */
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self'",
-  "img-src 'self' https://i.scdn.co",
+  "img-src 'self'",
   "connect-src 'self'",
   "media-src 'self'",
   "base-uri 'none'",
@@ -156,8 +161,10 @@ export function playerRoutes(options: PlayerRoutesOptions) {
     }
     if (route === 'data.json') {
       const peaks = await loadPeaks(set);
+      const { artUrl, ...card } = set.track;
       const body = {
-        track: set.track,
+        // The page asks /art only when there is a cover it may have; the outside URL is not sent.
+        track: { ...card, art: artSource(artUrl, options.artTestBase) !== undefined },
         analysis: set.analysis,
         model: set.model,
         durationSeconds: peaks.durationSeconds,
@@ -167,6 +174,13 @@ export function playerRoutes(options: PlayerRoutesOptions) {
         stems: set.stems.map((s) => ({ name: s.name, ...stemStyle(s.name), peaks: peaks.stems[s.name] })),
       };
       send(res, method, 200, JSON.stringify(body), { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'private, max-age=60' });
+      return true;
+    }
+    if (route === 'art') {
+      const source = artSource(set.track.artUrl, options.artTestBase);
+      const art = source && (await loadArt(set, source, (m) => options.log.warn(m)));
+      if (!art) return plain(res, method, 404, 'No cover.'), true;
+      send(res, method, 200, art.bytes, { 'content-type': art.type, 'cache-control': 'private, max-age=3600' });
       return true;
     }
     const seg = /^segment\/([a-z][a-z0-9_]{0,31})\/(0|[1-9][0-9]{0,5})\.flac$/.exec(route);

@@ -65,10 +65,13 @@ async function main() {
   document.title = `${track.title} · Stem player`;
   $('title').textContent = track.title;
   $('artist').textContent = [track.artist, track.album].filter(Boolean).join(' · ');
-  if (track.artUrl && /^https:\/\/i\.scdn\.co\//.test(track.artUrl)) {
-    $('art').src = track.artUrl;
-    $('art').alt = `Cover of ${track.title}`;
-    $('art').hidden = false;
+  if (track.art) {
+    // Served by us (fetched once from Spotify's image CDN); shown only once it loads, else no cover.
+    const art = $('art');
+    art.addEventListener('load', () => { art.hidden = false; }, { once: true });
+    art.addEventListener('error', () => { art.hidden = true; }, { once: true });
+    art.alt = `Cover of ${track.title}`;
+    art.src = api('art');
   }
   const facts = $('facts');
   fact(facts, 'Duration', fmt(data.durationSeconds));
