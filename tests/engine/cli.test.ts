@@ -79,7 +79,7 @@ describe('sfa models', () => {
     expect(torch.stdout).toBe('htdemucs: ready (runs on torch)');
     const unknown = await sfa(['models', 'prepare', 'nope']);
     expect(unknown.exitCode).toBe(2);
-    expect(unknown.stderr).toContain('unknown model "nope"');
+    expect(unknown.stderr).toContain('Unknown model "nope"');
   }, 300_000);
 });
 
