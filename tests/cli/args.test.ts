@@ -7,40 +7,20 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parseCommandLine } from '../../src/cli/args.ts';
 import { parseArgs as parseAnalyzeArgs } from '../../src/cli/commands/analyze.ts';
 import { parseGcArgs } from '../../src/cli/commands/gc.ts';
 import { parseSeparateArgs } from '../../src/cli/commands/separate.ts';
 import { main } from '../../src/cli/main.ts';
 import { REPO_ROOT } from '../../src/jobs/engine/client.ts';
+import { runCaptured } from '../support/inProcess.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'sfa-args-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Runs `sfa <args>` in this process with `env`, capturing what it prints. */
-async function sfa(args: string[], env: Record<string, string | undefined> = {}) {
-  const saved = Object.fromEntries(Object.keys(env).map((key) => [key, process.env[key]]));
-  const out: string[] = [];
-  const err: string[] = [];
-  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => (out.push(String(chunk)), true));
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => (err.push(String(chunk)), true));
-  try {
-    for (const [key, value] of Object.entries(env)) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
-    const code = await main(args);
-    return { code, stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    stdout.mockRestore();
-    stderr.mockRestore();
-    for (const [key, value] of Object.entries(saved)) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
-  }
-}
+const sfa = (args: string[], env: Record<string, string | undefined> = {}) => runCaptured(() => main(args), env);
 
 describe('parseCommandLine', () => {
   const options = { out: { type: 'string' }, json: { type: 'boolean' } } as const;

@@ -7,12 +7,13 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, inject, it, vi } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { run as runDbCommand } from '../../src/cli/commands/db.ts';
 import { MIGRATIONS } from '../../src/db/migrations/index.ts';
 import { createOrm } from '../../src/db/orm.ts';
 import { openDatabase } from '../../src/db/postgres.ts';
 import { dropDatabase, uniqueDatabaseName, withDatabase } from '../support/db.ts';
+import { runCaptured } from '../support/inProcess.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
 /** What a first `sfa db migrate` prints: every registered migration, in order. */
@@ -133,28 +134,8 @@ describe('sfa db migrate', () => {
 
 // The same command in-process: argument and configuration handling without a child process each time.
 describe('db command run()', () => {
-  async function runDb(args: string[], env: Record<string, string | undefined>) {
-    const saved = Object.fromEntries(Object.keys(env).map((key) => [key, process.env[key]]));
-    const out: string[] = [];
-    const err: string[] = [];
-    const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => (out.push(String(chunk)), true));
-    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => (err.push(String(chunk)), true));
-    try {
-      for (const [key, value] of Object.entries(env)) {
-        if (value === undefined) delete process.env[key];
-        else process.env[key] = value;
-      }
-      const code = await runDbCommand(args);
-      return { code, stdout: out.join(''), stderr: err.join('') };
-    } finally {
-      stdout.mockRestore();
-      stderr.mockRestore();
-      for (const [key, value] of Object.entries(saved)) {
-        if (value === undefined) delete process.env[key];
-        else process.env[key] = value;
-      }
-    }
-  }
+  const runDb = (args: string[], env: Record<string, string | undefined>) => runCaptured(() => runDbCommand(args), env);
+
 
   const usageErrors = [[], ['migrat'], ['migrate', '--force'], ['status']].map((args) => ({ args, shown: args.join(' ') }));
   it.for(usageErrors)('exits 2 for `sfa db $shown`', async ({ args }) => {
