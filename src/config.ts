@@ -395,10 +395,14 @@ export function formatProblems(problems: readonly string[]): string {
 }
 
 /** For commands that return an exit code: the config, or undefined after one message on stderr listing every problem. */
-export function loadConfigOrReport(env: Readonly<Record<string, string | undefined>> = process.env, options?: ConfigOptions): Config | undefined {
+export function loadConfigOrReport(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  options?: ConfigOptions,
+  report: (text: string) => void = (text) => void process.stderr.write(text),
+): Config | undefined {
   const result = parseConfig(env, options);
   if (result.ok) return result.config;
-  process.stderr.write(formatProblems(result.problems));
+  report(formatProblems(result.problems));
   return undefined;
 }
 

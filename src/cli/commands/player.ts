@@ -5,7 +5,7 @@
  * host's file server; `--serve` runs that server here until Ctrl-C (when no
  * bot is serving it already).
  */
-import { formatProblems, parseConfig } from '../../config.ts';
+import { loadConfigOrReport } from '../../config.ts';
 import { parseCommandLine } from '../args.ts';
 import { usageExit } from '../usage.ts';
 
@@ -40,12 +40,8 @@ export async function run(args: string[], io: PlayerIo = {}): Promise<number> {
     err(`sfa player: "${rest[0]!.slice(0, 60)}" is not a track, request or stem set id (a uuid, as \`sfa status\` and \`sfa separate\` print)\n`);
     return 2;
   }
-  const parsed = parseConfig(io.env ?? process.env);
-  if (!parsed.ok) {
-    err(formatProblems(parsed.problems));
-    return 2;
-  }
-  const { config } = parsed;
+  const config = loadConfigOrReport(io.env ?? process.env, undefined, err);
+  if (!config) return 2;
   const { withOrm } = await import('../database.ts');
   return withOrm(
     'sfa player',

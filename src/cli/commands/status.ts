@@ -2,7 +2,7 @@
  * `sfa status <trackId|spotify url> [--json]`: the track and every job about
  * it (status, progress, error), read from the database.
  */
-import { formatProblems, parseConfig } from '../../config.ts';
+import { loadConfigOrReport } from '../../config.ts';
 import { parseCommandLine } from '../args.ts';
 
 const USAGE = `usage: sfa status <track id|spotify track url> [--json]
@@ -37,12 +37,8 @@ export async function run(args: string[], io: StatusIo = {}): Promise<number> {
     err(`sfa status: ${ref.reason}\n`);
     return 2;
   }
-  const parsed = parseConfig(io.env ?? process.env);
-  if (!parsed.ok) {
-    err(formatProblems(parsed.problems));
-    return 2;
-  }
-  const { config } = parsed;
+  const config = loadConfigOrReport(io.env ?? process.env, undefined, err);
+  if (!config) return 2;
   const { withOrm } = await import('../database.ts');
   return withOrm(
     'sfa status',
