@@ -10,6 +10,9 @@
  *     pays for Node/ORM start-up, migrations, pg-boss, the queue hops and copying
  *     the stems out. One uncounted warm-up run of each first; then the trials
  *     alternate between the two; medians are reported, wall and CPU seconds.
+ *     With --size full, `python -m demucs` (its defaults, same model files and
+ *     input) is timed in the same rotation too: the user's alternative. It only
+ *     separates; `sfa separate` also downloads, analyses and stores.
  * (b) A repeated request for finished work: the whole `sfa separate` process
  *     (served from storage), and, inside one open session, requestSeparation plus
  *     following the rows until they are settled (what the CLI does after start-up).
@@ -90,6 +93,14 @@ async function timedSfa(argv: string[], env: Record<string, string>): Promise<{ 
   return { wall: Number(m[1]), cpu: Number(m[2]) + Number(m[3]), stdout: String(r.stdout) };
 }
 
+/** The Demucs CLI as its users run it (defaults: shifts 1, overlap 0.25), same model files: wall and CPU of the process tree. */
+async function demucsCli(input: string, out: string, modelDir: string): Promise<{ wall: number; cpu: number }> {
+  const r = await execa('/usr/bin/time', ['-f', 'TIME %e %U %S', PYTHON, '-m', 'demucs', '--repo', modelDir, '-n', 'htdemucs', '-d', 'cpu', '-o', out, input], { reject: false });
+  const m = /TIME ([\d.]+) ([\d.]+) ([\d.]+)\s*$/.exec(String(r.stderr));
+  if (r.exitCode !== 0 || !m) throw new Error(`python -m demucs failed (${r.exitCode}):\n${String(r.stderr).slice(-2000)}`);
+  return { wall: Number(m[1]), cpu: Number(m[2]) + Number(m[3]) };
+}
+
 /** The engine alone: a fresh engine process, the separate and analyze requests the workers send. */
 async function engineAlone(input: string, out: string, modelDir: string): Promise<{ wall: number; cpu: number; separateDone: number; analyzeDone: number }> {
   const t0 = performance.now();
@@ -129,6 +140,8 @@ async function main(): Promise<void> {
     // (a) end to end vs the engine alone, alternating.
     const cli: { wall: number; cpu: number }[] = [];
     const alone: { wall: number; cpu: number; separateDone: number; analyzeDone: number }[] = [];
+    const demucs: { wall: number; cpu: number }[] = [];
+    const contenders = args.size === 'full' ? ['engine', 'cli', 'demucs'] : ['engine', 'cli'];
     // Warm-up, not counted: the first engine of a run pays for disk caches (torch, numba's cache).
     copyFileSync(source, path.join(work, 'warmup.wav'));
     await engineAlone(path.join(work, 'warmup.wav'), path.join(work, 'warmup-alone'), modelDir);
@@ -136,9 +149,13 @@ async function main(): Promise<void> {
     for (let i = 0; i < TRIALS; i++) {
       const input = path.join(work, `trial${i}.wav`); // a new file is a new track: nothing to reuse
       copyFileSync(source, input);
-      const order = i % 2 === 0 ? ['engine', 'cli'] : ['cli', 'engine'];
+      const order = [...contenders.slice(i % contenders.length), ...contenders.slice(0, i % contenders.length)];
       for (const which of order) {
-        if (which === 'engine') {
+        if (which === 'demucs') {
+          const r = await demucsCli(input, path.join(work, `demucs${i}`), modelDir);
+          demucs.push(r);
+          log(`(a) trial ${i + 1}: python -m demucs ${r.wall.toFixed(2)} s wall, ${r.cpu.toFixed(2)} s CPU (load ${loadAverage()})`);
+        } else if (which === 'engine') {
           const r = await engineAlone(input, path.join(work, `alone${i}`), modelDir);
           alone.push(r);
           log(`(a) trial ${i + 1}: engine alone ${r.wall.toFixed(2)} s wall, ${r.cpu.toFixed(2)} s CPU (load ${loadAverage()})`);
@@ -163,6 +180,12 @@ async function main(): Promise<void> {
       ratio: round(cliWall / aloneWall, 3),
       differenceSeconds: round(cliWall - aloneWall),
       cpuRatio: round(median(cli.map((r) => r.cpu)) / median(alone.map((r) => r.cpu)), 3),
+      ...(demucs.length
+        ? {
+            demucsCli: { wallMedian: round(median(demucs.map((r) => r.wall))), cpuMedian: round(median(demucs.map((r) => r.cpu))), walls: demucs.map((r) => round(r.wall)) },
+            sfaSeparateVsDemucsCli: { wall: round(cliWall / median(demucs.map((r) => r.wall)), 3), cpu: round(median(cli.map((r) => r.cpu)) / median(demucs.map((r) => r.cpu)), 3) },
+          }
+        : {}),
     };
 
     // (b) the same request again: served from storage.

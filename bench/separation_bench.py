@@ -1,14 +1,14 @@
 """Separation benchmarks: our engine vs `python -m demucs`, and memory vs track length.
 
     python/.venv/bin/python bench/separation_bench.py speed  --work /tmp/sfa-bench
-    python/.venv/bin/python bench/separation_bench.py memory --work /tmp/sfa-bench
+    python/.venv/bin/python bench/separation_bench.py memory --work /tmp/sfa-bench [--backend auto|torch]
 
 `speed`: full-size random htdemucs (same file for both), 30 s inputs; one track
 and a batch of five, each in a fresh process tree measured by /usr/bin/time -v
 (wall clock and peak RSS of the largest process). The CLI gets its 5 files in
 ONE invocation (model loaded once, its best case); ours is one engine process
 serving 5 requests.
-`memory`: peak RSS of a fresh engine separating 5, 20 and 60-minute inputs
+`memory`: peak RSS of a fresh engine (--backend, default auto: OpenVINO on CPU) separating 5, 20 and 60-minute inputs
 (tiny random htdemucs: the model is < 2 MB so decoding, windowing and writing
 dominate; mp3 input, PCM_16 wav output like a real job).
 Results: each run is appended to <work>/runs.jsonl as it finishes; all of them
@@ -146,15 +146,19 @@ def speed_one(work: Path) -> dict:
     return runs
 
 
-def memory(work: Path) -> dict:
+def memory(work: Path, backend: str, lengths: list[int], cli_contrast: bool) -> dict:
     models = make_model(work / "models-tiny", "tiny")
     # One torch thread: this measures memory, not speed, and leaves a core for the rest.
-    one_thread = {"SFA_TORCH_THREADS": "1", "OMP_NUM_THREADS": "1"}
-    runs = Runs(work, "memory")
-    for minutes in (5, 20, 60):
+    one_thread = {"SFA_TORCH_THREADS": "1", "OMP_NUM_THREADS": "1", "SFA_OPENVINO_THREADS": "1",
+                  "SFA_SEPARATION_BACKEND": backend, "SFA_CACHE_DIR": str(work / "ov-cache")}
+    runs = Runs(work, f"memory-{backend}")
+    for minutes in lengths:
         src = make_input(work / f"in{minutes}min.mp3", minutes * 60, minutes)
         runs[f"ours_{minutes}min"] = ours([src], work / "out", models, {}, one_thread)
+    if not cli_contrast:
+        return runs
     # For contrast: the demucs CLI (whole track in memory) on the 5-minute input, same tiny model.
+    make_input(work / "in5min.mp3", 5 * 60, 5)
     runs["cli_5min"] = cli([work / "in5min.mp3"], work / "out", models, ["--shifts", "0", "--clip-mode", "none"],
                            one_thread)
     return runs
@@ -164,13 +168,17 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("what", choices=("speed", "speed-one", "memory"))
     ap.add_argument("--work", type=Path, default=Path("/tmp/sfa-bench"))
+    ap.add_argument("--backend", choices=("auto", "openvino", "torch"), default="auto",
+                    help="memory: SFA_SEPARATION_BACKEND of the engine runs (auto = OpenVINO on CPU)")
+    ap.add_argument("--minutes", default="5,20,60", help="memory: input lengths in minutes")
+    ap.add_argument("--no-cli-contrast", action="store_true", help="memory: skip the demucs CLI on 5 minutes")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
-    suites = {"speed": speed, "speed-one": speed_one, "memory": memory}
+    suites = {"speed": speed, "speed-one": speed_one, "memory": lambda work: memory(work, args.backend, [int(m) for m in args.minutes.split(",")], not args.no_cli_contrast)}
     runs = suites[args.what](args.work)
     record = {"what": args.what, "started": started, "cpus": os.cpu_count(), "runs": runs}
-    path = args.work / f"results-{args.what}.json"
+    path = args.work / f"results-{args.what}{'-' + args.backend if args.what == 'memory' else ''}.json"
     path.write_text(json.dumps(record, indent=2))
     print(json.dumps(record, indent=2))
     return 0
