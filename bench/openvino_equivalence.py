@@ -55,6 +55,7 @@ def main() -> int:
     ap.add_argument("--seconds", type=int, default=12)
     ap.add_argument("--models", default=",".join(MODELS))
     args = ap.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
     import openvino as ov
     import torch
     torch.set_num_threads(2)
