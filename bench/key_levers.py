@@ -90,16 +90,13 @@ SHIPPED_BASS = (ak.BASS_WEIGHT, ak.BASS_POWER)
 LINEAR_BASS = (0.5, 1)  # the first version: the bass line's pitch classes as they are, weight 0.5
 
 
-def variant_scores(evidence: ak.KeyEvidence, profile: str, bass, ending: bool) -> np.ndarray:
-    """Scores of the 24 keys; ``bass`` is None or (weight, power) of the bass-line term."""
-    profiles = ak.key_profiles(*ak.PROFILES[profile])
-    scores = ak._pearson_rows(profiles, evidence.chroma)
-    if bass:
-        weight, power = bass
-        scores = scores + weight * ak._pearson_rows(profiles, evidence.bass**power)
-    if ending:
-        scores = scores + ak.ENDING_WEIGHT * np.clip(ak._pearson_rows(ak._TONIC_TRIADS, evidence.ending), 0, 1) ** 4
-    return scores
+def variant_scores(evidence: ak.KeyEvidence, profile: str, bass, ending: bool, chords=(0.0, 0.0)) -> np.ndarray:
+    """Scores of the 24 keys; ``bass`` is None or (weight, power) of the bass-line term,
+    ``chords`` the (chord-function, cadence) weights."""
+    weight, power = bass or (0.0, 1)
+    return ak.key_scores(evidence, ak.key_profiles(*ak.PROFILES[profile]), bass_weight=weight, bass_power=power,
+                         ending_weight=ak.ENDING_WEIGHT if ending else 0.0,
+                         chord_weight=chords[0], cadence_weight=chords[1])
 
 
 def name_of(index: int) -> str:
