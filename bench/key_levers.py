@@ -29,6 +29,7 @@ import argparse
 import os
 import sys
 from collections import defaultdict
+from typing import NamedTuple
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -88,15 +89,31 @@ def spectra(split: str, sets: list[str], stems: bool = False, count: int = 24):
 
 SHIPPED_BASS = (ak.BASS_WEIGHT, ak.BASS_POWER)
 LINEAR_BASS = (0.5, 1)  # the first version: the bass line's pitch classes as they are, weight 0.5
+# (chord-function weight, cadence weight) pairs tried on top of the profile + bass + final chord.
+CHORD_LEVERS = ((0.25, 0.0), (0.5, 0.0), (0.0, 0.25), (0.0, 0.5), (0.25, 0.5), (0.5, 0.5))
 
 
-def variant_scores(evidence: ak.KeyEvidence, profile: str, bass, ending: bool, chords=(0.0, 0.0)) -> np.ndarray:
-    """Scores of the 24 keys; ``bass`` is None or (weight, power) of the bass-line term,
-    ``chords`` the (chord-function, cadence) weights."""
-    weight, power = bass or (0.0, 1)
-    return ak.key_scores(evidence, ak.key_profiles(*ak.PROFILES[profile]), bass_weight=weight, bass_power=power,
-                         ending_weight=ak.ENDING_WEIGHT if ending else 0.0,
-                         chord_weight=chords[0], cadence_weight=chords[1])
+class Variant(NamedTuple):
+    """One estimator variant: ``bass`` is None or (weight, power) of the bass-line term, ``chords`` the
+    (chord-function, cadence) weights, ``minor`` a second profile whose minor keys compete with ``profile``'s."""
+
+    profile: str
+    bass: tuple[float, float] | None
+    ending: bool
+    suppress: bool = False
+    chords: tuple[float, float] = (0.0, 0.0)
+    minor: str | None = None
+
+
+def variant_scores(evidence: ak.KeyEvidence, variant: Variant) -> np.ndarray:
+    """Scores of the 24 keys under ``variant``."""
+    weight, power = variant.bass or (0.0, 1)
+    profiles = ak.key_profiles(*ak.PROFILES[variant.profile])
+    if variant.minor:
+        profiles = (profiles, ak.key_profiles(ak.PROFILES[variant.profile][0], ak.PROFILES[variant.minor][1]))
+    return ak.key_scores(evidence, profiles, bass_weight=weight, bass_power=power,
+                         ending_weight=ak.ENDING_WEIGHT if variant.ending else 0.0,
+                         chord_weight=variant.chords[0], cadence_weight=variant.chords[1])
 
 
 def name_of(index: int) -> str:
@@ -112,21 +129,25 @@ def main(argv: list[str] | None = None) -> int:
                         help="songs per song set (48 on dev: the weights were chosen on 48 dev songs per set)")
     args = parser.parse_args(argv)
     frame_seconds = KEY_HOP_LENGTH / SAMPLE_RATE
-    variants: dict[str, object] = {}
+    variants: dict[str, Variant] = {}
     for profile in ak.PROFILES:
-        variants[f"{profile} profile alone"] = (profile, None, False, 0.0)
-    variants[f"{ak.PROFILE} + bass line"] = (ak.PROFILE, SHIPPED_BASS, False, 0.0)
-    variants[f"{ak.PROFILE} + final chord"] = (ak.PROFILE, None, True, 0.0)
-    variants[f"{ak.PROFILE} + linear bass (0.5) + final chord (first version)"] = (ak.PROFILE, LINEAR_BASS, True, 0.0)
-    variants[f"{ak.PROFILE} + bass + final chord (shipped)"] = (ak.PROFILE, SHIPPED_BASS, True, 0.0)
-    variants["shipped + partial suppression"] = (ak.PROFILE, SHIPPED_BASS, True, 1.0)
+        variants[f"{profile} profile alone"] = Variant(profile, None, False)
+    variants[f"{ak.PROFILE} + bass line"] = Variant(ak.PROFILE, SHIPPED_BASS, False)
+    variants[f"{ak.PROFILE} + final chord"] = Variant(ak.PROFILE, None, True)
+    variants[f"{ak.PROFILE} + linear bass (0.5) + final chord (first version)"] = Variant(ak.PROFILE, LINEAR_BASS, True)
+    variants[f"{ak.PROFILE} + bass + final chord (before chords)"] = Variant(ak.PROFILE, SHIPPED_BASS, True)
+    variants["+ partial suppression"] = Variant(ak.PROFILE, SHIPPED_BASS, True, suppress=True)
+    for chord, cadence in CHORD_LEVERS:
+        variants[f"+ chord functions {chord} + cadences {cadence}"] = Variant(ak.PROFILE, SHIPPED_BASS, True,
+                                                                            chords=(chord, cadence))
+    for minor in ("edma", "shaath"):
+        variants[f"+ {minor} minor profile as an alternative"] = Variant(ak.PROFILE, SHIPPED_BASS, True, minor=minor)
     results: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for set_name, key, spectrum, active in spectra(args.split, args.sets.split(","), count=args.count):
         plain = ak.key_evidence(spectrum, active, frame_seconds)
         suppressed = ak.key_evidence(suppress_partials(spectrum), active, frame_seconds)
-        for label, (profile, bass, ending, strength) in variants.items():
-            evidence = suppressed if strength else plain
-            estimate = name_of(int(np.argmax(variant_scores(evidence, profile, bass, ending))))
+        for label, variant in variants.items():
+            estimate = name_of(int(np.argmax(variant_scores(suppressed if variant.suppress else plain, variant))))
             results[label][set_name].append(ak.mirex_key_score(estimate, key))
             results[label]["all"].append(ak.mirex_key_score(estimate, key))
         shipped = ak.estimate_key(plain).name

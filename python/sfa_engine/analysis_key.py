@@ -295,7 +295,7 @@ def estimate_key(chroma_mean: np.ndarray | KeyEvidence) -> KeyEstimate:
 
 def key_scores(
     evidence: KeyEvidence,
-    profiles: np.ndarray = _PROFILES,
+    profiles: np.ndarray | tuple[np.ndarray, ...] = _PROFILES,
     bass_weight: float = BASS_WEIGHT,
     bass_power: float = BASS_POWER,
     ending_weight: float = ENDING_WEIGHT,
@@ -304,11 +304,15 @@ def key_scores(
 ) -> np.ndarray:
     """The 24 keys' combined scores (rows as :func:`key_profiles`); see :func:`estimate_key`.
 
-    The weights default to the shipped ones; bench/key_levers.py varies them.
+    ``profiles`` is one (24, 12) set of key profiles or several, of which
+    each key takes its best-fitting one. The weights default to the shipped
+    ones; bench/key_levers.py varies them.
     """
-    scores = _pearson_rows(profiles, _check_profile(evidence.chroma))
+    alternatives = profiles if isinstance(profiles, tuple) else (profiles,)
+    scores = np.max([_pearson_rows(p, _check_profile(evidence.chroma)) for p in alternatives], axis=0)
     if bass_weight and evidence.bass is not None and np.ptp(_check_profile(evidence.bass)) > 0:
-        scores = scores + bass_weight * _pearson_rows(profiles, evidence.bass**bass_power)
+        scores = scores + bass_weight * np.max([_pearson_rows(p, evidence.bass**bass_power) for p in alternatives],
+                                               axis=0)
     if ending_weight and evidence.ending is not None and np.ptp(_check_profile(evidence.ending)) > 0:
         fit = np.clip(_pearson_rows(_TONIC_TRIADS, evidence.ending), 0.0, 1.0)
         scores = scores + ending_weight * fit**ENDING_POWER
