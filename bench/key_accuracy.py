@@ -213,7 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     analyzers = list(rows[0]["results"])
     summary = evaluate(rows, analyzers)
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / f"key_accuracy-{args.split}.json").write_text(json.dumps({"summary": summary, "rows": rows}, indent=1))
+    suffix = "" if args.sets == parser.get_default("sets") else "-" + "+".join(sets)  # runs of some sets side by side
+    (OUT / f"key_accuracy-{args.split}{suffix}.json").write_text(json.dumps({"summary": summary, "rows": rows}, indent=1))
     print(markdown(summary))
     ours_auc = [(e["set"], round(e["confidence_auc"], 3) if e.get("confidence_auc") is not None else None)
                 for e in summary if e["analyzer"] == "ours"]

@@ -13,6 +13,11 @@ bench/out/key-levers/<split>/) and then scores variants of the estimator:
 * + the final chord's fit to the tonic triad;
 * partial suppression (subtracting each note's expected upper partials
   before folding to pitch classes), on top of the shipped combination;
+* harmonic function (bench/key_chords.py): the chords' fit to each key and
+  the cadences into its tonic, at several weights, on top of the shipped
+  combination;
+* an Aeolian minor profile (edma's or Sha'ath's, whose b7 outweighs the
+  leading tone) competing with Albrecht-Shanahan's for each minor key;
 * the shipped estimator (sfa_engine.analysis_key.estimate_key);
 * with ``--stems``: the shipped estimator on ideal "other + bass" stems of
   the song sets (the same MIDI rendered without drums and melody), i.e. what
@@ -39,6 +44,7 @@ os.environ.setdefault("NUMBA_CACHE_DIR", str(REPO / ".cache" / "numba"))
 import numpy as np  # noqa: E402
 
 import key_accuracy as ka  # noqa: E402
+import key_chords  # noqa: E402
 from sfa_engine import analysis_key as ak  # noqa: E402
 from sfa_engine.analysis import HOP_LENGTH, KEY_FMIN_HZ, KEY_HOP_LENGTH, KEY_N_FFT, SAMPLE_RATE, active_frames  # noqa: E402
 
@@ -105,15 +111,17 @@ class Variant(NamedTuple):
     minor: str | None = None
 
 
-def variant_scores(evidence: ak.KeyEvidence, variant: Variant) -> np.ndarray:
-    """Scores of the 24 keys under ``variant``."""
+def variant_scores(evidence: ak.KeyEvidence, variant: Variant, chord_terms) -> np.ndarray:
+    """Scores of the 24 keys under ``variant``; ``chord_terms`` from :func:`key_chords.chord_terms`."""
     weight, power = variant.bass or (0.0, 1)
-    profiles = ak.key_profiles(*ak.PROFILES[variant.profile])
-    if variant.minor:
-        profiles = (profiles, ak.key_profiles(ak.PROFILES[variant.profile][0], ak.PROFILES[variant.minor][1]))
-    return ak.key_scores(evidence, profiles, bass_weight=weight, bass_power=power,
-                         ending_weight=ak.ENDING_WEIGHT if variant.ending else 0.0,
-                         chord_weight=variant.chords[0], cadence_weight=variant.chords[1])
+    ending = ak.ENDING_WEIGHT if variant.ending else 0.0
+    profile_sets = [ak.key_profiles(*ak.PROFILES[variant.profile])]
+    if variant.minor:  # each minor key takes the better of the two minor profiles
+        profile_sets.append(ak.key_profiles(ak.PROFILES[variant.profile][0], ak.PROFILES[variant.minor][1]))
+    scores = np.max([ak.key_scores(evidence, profiles, bass_weight=weight, bass_power=power, ending_weight=ending)
+                     for profiles in profile_sets], axis=0)
+    functions, cadences = chord_terms
+    return scores + variant.chords[0] * functions + variant.chords[1] * cadences
 
 
 def name_of(index: int) -> str:
@@ -135,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     variants[f"{ak.PROFILE} + bass line"] = Variant(ak.PROFILE, SHIPPED_BASS, False)
     variants[f"{ak.PROFILE} + final chord"] = Variant(ak.PROFILE, None, True)
     variants[f"{ak.PROFILE} + linear bass (0.5) + final chord (first version)"] = Variant(ak.PROFILE, LINEAR_BASS, True)
-    variants[f"{ak.PROFILE} + bass + final chord (before chords)"] = Variant(ak.PROFILE, SHIPPED_BASS, True)
+    variants[f"{ak.PROFILE} + bass + final chord (shipped)"] = Variant(ak.PROFILE, SHIPPED_BASS, True)
     variants["+ partial suppression"] = Variant(ak.PROFILE, SHIPPED_BASS, True, suppress=True)
     for chord, cadence in CHORD_LEVERS:
         variants[f"+ chord functions {chord} + cadences {cadence}"] = Variant(ak.PROFILE, SHIPPED_BASS, True,
@@ -145,9 +153,10 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for set_name, key, spectrum, active in spectra(args.split, args.sets.split(","), count=args.count):
         plain = ak.key_evidence(spectrum, active, frame_seconds)
+        chords = key_chords.chord_terms(spectrum, active, frame_seconds)
         suppressed = ak.key_evidence(suppress_partials(spectrum), active, frame_seconds)
         for label, variant in variants.items():
-            estimate = name_of(int(np.argmax(variant_scores(suppressed if variant.suppress else plain, variant))))
+            estimate = name_of(int(np.argmax(variant_scores(suppressed if variant.suppress else plain, variant, chords))))
             results[label][set_name].append(ak.mirex_key_score(estimate, key))
             results[label]["all"].append(ak.mirex_key_score(estimate, key))
         shipped = ak.estimate_key(plain).name

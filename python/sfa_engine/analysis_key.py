@@ -132,27 +132,6 @@ ENDING_SECONDS = 1.9  # the last this-many seconds of sound: the final chord
 ENDING_WEIGHT = 0.3  # weight of the tonic-triad fit of the final chord
 ENDING_POWER = 4  # fit**4: only a clear final triad counts
 
-# Harmonic function: the song's chords (major and minor triads, from the semitone spectrum) against
-# each key. Weights are textbook common practice, not fitted: how usual each chord is in the key.
-CHORD_SMOOTH_SECONDS = 0.5  # chroma averaged over this long before naming the chord
-CHORD_MIN_SECONDS = 0.4  # shorter chord runs are passing harmony (or a mislabel) and are dropped
-CHORD_MIN_FIT = 0.5  # frames whose best triad correlates less than this name no chord
-CHORD_FUNCTIONS = {
-    # (semitones above the tonic, "maj"/"min") -> weight, per mode.
-    "major": {(0, "maj"): 1.0, (7, "maj"): 0.8, (5, "maj"): 0.7, (9, "min"): 0.5, (2, "min"): 0.5,
-              (4, "min"): 0.3, (10, "maj"): 0.2, (5, "min"): 0.2, (8, "maj"): 0.1, (2, "maj"): 0.2},
-    "minor": {(0, "min"): 1.0, (7, "maj"): 0.8, (5, "min"): 0.6, (8, "maj"): 0.5, (3, "maj"): 0.5,
-              (10, "maj"): 0.5, (7, "min"): 0.4, (5, "maj"): 0.2, (1, "maj"): 0.1},
-}
-# Moves into the tonic chord that establish a key: the dominant (both modes), the plagal IV / iv
-# and, in minor, the Aeolian bVII -> i.
-CADENCES = {
-    "major": {(7, "maj"): 1.0, (5, "maj"): 0.5},
-    "minor": {(7, "maj"): 1.0, (5, "min"): 0.5, (10, "maj"): 0.5},
-}
-CHORD_WEIGHT = 0.0  # weight of the key's harmonic-function fit of the chords
-CADENCE_WEIGHT = 0.0  # weight of the share of chord changes that are cadences into the key's tonic
-
 
 @dataclass(frozen=True)
 class KeyEvidence:
@@ -162,18 +141,12 @@ class KeyEvidence:
     :data:`CHROMA_LOW_MIDI` up (a loud bass would otherwise outweigh the
     chords); ``bass``: the same for notes below :data:`BASS_HIGH_MIDI`;
     ``ending``: the profile of all notes in the last :data:`ENDING_SECONDS`
-    of sound (songs tend to end on the tonic chord). ``chord_time`` (24,)
-    and ``chord_moves`` (24, 24) describe the chord sequence
-    (:func:`chord_sequence`): the share of time on each triad (rows as
-    :func:`key_profiles`: C major .. B major, C minor .. B minor) and the
-    share of chord changes from triad ``a`` to ``b``.
+    of sound (songs tend to end on the tonic chord).
     """
 
     chroma: np.ndarray
     bass: np.ndarray | None = None
     ending: np.ndarray | None = None
-    chord_time: np.ndarray | None = None
-    chord_moves: np.ndarray | None = None
 
 
 def key_evidence(spectrum: np.ndarray, active: np.ndarray, frame_seconds: float) -> KeyEvidence:
@@ -188,71 +161,9 @@ def key_evidence(spectrum: np.ndarray, active: np.ndarray, frame_seconds: float)
         return KeyEvidence(np.zeros(12))
     chroma = normalise_frames(fold_pitch_classes(spectrum[:, frames], CHROMA_LOW_MIDI, MIDI_HIGH))
     bass = normalise_frames(fold_pitch_classes(spectrum[:, frames], MIDI_LOW, BASS_HIGH_MIDI))
-    everything = normalise_frames(fold_pitch_classes(spectrum[:, frames]))
     last = max(1, int(round(ENDING_SECONDS / frame_seconds)))
-    ending = everything[:, -last:].mean(axis=1)
-    chord_time, chord_moves = chord_statistics(chord_sequence(everything, frame_seconds))
-    return KeyEvidence(chroma.mean(axis=1), bass.mean(axis=1), ending, chord_time, chord_moves)
-
-
-def chord_sequence(chroma: np.ndarray, frame_seconds: float) -> list[tuple[int, int]]:
-    """Chord runs ``(triad, frames)`` of frame-normalised chroma (12, frames), in order.
-
-    Each frame's chroma, averaged over :data:`CHORD_SMOOTH_SECONDS`, is named
-    by the triad it correlates with best (rows as :func:`key_profiles`), or
-    no chord below :data:`CHORD_MIN_FIT`. Runs shorter than
-    :data:`CHORD_MIN_SECONDS` and unnamed frames are dropped, and neighbours
-    left equal are merged.
-    """
-    if chroma.shape[1] == 0:
-        return []
-    width = max(1, int(round(CHORD_SMOOTH_SECONDS / frame_seconds)))
-    kernel = np.ones(width) / width
-    smooth = np.vstack([np.convolve(row, kernel, mode="same") for row in chroma])
-    centred = smooth - smooth.mean(axis=0, keepdims=True)
-    templates = _TONIC_TRIADS - _TONIC_TRIADS.mean(axis=1, keepdims=True)
-    norms = np.linalg.norm(templates, axis=1)[:, None] * np.linalg.norm(centred, axis=0)[None, :]
-    fits = np.divide(templates @ centred, norms, out=np.zeros((24, chroma.shape[1])), where=norms > 0)
-    labels = np.where(fits.max(axis=0) >= CHORD_MIN_FIT, fits.argmax(axis=0), -1)
-    shortest = max(1, int(round(CHORD_MIN_SECONDS / frame_seconds)))
-    runs: list[tuple[int, int]] = []
-    starts = np.flatnonzero(np.diff(labels, prepend=labels[0] - 1))
-    for start, end in zip(starts, [*starts[1:], len(labels)]):
-        label, length = int(labels[start]), int(end - start)
-        if label < 0 or length < shortest:
-            continue
-        if runs and runs[-1][0] == label:
-            runs[-1] = (label, runs[-1][1] + length)
-        else:
-            runs.append((label, length))
-    return runs
-
-
-def chord_statistics(runs: list[tuple[int, int]]) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """Share of time per triad (24,) and share of changes per (from, to) pair (24, 24); None without chords."""
-    if not runs:
-        return None, None
-    time = np.zeros(24)
-    for label, length in runs:
-        time[label] += length
-    moves = np.zeros((24, 24))
-    for (a, _), (b, _) in zip(runs, runs[1:]):
-        moves[a, b] += 1
-    return time / time.sum(), (moves / moves.sum() if moves.sum() else moves)
-
-
-def _function_table(weights: dict[str, dict[tuple[int, str], float]]) -> np.ndarray:
-    """(24 keys, 24 triads) table of ``weights`` rotated to every key (rows as :func:`key_profiles`)."""
-    table = np.zeros((24, 24))
-    for key in range(24):
-        tonic, mode = key % 12, MODES[key // 12]
-        for (interval, quality), weight in weights[mode].items():
-            table[key, (tonic + interval) % 12 + (12 if quality == "min" else 0)] = weight
-    return table
-
-
-_CHORD_FUNCTIONS = _function_table(CHORD_FUNCTIONS)
-_CADENCES = _function_table(CADENCES)  # [key, chord]: weight of a move from that chord to the key's tonic
+    ending = normalise_frames(fold_pitch_classes(spectrum[:, frames[-last:]])).mean(axis=1)
+    return KeyEvidence(chroma.mean(axis=1), bass.mean(axis=1), ending)
 
 
 def normalise_frames(frames: np.ndarray) -> np.ndarray:
@@ -295,32 +206,21 @@ def estimate_key(chroma_mean: np.ndarray | KeyEvidence) -> KeyEstimate:
 
 def key_scores(
     evidence: KeyEvidence,
-    profiles: np.ndarray | tuple[np.ndarray, ...] = _PROFILES,
+    profiles: np.ndarray = _PROFILES,
     bass_weight: float = BASS_WEIGHT,
     bass_power: float = BASS_POWER,
     ending_weight: float = ENDING_WEIGHT,
-    chord_weight: float = CHORD_WEIGHT,
-    cadence_weight: float = CADENCE_WEIGHT,
 ) -> np.ndarray:
     """The 24 keys' combined scores (rows as :func:`key_profiles`); see :func:`estimate_key`.
 
-    ``profiles`` is one (24, 12) set of key profiles or several, of which
-    each key takes its best-fitting one. The weights default to the shipped
-    ones; bench/key_levers.py varies them.
+    The arguments default to the shipped profile and weights; bench/key_levers.py varies them.
     """
-    alternatives = profiles if isinstance(profiles, tuple) else (profiles,)
-    scores = np.max([_pearson_rows(p, _check_profile(evidence.chroma)) for p in alternatives], axis=0)
+    scores = _pearson_rows(profiles, _check_profile(evidence.chroma))
     if bass_weight and evidence.bass is not None and np.ptp(_check_profile(evidence.bass)) > 0:
-        scores = scores + bass_weight * np.max([_pearson_rows(p, evidence.bass**bass_power) for p in alternatives],
-                                               axis=0)
+        scores = scores + bass_weight * _pearson_rows(profiles, evidence.bass**bass_power)
     if ending_weight and evidence.ending is not None and np.ptp(_check_profile(evidence.ending)) > 0:
         fit = np.clip(_pearson_rows(_TONIC_TRIADS, evidence.ending), 0.0, 1.0)
         scores = scores + ending_weight * fit**ENDING_POWER
-    if chord_weight and evidence.chord_time is not None:
-        scores = scores + chord_weight * (_CHORD_FUNCTIONS @ evidence.chord_time)
-    if cadence_weight and evidence.chord_moves is not None:
-        into_tonic = evidence.chord_moves.T  # [key, chord]: moves from that chord to the key's tonic triad (same index)
-        scores = scores + cadence_weight * np.sum(_CADENCES * into_tonic, axis=1)
     return scores
 
 

@@ -14,8 +14,6 @@ from sfa_engine.analysis_key import (
     PROFILES,
     KeyEvidence,
     camelot_code,
-    chord_sequence,
-    chord_statistics,
     estimate_key,
     key_evidence,
     key_name,
@@ -139,32 +137,3 @@ def test_key_profiles_are_the_published_numbers():
     for major, minor in PROFILES.values():
         assert len(major) == len(minor) == 12
         assert np.argmax(major) == 0 and np.argmax(minor) == 0  # the tonic weighs most
-
-
-# -- chords and harmonic function --------------------------------------------------------
-
-
-def _triad_frames(notes: tuple[int, ...], frames: int) -> np.ndarray:
-    """Frame-normalised chroma of ``notes`` (MIDI) held for ``frames`` frames."""
-    chroma = np.zeros((12, frames))
-    for note in notes:
-        chroma[note % 12] = 1.0
-    return chroma
-
-
-def test_chord_sequence_names_triads_and_drops_passing_chords():
-    chroma = np.hstack([_triad_frames((60, 64, 67), 20),  # C major
-                        _triad_frames((54, 58, 61), 1),  # a one-frame F# major blip
-                        _triad_frames((57, 60, 64), 20),  # A minor
-                        np.zeros((12, 5))])  # no chord
-    runs = chord_sequence(chroma, frame_seconds=0.1)
-    assert [label for label, _ in runs] == [0, 12 + 9]  # C major, A minor (rows as key_profiles)
-    assert all(length >= 4 for _, length in runs)  # CHORD_MIN_SECONDS at 0.1 s a frame
-    assert chord_sequence(np.zeros((12, 0)), 0.1) == []
-
-
-def test_chord_statistics_share_time_and_moves():
-    time, moves = chord_statistics([(7, 10), (0, 30), (7, 10), (0, 30)])
-    assert time[0] == pytest.approx(0.75) and time[7] == pytest.approx(0.25)
-    assert moves[7, 0] == pytest.approx(2 / 3) and moves[0, 7] == pytest.approx(1 / 3)
-    assert chord_statistics([]) == (None, None)
