@@ -4,7 +4,7 @@
 
 Corpus (python/tests/key_corpus.py, rendered with FluidSynth + FluidR3 GM,
 nothing downloaded): the sets ``pop``, ``jazz``, ``mixture`` and
-``modulating`` (24 songs each, one per key), plus the cadence grid of
+``modulating`` (``--count`` songs each, 48 by default, two per key), plus the cadence grid of
 python/tests/audio_fixtures.py (I-IV-V-I / I-vi-IV-V-I and the minor
 equivalents, 24 keys x 2, FluidSynth and NumPy-synth renders).
 
@@ -179,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", choices=sorted(kc.SPLIT_SEEDS), default="test")
     parser.add_argument("--sets", default=",".join(SONG_SETS + CADENCE_SETS))
     parser.add_argument("--analyzers", default="ours,librosa,essentia")
+    parser.add_argument("--count", type=int, default=48,
+                        help="songs per song set (48: one song moves a set by 0.02; the cadence sets keep their 48)")
     args = parser.parse_args(argv)
     sets = args.sets.split(",")
     wanted = args.analyzers.split(",")
@@ -187,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     wav_dir.mkdir(parents=True, exist_ok=True)
 
     rows = []
-    for set_name, name, key, bpm, render in cases(sets, args.split):
+    for set_name, name, key, bpm, render in cases(sets, args.split, args.count):
         y = render()
         row = {"set": set_name, "name": name, "key": key, "bpm": bpm, "results": {}}
         if "ours" in wanted:
@@ -211,7 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     analyzers = list(rows[0]["results"])
     summary = evaluate(rows, analyzers)
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / f"key_accuracy-{args.split}.json").write_text(json.dumps({"summary": summary, "rows": rows}, indent=1))
+    suffix = "" if args.sets == parser.get_default("sets") else "-" + "+".join(sets)  # runs of some sets side by side
+    (OUT / f"key_accuracy-{args.split}{suffix}.json").write_text(json.dumps({"summary": summary, "rows": rows}, indent=1))
     print(markdown(summary))
     ours_auc = [(e["set"], round(e["confidence_auc"], 3) if e.get("confidence_auc") is not None else None)
                 for e in summary if e["analyzer"] == "ours"]

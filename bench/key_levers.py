@@ -13,6 +13,11 @@ bench/out/key-levers/<split>/) and then scores variants of the estimator:
 * + the final chord's fit to the tonic triad;
 * partial suppression (subtracting each note's expected upper partials
   before folding to pitch classes), on top of the shipped combination;
+* harmonic function (bench/key_chords.py): the chords' fit to each key and
+  the cadences into its tonic, at several weights, on top of the shipped
+  combination;
+* an Aeolian minor profile (edma's or Sha'ath's, whose b7 outweighs the
+  leading tone) competing with Albrecht-Shanahan's for each minor key;
 * the shipped estimator (sfa_engine.analysis_key.estimate_key);
 * with ``--stems``: the shipped estimator on ideal "other + bass" stems of
   the song sets (the same MIDI rendered without drums and melody), i.e. what
@@ -29,6 +34,7 @@ import argparse
 import os
 import sys
 from collections import defaultdict
+from typing import NamedTuple
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -38,6 +44,7 @@ os.environ.setdefault("NUMBA_CACHE_DIR", str(REPO / ".cache" / "numba"))
 import numpy as np  # noqa: E402
 
 import key_accuracy as ka  # noqa: E402
+import key_chords  # noqa: E402
 from sfa_engine import analysis_key as ak  # noqa: E402
 from sfa_engine.analysis import HOP_LENGTH, KEY_FMIN_HZ, KEY_HOP_LENGTH, KEY_N_FFT, SAMPLE_RATE, active_frames  # noqa: E402
 
@@ -88,18 +95,33 @@ def spectra(split: str, sets: list[str], stems: bool = False, count: int = 24):
 
 SHIPPED_BASS = (ak.BASS_WEIGHT, ak.BASS_POWER)
 LINEAR_BASS = (0.5, 1)  # the first version: the bass line's pitch classes as they are, weight 0.5
+# (chord-function weight, cadence weight) pairs tried on top of the profile + bass + final chord.
+CHORD_LEVERS = ((0.25, 0.0), (0.5, 0.0), (0.0, 0.25), (0.0, 0.5), (0.25, 0.5), (0.5, 0.5))
 
 
-def variant_scores(evidence: ak.KeyEvidence, profile: str, bass, ending: bool) -> np.ndarray:
-    """Scores of the 24 keys; ``bass`` is None or (weight, power) of the bass-line term."""
-    profiles = ak.key_profiles(*ak.PROFILES[profile])
-    scores = ak._pearson_rows(profiles, evidence.chroma)
-    if bass:
-        weight, power = bass
-        scores = scores + weight * ak._pearson_rows(profiles, evidence.bass**power)
-    if ending:
-        scores = scores + ak.ENDING_WEIGHT * np.clip(ak._pearson_rows(ak._TONIC_TRIADS, evidence.ending), 0, 1) ** 4
-    return scores
+class Variant(NamedTuple):
+    """One estimator variant: ``bass`` is None or (weight, power) of the bass-line term, ``chords`` the
+    (chord-function, cadence) weights, ``minor`` a second profile whose minor keys compete with ``profile``'s."""
+
+    profile: str
+    bass: tuple[float, float] | None
+    ending: bool
+    suppress: bool = False
+    chords: tuple[float, float] = (0.0, 0.0)
+    minor: str | None = None
+
+
+def variant_scores(evidence: ak.KeyEvidence, variant: Variant, chord_terms) -> np.ndarray:
+    """Scores of the 24 keys under ``variant``; ``chord_terms`` from :func:`key_chords.chord_terms`."""
+    weight, power = variant.bass or (0.0, 1)
+    ending = ak.ENDING_WEIGHT if variant.ending else 0.0
+    profile_sets = [ak.key_profiles(*ak.PROFILES[variant.profile])]
+    if variant.minor:  # each minor key takes the better of the two minor profiles
+        profile_sets.append(ak.key_profiles(ak.PROFILES[variant.profile][0], ak.PROFILES[variant.minor][1]))
+    scores = np.max([ak.key_scores(evidence, profiles, bass_weight=weight, bass_power=power, ending_weight=ending)
+                     for profiles in profile_sets], axis=0)
+    functions, cadences = chord_terms
+    return scores + variant.chords[0] * functions + variant.chords[1] * cadences
 
 
 def name_of(index: int) -> str:
@@ -115,21 +137,26 @@ def main(argv: list[str] | None = None) -> int:
                         help="songs per song set (48 on dev: the weights were chosen on 48 dev songs per set)")
     args = parser.parse_args(argv)
     frame_seconds = KEY_HOP_LENGTH / SAMPLE_RATE
-    variants: dict[str, object] = {}
+    variants: dict[str, Variant] = {}
     for profile in ak.PROFILES:
-        variants[f"{profile} profile alone"] = (profile, None, False, 0.0)
-    variants[f"{ak.PROFILE} + bass line"] = (ak.PROFILE, SHIPPED_BASS, False, 0.0)
-    variants[f"{ak.PROFILE} + final chord"] = (ak.PROFILE, None, True, 0.0)
-    variants[f"{ak.PROFILE} + linear bass (0.5) + final chord (first version)"] = (ak.PROFILE, LINEAR_BASS, True, 0.0)
-    variants[f"{ak.PROFILE} + bass + final chord (shipped)"] = (ak.PROFILE, SHIPPED_BASS, True, 0.0)
-    variants["shipped + partial suppression"] = (ak.PROFILE, SHIPPED_BASS, True, 1.0)
+        variants[f"{profile} profile alone"] = Variant(profile, None, False)
+    variants[f"{ak.PROFILE} + bass line"] = Variant(ak.PROFILE, SHIPPED_BASS, False)
+    variants[f"{ak.PROFILE} + final chord"] = Variant(ak.PROFILE, None, True)
+    variants[f"{ak.PROFILE} + linear bass (0.5) + final chord (first version)"] = Variant(ak.PROFILE, LINEAR_BASS, True)
+    variants[f"{ak.PROFILE} + bass + final chord (shipped)"] = Variant(ak.PROFILE, SHIPPED_BASS, True)
+    variants["+ partial suppression"] = Variant(ak.PROFILE, SHIPPED_BASS, True, suppress=True)
+    for chord, cadence in CHORD_LEVERS:
+        variants[f"+ chord functions {chord} + cadences {cadence}"] = Variant(ak.PROFILE, SHIPPED_BASS, True,
+                                                                            chords=(chord, cadence))
+    for minor in ("edma", "shaath"):
+        variants[f"+ {minor} minor profile as an alternative"] = Variant(ak.PROFILE, SHIPPED_BASS, True, minor=minor)
     results: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for set_name, key, spectrum, active in spectra(args.split, args.sets.split(","), count=args.count):
         plain = ak.key_evidence(spectrum, active, frame_seconds)
+        chords = key_chords.chord_terms(spectrum, active, frame_seconds)
         suppressed = ak.key_evidence(suppress_partials(spectrum), active, frame_seconds)
-        for label, (profile, bass, ending, strength) in variants.items():
-            evidence = suppressed if strength else plain
-            estimate = name_of(int(np.argmax(variant_scores(evidence, profile, bass, ending))))
+        for label, variant in variants.items():
+            estimate = name_of(int(np.argmax(variant_scores(suppressed if variant.suppress else plain, variant, chords))))
             results[label][set_name].append(ak.mirex_key_score(estimate, key))
             results[label]["all"].append(ak.mirex_key_score(estimate, key))
         shipped = ak.estimate_key(plain).name

@@ -196,17 +196,32 @@ def estimate_key(chroma_mean: np.ndarray | KeyEvidence) -> KeyEstimate:
         return KeyEstimate(None, None, 0.0, 0.0, [])
 
     correlations = _pearson_rows(_PROFILES, chroma)
-    scores = correlations.copy()
-    if evidence.bass is not None and np.ptp(_check_profile(evidence.bass)) > 0:
-        scores += BASS_WEIGHT * _pearson_rows(_PROFILES, evidence.bass**BASS_POWER)
-    if evidence.ending is not None and np.ptp(_check_profile(evidence.ending)) > 0:
-        fit = np.clip(_pearson_rows(_TONIC_TRIADS, evidence.ending), 0.0, 1.0)
-        scores += ENDING_WEIGHT * fit**ENDING_POWER
+    scores = key_scores(evidence)
     order = np.argsort(-scores, kind="stable")
     ranking = [(int(k % 12), MODES[k // 12], float(scores[k])) for k in order]
     best = int(order[0])
     confidence = confidence_of(scores, best)
     return KeyEstimate(best % 12, MODES[best // 12], float(correlations[best]), confidence, ranking)
+
+
+def key_scores(
+    evidence: KeyEvidence,
+    profiles: np.ndarray = _PROFILES,
+    bass_weight: float = BASS_WEIGHT,
+    bass_power: float = BASS_POWER,
+    ending_weight: float = ENDING_WEIGHT,
+) -> np.ndarray:
+    """The 24 keys' combined scores (rows as :func:`key_profiles`); see :func:`estimate_key`.
+
+    The arguments default to the shipped profile and weights; bench/key_levers.py varies them.
+    """
+    scores = _pearson_rows(profiles, _check_profile(evidence.chroma))
+    if bass_weight and evidence.bass is not None and np.ptp(_check_profile(evidence.bass)) > 0:
+        scores = scores + bass_weight * _pearson_rows(profiles, evidence.bass**bass_power)
+    if ending_weight and evidence.ending is not None and np.ptp(_check_profile(evidence.ending)) > 0:
+        fit = np.clip(_pearson_rows(_TONIC_TRIADS, evidence.ending), 0.0, 1.0)
+        scores = scores + ending_weight * fit**ENDING_POWER
+    return scores
 
 
 def confidence_of(scores: np.ndarray, best: int) -> float:

@@ -1,6 +1,6 @@
 """Key and tempo accuracy on a fast subset of the song corpus (python/tests/key_corpus.py).
 
-bench/key_accuracy.py runs the whole corpus (96 songs + the cadence grid)
+bench/key_accuracy.py runs the whole corpus (48 songs per set + the cadence grid)
 against Essentia and librosa; docs/benchmarks.md has its table. Here: 16
 songs of the reported ("test") split, 4 per set, half major and half minor,
 rendered with FluidSynth (cached under .cache/key-corpus), cut to 25 s so
