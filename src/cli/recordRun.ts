@@ -54,6 +54,15 @@ export interface RecordRunSpec<T extends CancelTicket> {
   collect(session: Session, ticket: T, outcome: FollowOutcome, track: PlannedTrack, record: RecordMetadata): Promise<TrackReport>;
 }
 
+/** The settings of a record run that come from the command line, the same for both commands. */
+export function recordSettings(
+  command: string,
+  config: Config,
+  options: { record: SpotifyRecordRef; choice?: RecordChoice | undefined; json: boolean; noWorker?: boolean | undefined },
+): Pick<RecordRunSpec<CancelTicket>, 'command' | 'config' | 'record' | 'choice' | 'json' | 'inProcessWorkers'> {
+  return { command, config, record: options.record, choice: options.choice ?? {}, json: options.json, inProcessWorkers: !options.noWorker };
+}
+
 /** The record's own fields for --json. */
 function recordJson(record: RecordMetadata) {
   return { kind: record.kind, spotifyId: record.spotifyId, name: record.name, by: record.by, artUrl: record.artUrl, url: record.url, trackCount: record.tracks.length };

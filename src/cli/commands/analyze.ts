@@ -159,14 +159,9 @@ function analysisRows(t: AnalysisTicket): FollowedRow[] {
 
 /** An album or playlist: each track analysed in turn, one summary (or one JSON object) for all. */
 function runRecordAnalysis(options: AnalyzeOptions, record: SpotifyRecordRef, config: Config): Promise<number> {
-  return import('../recordRun.ts').then(({ runRecord }) =>
+  return import('../recordRun.ts').then(({ runRecord, recordSettings }) =>
     runRecord<AnalysisTicket>({
-      command: 'sfa analyze',
-      config,
-      record,
-      choice: options.choice ?? {},
-      json: options.json,
-      inProcessWorkers: !options.noWorker,
+      ...recordSettings('sfa analyze', config, { ...options, record }),
       request: async (session, trackUrl) => {
         const { requestAnalysis } = await import('../../jobs/pipeline/requestAnalysis.ts');
         return requestAnalysis(session.pipeline, { input: trackUrl, allowPrivateHosts: true });

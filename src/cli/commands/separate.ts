@@ -134,15 +134,10 @@ export async function run(args: string[]): Promise<number> {
 
 /** An album or playlist: each track a separation into `<out>/NN - <title>`. */
 async function runRecordSeparation(options: SeparateOptions, record: SpotifyRecordRef, config: Config): Promise<number> {
-  const { runRecord } = await import('../recordRun.ts');
+  const { runRecord, recordSettings } = await import('../recordRun.ts');
   let root: string | undefined;
   return runRecord<SeparationTicket>({
-    command: 'sfa separate',
-    config,
-    record,
-    choice: options.choice ?? {},
-    json: options.json,
-    inProcessWorkers: !options.noWorker,
+    ...recordSettings('sfa separate', config, { ...options, record }),
     request: async (session, trackUrl) => {
       const { requestSeparation } = await import('../../jobs/pipeline/requestSeparation.ts');
       return requestSeparation(session.pipeline, { input: trackUrl, model: options.model, format: options.format, requester: 'cli', allowPrivateHosts: true });
