@@ -82,6 +82,8 @@ export interface Config {
     readonly userConcurrency: number;
     /** Re-processing asked for by reaction: at most this many requests per user in the last hour. */
     readonly userRequestsPerHour: number;
+    /** Most tracks of an album or playlist one request runs (SFA_MAX_BATCH_TRACKS; the CLI's --limit overrides it). */
+    readonly maxBatchTracks: number;
     /**
      * SFA_ALLOWED_PRIVATE_ADDRESSES: private addresses (CIDR ranges) links of anyone may reach, e.g. the
      * self-hoster's own LAN server. Empty by default: links reach public addresses only.
@@ -130,6 +132,7 @@ export const DEFAULTS = {
   SFA_MAX_FILE_MB: 200,
   SFA_USER_CONCURRENCY: 2,
   SFA_USER_REQUESTS_PER_HOUR: 10,
+  SFA_MAX_BATCH_TRACKS: 10,
   SFA_HTTP_PORT: 8080,
   SFA_PLAYER_LINK_DAYS: 7,
   SFA_HTTP_HOST: '127.0.0.1',
@@ -291,6 +294,7 @@ const schemaFor = (home: string | undefined) =>
     SFA_MAX_FILE_MB: integer(1, 100_000, 'the largest download to accept in MB'),
     SFA_USER_CONCURRENCY: integer(1, 100, 'how many jobs one user may run at once'),
     SFA_USER_REQUESTS_PER_HOUR: integer(1, 10_000, 'how many requests one user may make per hour by reaction'),
+    SFA_MAX_BATCH_TRACKS: integer(1, 10_000, 'the most tracks of an album or playlist one request runs'),
     SFA_HTTP_PORT: integer(0, 65_535, 'a TCP port (0 picks a free one)'),
     SFA_HTTP_HOST: listenHost,
     SFA_LINK_SECRET: linkSecret,
@@ -373,6 +377,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, o
       maxFileBytes: maxFileMb * 1024 * 1024,
       userConcurrency: e.SFA_USER_CONCURRENCY ?? DEFAULTS.SFA_USER_CONCURRENCY,
       userRequestsPerHour: e.SFA_USER_REQUESTS_PER_HOUR ?? DEFAULTS.SFA_USER_REQUESTS_PER_HOUR,
+      maxBatchTracks: e.SFA_MAX_BATCH_TRACKS ?? DEFAULTS.SFA_MAX_BATCH_TRACKS,
       allowedPrivateRanges: Object.freeze(e.SFA_ALLOWED_PRIVATE_ADDRESSES ?? []),
     }),
     recovery: Object.freeze({

@@ -15,24 +15,59 @@ import type { Session } from './session.ts';
 
 export const EXIT_INTERRUPTED = 130;
 
-export interface PipelineRunSpec<T extends CancelTicket> {
+export interface PipelineSessionSpec {
   /** For messages: `sfa <command>: ...`. */
   command: string;
   config: Config;
   /** false: other processes serve the queues (`--no-worker`). */
   inProcessWorkers: boolean;
   json: boolean;
+}
+
+export interface PipelineRunSpec<T extends CancelTicket> extends PipelineSessionSpec {
   request(session: Session): Promise<T>;
   rowsOf(ticket: T): FollowedRow[];
   /** Called once the rows settled; prints the result and returns the exit code. */
   finish(session: Session, ticket: T, outcome: FollowOutcome): Promise<number>;
 }
 
+/** What a command does its requests through, inside withPipelineSession. */
+export interface PipelineRunner {
+  readonly session: Session;
+  /** Ctrl-C (or SIGTERM) was received: make no further request. */
+  readonly interrupted: boolean;
+  /** The exit code an interrupted run ends with (130 after Ctrl-C, 143 after SIGTERM). */
+  interruptedExit(): number;
+  /** A line on stderr between progress updates (nothing with `--json` into a pipe). */
+  note(line: string): void;
+  /**
+   * Follows one request's rows with live progress (starting the in-process workers when
+   * something must run). Unsettled (Ctrl-C, workers that cannot start): the ticket is
+   * cancelled, the engine stopped, and the exit code to end with is returned instead.
+   */
+  follow<T extends CancelTicket>(ticket: T, rows: FollowedRow[]): Promise<{ outcome: FollowOutcome } | { exit: number }>;
+}
+
 /** Seconds a stage may sit queued with --no-worker before the user is told why nothing moves. */
 const WORKER_HINT_AFTER_MS = 15_000;
 
 export async function runPipeline<T extends CancelTicket>(spec: PipelineRunSpec<T>): Promise<number> {
-  const view = createProgressView(chooseMode(process.stderr, spec.json), process.stderr);
+  return withPipelineSession(spec, async (runner) => {
+    const ticket = await spec.request(runner.session);
+    const followed = await runner.follow(ticket, spec.rowsOf(ticket));
+    if ('exit' in followed) return followed.exit;
+    await runner.session.stopFetching();
+    return spec.finish(runner.session, ticket, followed.outcome);
+  });
+}
+
+/**
+ * The session around a command's requests: signals, the early-started engine, the database,
+ * the workers, and the shutdown of all of it however `body` ends.
+ */
+export async function withPipelineSession(spec: PipelineSessionSpec, body: (runner: PipelineRunner) => Promise<number>): Promise<number> {
+  const mode = chooseMode(process.stderr, spec.json);
+  let view = createProgressView(mode, process.stderr);
   const verbose = Boolean(process.env.SFA_VERBOSE) || spec.config.logLevel === 'debug' || spec.config.logLevel === 'trace';
   // After Ctrl-C the workers report the rows they could not finish; that is expected, not news.
   let stopping = false;
@@ -82,8 +117,9 @@ export async function runPipeline<T extends CancelTicket>(spec: PipelineRunSpec<
   engine?.start().catch(() => undefined); // a start-up failure surfaces as the job's failure, if a job needs it
 
   let session: Session | undefined;
-  let ticket: T | undefined;
   let hint: NodeJS.Timeout | undefined;
+  let workersStarted = false;
+  let workersFailed: string | undefined;
   try {
     const { openSession } = await import('./session.ts');
     try {
@@ -93,45 +129,58 @@ export async function runPipeline<T extends CancelTicket>(spec: PipelineRunSpec<
       return 1;
     }
     if (interrupt.signal.aborted) return interruptedExit(interruptedBy);
+    const open = session;
 
-    ticket = await spec.request(session);
-    const rows = spec.rowsOf(ticket);
-    let latest: StageStates = {};
-    let workersStarted = false;
-    let workersFailed: string | undefined;
-    const onChange = (stages: StageStates) => {
-      latest = stages;
-      view.update(stages);
-      if (!workersStarted && !allSettled(stages) && session?.runsWorkers) {
-        workersStarted = true;
-        session.startWorkers().catch((error: unknown) => {
-          // Nothing would run the rows: stop following, cancel them, fail.
-          workersFailed = `cannot start the workers: ${(error as Error).message}`;
-          interrupt.abort();
-        });
+    const follow = async <T extends CancelTicket>(ticket: T, rows: FollowedRow[]): Promise<{ outcome: FollowOutcome } | { exit: number }> => {
+      // A fresh view per request: plain lines start again from "queued" for each track of a batch.
+      view.finish();
+      view = createProgressView(mode, process.stderr);
+      let latest: StageStates = {};
+      const onChange = (stages: StageStates) => {
+        latest = stages;
+        view.update(stages);
+        if (!workersStarted && !allSettled(stages) && open.runsWorkers) {
+          workersStarted = true;
+          open.startWorkers().catch((error: unknown) => {
+            // Nothing would run the rows: stop following, cancel them, fail.
+            workersFailed = `cannot start the workers: ${(error as Error).message}`;
+            interrupt.abort();
+          });
+        }
+      };
+      clearTimeout(hint);
+      hint = open.runsWorkers
+        ? undefined
+        : setTimeout(() => {
+            if (Object.values(latest).some((s) => s.status === 'queued')) {
+              view.log(`${spec.command}: still queued; with --no-worker a worker process must serve the queues (\`npm start -- --role worker\` on this database)`);
+            }
+          }, WORKER_HINT_AFTER_MS);
+      const outcome = await open.follower.follow(rows, onChange, interrupt.signal);
+      clearTimeout(hint);
+      if (outcome.settled) {
+        view.finish();
+        return { outcome };
       }
-    };
-    hint = session.runsWorkers
-      ? undefined
-      : setTimeout(() => {
-          if (Object.values(latest).some((s) => s.status === 'queued')) {
-            view.log(`${spec.command}: still queued; with --no-worker a worker process must serve the queues (\`npm start -- --role worker\` on this database)`);
-          }
-        }, WORKER_HINT_AFTER_MS);
-    const outcome = await session.follower.follow(rows, onChange, interrupt.signal);
-    if (!outcome.settled) {
-      const what = await session.interrupt(ticket, workersFailed && !interruptedBy ? `the command line's workers could not start` : undefined);
+      const what = await open.interrupt(ticket, workersFailed && !interruptedBy ? `the command line's workers could not start` : undefined);
       view.finish();
       if (workersFailed && !interruptedBy) {
         process.stderr.write(`${spec.command}: ${workersFailed} (${what})\n`);
-        return 1;
+        return { exit: 1 };
       }
       process.stderr.write(`${spec.command}: interrupted (${what})\n`);
-      return interruptedExit(interruptedBy);
-    }
-    await session.stopFetching();
-    view.finish();
-    return await spec.finish(session, ticket, outcome);
+      return { exit: interruptedExit(interruptedBy) };
+    };
+
+    return await body({
+      session: open,
+      get interrupted() {
+        return interrupt.signal.aborted;
+      },
+      interruptedExit: () => interruptedExit(interruptedBy),
+      note: (line) => (mode === 'none' ? undefined : view.log(line)),
+      follow,
+    });
   } catch (error) {
     // The database went away mid-run, a row vanished, ...: say what, and fail.
     view.finish();

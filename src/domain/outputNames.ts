@@ -39,3 +39,20 @@ export function stemFileName(stem: string, ext: string): string {
   if (!/^[a-z0-9]{1,5}$/.test(e)) throw new RangeError(`bad file extension: ${JSON.stringify(String(ext).slice(0, 20))}`);
   return `${stem}.${e}`;
 }
+
+/**
+ * One track's folder inside an album's or playlist's output folder: `NN - <title slug>`,
+ * the position padded to the record's width (`03 - my-song`, `012 - ...` past 99) so the
+ * folders sort in the record's order.
+ */
+export function recordTrackFolder(position: number, title: string | null | undefined, recordLength: number): string {
+  if (!Number.isInteger(position) || position < 1) throw new RangeError(`not a track position: ${String(position)}`);
+  const width = Math.max(2, String(Math.max(recordLength, position)).length);
+  return `${String(position).padStart(width, '0')} - ${safeSlug(title ?? '') || 'track'}`;
+}
+
+/** The folder an album or playlist goes into when --out is not given: `<name slug>-<spotify id>-<model>`. */
+export function defaultRecordFolder(name: string | null | undefined, kind: 'album' | 'playlist', spotifyId: string, model: string): string {
+  if (!/^[0-9A-Za-z]{22}$/.test(spotifyId)) throw new RangeError(`not a Spotify id: ${JSON.stringify(String(spotifyId).slice(0, 40))}`);
+  return `${safeSlug(name ?? '') || kind}-${spotifyId}-${safeSlug(model, 40) || 'model'}`;
+}

@@ -185,6 +185,18 @@ export function parseSpotifyTrack(raw: string): SpotifyTrackInput {
   return fail(`Spotify ${result.kind}s are not supported yet; paste a link to a single track from it. ${EXPECTED_TRACK}`);
 }
 
+export type SpotifyRecordRef = SpotifyRef & { kind: 'album' | 'playlist' };
+
+/**
+ * The album or playlist a pasted link or URI names, in every form the track parser accepts;
+ * undefined for anything else (tracks, direct URLs and problems stay the track parsers' to word).
+ */
+export function parseSpotifyRecord(raw: string): SpotifyRecordRef | undefined {
+  const classified = classifyInput(raw);
+  if (!classified.ok || (classified.kind !== 'album' && classified.kind !== 'playlist')) return undefined;
+  return { ...classified, kind: classified.kind };
+}
+
 export type ParsedLink = { ok: true; kind: 'spotify'; spotifyId: string; url: string } | { ok: true; kind: 'url'; url: string } | InputProblem;
 
 /** What a pasted link names: a Spotify track (albums, playlists and look-alikes refused) or a direct http(s) URL. */

@@ -39,12 +39,29 @@ describe('parseSeparateArgs', () => {
     [['a.wav', '--format', 'ogg'], /--format must be one of wav, flac, mp3/],
     [['a.wav', '--twostems'], /Unknown option/],
     [['a.wav', '--out', ''], /--out needs a directory/],
-    [['https://open.spotify.com/playlist/37i9dQZF1DXcBWIGoYBM5M'], /playlist/i],
+    [['https://open.spotify.com/playlist/37i9dQZF1DXcBWIGoYBM5M', '--tracks', '3-1'], /runs backwards/],
+    [['https://open.spotify.com/album/37i9dQZF1DXcBWIGoYBM5M', '--limit', '0'], /--limit needs a whole number of tracks, at least 1/],
+    [['a.wav', '--tracks', '1'], /--tracks is for Spotify album and playlist links/],
     [['ftp://example.com/a.mp3'], /.+/],
   ])('%j is a usage error', (args, message) => {
     const r = parseSeparateArgs(args);
     expect(r.ok).toBe(false);
     if (r.ok === false) expect(r.message).toMatch(message);
+  });
+
+  it('an album or playlist link is a record, with --limit and --tracks', () => {
+    expect(parseSeparateArgs(['spotify:user:x:playlist:37i9dQZF1DXcBWIGoYBM5M', '--limit', '4', '--tracks', '5-7,1'])).toEqual({
+      ok: true,
+      options: {
+        input: 'spotify:user:x:playlist:37i9dQZF1DXcBWIGoYBM5M',
+        record: { ok: true, kind: 'playlist', id: '37i9dQZF1DXcBWIGoYBM5M', url: 'https://open.spotify.com/playlist/37i9dQZF1DXcBWIGoYBM5M' },
+        choice: { limit: 4, tracks: [1, 5, 6, 7] },
+        model: 'htdemucs',
+        format: 'wav',
+        json: false,
+        noWorker: false,
+      },
+    });
   });
 
   it('--out naming an existing file is a usage error; an existing folder or a new path is fine', () => {

@@ -48,7 +48,7 @@ describe('parseConfig defaults', () => {
       },
       publicBaseUrl: undefined,
       httpPort: 8080,
-      limits: { maxDurationSeconds: 1200, maxFileMb: 200, maxFileBytes: 200 * 1024 * 1024, userConcurrency: 2, userRequestsPerHour: 10 },
+      limits: { maxDurationSeconds: 1200, maxFileMb: 200, maxFileBytes: 200 * 1024 * 1024, userConcurrency: 2, userRequestsPerHour: 10, maxBatchTracks: 10 },
       logLevel: 'info',
     });
     expect(DEFAULTS.SFA_DATA_DIR).toBe('./var');
@@ -95,6 +95,7 @@ describe('parseConfig values', () => {
       SFA_MAX_FILE_MB: '50',
       SFA_USER_CONCURRENCY: '1',
       SFA_USER_REQUESTS_PER_HOUR: '30',
+      SFA_MAX_BATCH_TRACKS: '25',
       SFA_ALLOWED_PRIVATE_ADDRESSES: '192.168.1.10, 10.0.0.0/8',
       SFA_HTTP_PORT: '0',
       LOG_LEVEL: 'debug',
@@ -114,7 +115,7 @@ describe('parseConfig values', () => {
     expect(config.spotify.apiBase).toBe('http://127.0.0.1:4011/v1');
     expect(config.publicBaseUrl).toBe('https://stems.example.org');
     const { allowedPrivateRanges, ...limits } = config.limits;
-    expect(limits).toEqual({ maxDurationSeconds: 600, maxFileMb: 50, maxFileBytes: 50 * 1024 * 1024, userConcurrency: 1, userRequestsPerHour: 30 });
+    expect(limits).toEqual({ maxDurationSeconds: 600, maxFileMb: 50, maxFileBytes: 50 * 1024 * 1024, userConcurrency: 1, userRequestsPerHour: 30, maxBatchTracks: 25 });
     expect(allowedPrivateRanges.map(([ip, bits]) => `${ip.toString()}/${bits}`)).toEqual(['192.168.1.10/32', '10.0.0.0/8']);
     expect(config.httpPort).toBe(0);
     expect(config.logLevel).toBe('debug');
@@ -155,6 +156,7 @@ describe('parseConfig problems', () => {
     ['SFA_MAX_FILE_MB', '-5', 'SFA_MAX_FILE_MB: expected'],
     ['SFA_USER_CONCURRENCY', '0', 'SFA_USER_CONCURRENCY: expected how many jobs one user may run at once, a whole number from 1 to 100 (got "0")'],
     ['SFA_USER_REQUESTS_PER_HOUR', '0', 'SFA_USER_REQUESTS_PER_HOUR: expected how many requests one user may make per hour by reaction, a whole number from 1 to 10000 (got "0")'],
+    ['SFA_MAX_BATCH_TRACKS', '0', 'SFA_MAX_BATCH_TRACKS: expected the most tracks of an album or playlist one request runs, a whole number from 1 to 10000 (got "0")'],
     ['SFA_HTTP_PORT', '65536', 'SFA_HTTP_PORT: expected a TCP port (0 picks a free one), a whole number from 0 to 65535 (got "65536")'],
     ['SFA_HTTP_PORT', '0x50', 'SFA_HTTP_PORT: expected a TCP port'],
     ['SFA_HTTP_PORT', '1e3', 'SFA_HTTP_PORT: expected a TCP port'],

@@ -6,6 +6,7 @@ import {
   canonicalSpotifyUrl,
   classifyInput,
   parseSpotifyInput,
+  parseSpotifyRecord,
   parseSpotifyTrack,
 } from '../../src/domain/spotifyInput.ts';
 
@@ -204,5 +205,46 @@ describe('classifyInput', () => {
     const result = classifyInput(input);
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.reason).toMatch(reason);
+  });
+});
+
+describe('parseSpotifyRecord', () => {
+  const ALBUM = `https://open.spotify.com/album/${ID2}`;
+  const PLAYLIST = `https://open.spotify.com/playlist/${ID2}`;
+  it.each([
+    ['album link', `${ALBUM}?si=x`, 'album'],
+    ['http album', `http://open.spotify.com/album/${ID2}`, 'album'],
+    ['no scheme', `open.spotify.com/album/${ID2}`, 'album'],
+    ['upper case', `HTTPS://OPEN.SPOTIFY.COM/album/${ID2}`, 'album'],
+    ['fragment', `${ALBUM}#x`, 'album'],
+    ['trailing slash and query', `${ALBUM}/?si=x`, 'album'],
+    ['intl album', `https://open.spotify.com/intl-pt-br/album/${ID2}`, 'album'],
+    ['embed album', `https://open.spotify.com/embed/album/${ID2}?utm_source=generator`, 'album'],
+    ['play.spotify.com album', `https://play.spotify.com/album/${ID2}`, 'album'],
+    ['album URI', `spotify:album:${ID2}`, 'album'],
+    ['brackets', `<${ALBUM}>`, 'album'],
+    ['whitespace', `  ${ALBUM}\n`, 'album'],
+    ['playlist link', PLAYLIST, 'playlist'],
+    ['intl playlist', `open.spotify.com/intl-fr/playlist/${ID2}/`, 'playlist'],
+    ['embed playlist', `https://open.spotify.com/embed/playlist/${ID2}`, 'playlist'],
+    ['playlist URI', `spotify:playlist:${ID2}`, 'playlist'],
+    ['legacy user playlist link', `https://open.spotify.com/user/spotify/playlist/${ID2}`, 'playlist'],
+    ['legacy user playlist URI', `spotify:user:someone:playlist:${ID2}`, 'playlist'],
+  ])('%s', (_label, input, kind) => {
+    expect(parseSpotifyRecord(input)).toEqual({ ok: true, kind, id: ID2, url: `https://open.spotify.com/${kind}/${ID2}` });
+  });
+
+  it.each([
+    ['a track', TRACK],
+    ['a track URI', `spotify:track:${ID}`],
+    ['a direct URL', 'https://example.com/album/song.mp3'],
+    ['a file path', './album/playlist.mp3'],
+    ['a malformed album id', 'https://open.spotify.com/album/short'],
+    ['a look-alike host', `https://open.spotify.com.evil.example/album/${ID2}`],
+    ['an artist', `https://open.spotify.com/artist/${ID2}`],
+    ['a short link', 'https://spotify.link/abc'],
+    ['nothing', ''],
+  ])('is undefined for %s', (_label, input) => {
+    expect(parseSpotifyRecord(input)).toBeUndefined();
   });
 });

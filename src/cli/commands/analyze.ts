@@ -16,12 +16,15 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { loadConfigOrReport } from '../../config.ts';
+import { loadConfigOrReport, type Config } from '../../config.ts';
+import type { SpotifyRecordRef } from '../../domain/spotifyInput.ts';
+import { parseRecordChoice } from '../recordInput.ts';
+import type { RecordChoice } from '../recordRun.ts';
 import { failedStages } from '../../domain/cliProgress.ts';
 import { analysisFacts, brightnessWord, keyWords, tempoWords, type AnalysisFacts } from '../../domain/analysisWording.ts';
 import { InputError, parsePipelineInput } from '../../jobs/pipeline/input.ts';
 import type { AnalysisTicket } from '../../jobs/pipeline/requestAnalysis.ts';
-import type { FollowOutcome } from '../follow.ts';
+import type { FollowedRow, FollowOutcome } from '../follow.ts';
 import { localInputProblem } from '../localInput.ts';
 import { copyOut, OutputError } from '../output.ts';
 import type { Session } from '../session.ts';
@@ -32,9 +35,14 @@ const VALID_FEATURES = ['tempo', 'key', 'energy', 'spectral', 'mfcc', 'chroma', 
 const ALL_FEATURES = VALID_FEATURES.filter((f) => f !== 'all');
 
 const USAGE = `usage: sfa analyze <file|url|spotify link> [--features tempo,key,energy,spectral,mfcc,chroma|all] [--json] [--png PATH] [--no-worker]
+       sfa analyze <spotify album|playlist link> [--limit N] [--tracks 1,3,5-7] [--features ...] [--json] [--no-worker]
 
 Measures tempo (BPM with half/double alternatives), key (with Camelot code),
 energy and brightness of a track, through the pipeline (stored results are reused).
+An album or playlist (needs SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET) is
+analysed track by track; --json prints one object with every track's result.
+  --limit N        at most N tracks (default SFA_MAX_BATCH_TRACKS, 10)
+  --tracks L       only these tracks, numbered as in Spotify: 1,3,5-7
   --features LIST  what the summary shows (default all; everything is measured)
   --json           print one JSON object (AnalysisResult columns + features)
   --png PATH       also copy the overview picture (waveform, beats, chroma) to PATH
@@ -42,7 +50,16 @@ energy and brightness of a track, through the pipeline (stored results are reuse
                    (\`npm start -- --role worker\`) on the same database do the work
 `;
 
-export type AnalyzeOptions = { file: string; features: string[]; json: boolean; png?: string | undefined; noWorker?: true };
+export type AnalyzeOptions = {
+  file: string;
+  features: string[];
+  json: boolean;
+  png?: string | undefined;
+  noWorker?: true;
+  /** Set for an album or playlist link (then `choice` narrows it). */
+  record?: SpotifyRecordRef;
+  choice?: RecordChoice;
+};
 
 /** The analysis result as printed: the AnalysisResult columns and `features`. */
 export type AnalysisResult = {
@@ -74,6 +91,10 @@ export async function run(args: string[]): Promise<number> {
   const parsed = parseArgs(args);
   if (parsed.ok !== true) return usageExit('sfa analyze', parsed, USAGE);
   const { options } = parsed;
+  if (options.record) {
+    const config = loadConfigOrReport();
+    return config ? runRecordAnalysis(options, options.record, config) : 2;
+  }
   let input;
   try {
     input = parsePipelineInput(options.file);
@@ -99,10 +120,7 @@ export async function run(args: string[]): Promise<number> {
       const { requestAnalysis } = await import('../../jobs/pipeline/requestAnalysis.ts');
       return requestAnalysis(session.pipeline, { input: options.file, allowPrivateHosts: true });
     },
-    rowsOf: (t) => [
-      { stage: 'download', kind: 'download', id: t.downloadJobId, reused: t.reused.download },
-      { stage: 'analyze', kind: 'analysis', id: t.analysisJobId, reused: t.reused.analysis },
-    ],
+    rowsOf: analysisRows,
     finish: (session, ticket, outcome) => finish(session, ticket, outcome, options),
   });
 }
@@ -110,11 +128,14 @@ export async function run(args: string[]): Promise<number> {
 export function parseArgs(args: string[]): ParseOutcome<AnalyzeOptions> {
   const parsed = parseCommandLine(
     args,
-    { features: { type: 'string' }, json: { type: 'boolean' }, png: { type: 'string' }, 'no-worker': { type: 'boolean' } },
+    { features: { type: 'string' }, json: { type: 'boolean' }, png: { type: 'string' }, 'no-worker': { type: 'boolean' }, limit: { type: 'string' }, tracks: { type: 'string' } },
     { min: 1, max: 1, name: '<file>' },
   );
   if (parsed.ok !== true) return parsed;
   const { values, positionals } = parsed.options;
+  const batch = parseRecordChoice(positionals[0]!, values);
+  if (!batch.ok) return batch;
+  if (batch.record && values.png !== undefined) return { ok: false, message: '--png is for a single track, not an album or playlist' };
   let features = ['all'];
   if (values.features !== undefined) {
     features = values.features.split(',').map((f) => f.trim()).filter(Boolean);
@@ -125,7 +146,46 @@ export function parseArgs(args: string[]): ParseOutcome<AnalyzeOptions> {
   }
   if (values.png === '') return { ok: false, message: '--png needs a path' };
   const noWorker = values['no-worker'] ?? false;
-  return { ok: true, options: { file: positionals[0]!, features, json: values.json ?? false, png: values.png, ...(noWorker ? { noWorker: true as const } : {}) } };
+  const record = batch.record ? { record: batch.record, choice: batch.choice } : {};
+  return { ok: true, options: { file: positionals[0]!, features, json: values.json ?? false, png: values.png, ...(noWorker ? { noWorker: true as const } : {}), ...record } };
+}
+
+function analysisRows(t: AnalysisTicket): FollowedRow[] {
+  return [
+    { stage: 'download', kind: 'download', id: t.downloadJobId, reused: t.reused.download },
+    { stage: 'analyze', kind: 'analysis', id: t.analysisJobId, reused: t.reused.analysis },
+  ];
+}
+
+/** An album or playlist: each track analysed in turn, one summary (or one JSON object) for all. */
+function runRecordAnalysis(options: AnalyzeOptions, record: SpotifyRecordRef, config: Config): Promise<number> {
+  return import('../recordRun.ts').then(({ runRecord, recordSettings }) =>
+    runRecord<AnalysisTicket>({
+      ...recordSettings('sfa analyze', config, { ...options, record }),
+      request: async (session, trackUrl) => {
+        const { requestAnalysis } = await import('../../jobs/pipeline/requestAnalysis.ts');
+        return requestAnalysis(session.pipeline, { input: trackUrl, allowPrivateHosts: true });
+      },
+      rowsOf: analysisRows,
+      collect: async (session, ticket, outcome, track) => {
+        const problems = failedStages(outcome.stages).map((f) => `${f.stage} failed: ${f.reason}`);
+        const row = problems.length ? undefined : await readAnalysisResult(session.orm.em.fork(), outcome.ids.analyze ?? ticket.analysisJobId, true);
+        if (!row && !problems.length) problems.push('the analysis completed but its result is gone (removed meanwhile?); run the command again');
+        const result: AnalysisResult | null = row ? { ...row, features: { ...(row.features ?? {}), requested: requestedFeatures(options) } } : null;
+        const fromStorage = Boolean(outcome.stages.download?.stored && outcome.stages.analyze?.stored);
+        return {
+          ok: problems.length === 0,
+          json: { title: track.title, trackId: ticket.trackId, analysis: result, fromStorage },
+          lines: result ? formatSummary(track.title, result).trimEnd().split('\n') : [track.title],
+          problems,
+        };
+      },
+    }),
+  );
+}
+
+function requestedFeatures(options: AnalyzeOptions): string[] {
+  return options.features.includes('all') ? [...ALL_FEATURES] : options.features;
 }
 
 async function finish(session: Session, ticket: AnalysisTicket, outcome: FollowOutcome, options: AnalyzeOptions): Promise<number> {
@@ -139,8 +199,7 @@ async function finish(session: Session, ticket: AnalysisTicket, outcome: FollowO
     process.stderr.write('sfa analyze: the analysis completed but its result is gone (removed meanwhile?); run the command again\n');
     return 1;
   }
-  const requested = options.features.includes('all') ? [...ALL_FEATURES] : options.features;
-  const features: Record<string, unknown> = { ...(row.features ?? {}), requested };
+  const features: Record<string, unknown> = { ...(row.features ?? {}), requested: requestedFeatures(options) };
   if (options.png) {
     const stored = typeof features.overview_png === 'string' ? features.overview_png : undefined;
     const destination = path.resolve(options.png);

@@ -14,7 +14,10 @@ import { loadConfigOrReport, type Config } from '../../config.ts';
 import type { AudioFormat } from '../../db/entities/index.ts';
 import { failedStages, type StageStates } from '../../domain/cliProgress.ts';
 import { DEFAULT_MODEL, getModel, unknownModelMessage } from '../../domain/modelCatalog.ts';
-import { defaultStemsFolder } from '../../domain/outputNames.ts';
+import { defaultRecordFolder, defaultStemsFolder, recordTrackFolder } from '../../domain/outputNames.ts';
+import type { SpotifyRecordRef } from '../../domain/spotifyInput.ts';
+import { parseRecordChoice } from '../recordInput.ts';
+import type { RecordChoice } from '../recordRun.ts';
 import { InputError, parsePipelineInput } from '../../jobs/pipeline/input.ts';
 import { localInputProblem } from '../localInput.ts';
 import type { SeparationTicket } from '../../jobs/pipeline/requestSeparation.ts';
@@ -27,10 +30,17 @@ import { formatKey, readAnalysisResult, type AnalysisColumns, type AnalysisResul
 import { analysisFacts, tempoWords, type AnalysisFacts } from '../../domain/analysisWording.ts';
 
 export const USAGE = `usage: sfa separate <file|url|spotify link> [--model M] [--out DIR] [--format wav|flac|mp3] [--json] [--no-worker]
+       sfa separate <spotify album|playlist link> [--limit N] [--tracks 1,3,5-7] [same options]
 
 Splits a track into stems through the pipeline (download -> separate -> analyze),
 reusing stored results. Stems are copied to --out (default: a folder in the
 current directory named <title>-<track id>-<model>).
+An album or playlist (needs SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET) runs its
+tracks one after another, each into its own folder \`NN - <title>\` inside --out
+(default <name>-<spotify id>-<model>); local files, podcast episodes and
+unavailable tracks are skipped with the reason.
+  --limit N     at most N tracks (default SFA_MAX_BATCH_TRACKS, 10)
+  --tracks L    only these tracks, numbered as in Spotify: 1,3,5-7
   --model M     Demucs model (default ${DEFAULT_MODEL}; \`sfa models list\`)
   --out DIR     where the stem files go
   --format F    wav (default), flac or mp3
@@ -43,6 +53,10 @@ const FORMATS: readonly AudioFormat[] = ['wav', 'flac', 'mp3'];
 
 export interface SeparateOptions {
   input: string;
+  /** Set for an album or playlist link. */
+  record?: SpotifyRecordRef;
+  /** --limit and --tracks (only with `record`). */
+  choice?: RecordChoice;
   model: string;
   format: AudioFormat;
   out?: string;
@@ -60,10 +74,14 @@ export function parseSeparateArgs(args: string[]): ParseOutcome<SeparateOptions>
       format: { type: 'string', short: 'f' },
       json: { type: 'boolean' },
       'no-worker': { type: 'boolean' },
+      limit: { type: 'string' },
+      tracks: { type: 'string' },
     },
     { min: 1, max: 1, name: '<file|url>' },
   );
   if (parsed.ok !== true) return parsed;
+  const batch = parseRecordChoice(parsed.options.positionals[0]!, parsed.options.values);
+  if (!batch.ok) return batch;
   const { values, positionals } = parsed.options;
   const model = values.model ?? DEFAULT_MODEL;
   if (!getModel(model)) return { ok: false, message: unknownModelMessage(model) };
@@ -74,14 +92,14 @@ export function parseSeparateArgs(args: string[]): ParseOutcome<SeparateOptions>
   }
   const input = positionals[0]!;
   try {
-    parsePipelineInput(input);
+    if (!batch.record) parsePipelineInput(input);
   } catch (error) {
     if (error instanceof InputError) return { ok: false, message: error.userMessage };
     throw error;
   }
   return {
     ok: true,
-    options: { input, model, format: format as AudioFormat, ...(values.out !== undefined ? { out: values.out } : {}), json: values.json ?? false, noWorker: values['no-worker'] ?? false },
+    options: { input, ...(batch.record ? { record: batch.record, choice: batch.choice } : {}), model, format: format as AudioFormat, ...(values.out !== undefined ? { out: values.out } : {}), json: values.json ?? false, noWorker: values['no-worker'] ?? false },
   };
 }
 
@@ -91,6 +109,7 @@ export async function run(args: string[]): Promise<number> {
   const config = loadConfigOrReport();
   if (!config) return 2;
   const options = parsed.options;
+  if (options.record) return runRecordSeparation(options, options.record, config);
   const input = parsePipelineInput(options.input);
   // A missing file is the workers' to report (with --no-worker they may see another filesystem).
   const problem = input.kind === 'file' ? localInputProblem(input.path, options.input, { missingOk: true }) : undefined;
@@ -113,6 +132,26 @@ export async function run(args: string[]): Promise<number> {
   });
 }
 
+/** An album or playlist: each track a separation into `<out>/NN - <title>`. */
+async function runRecordSeparation(options: SeparateOptions, record: SpotifyRecordRef, config: Config): Promise<number> {
+  const { runRecord, recordSettings } = await import('../recordRun.ts');
+  let root: string | undefined;
+  return runRecord<SeparationTicket>({
+    ...recordSettings('sfa separate', config, { ...options, record }),
+    request: async (session, trackUrl) => {
+      const { requestSeparation } = await import('../../jobs/pipeline/requestSeparation.ts');
+      return requestSeparation(session.pipeline, { input: trackUrl, model: options.model, format: options.format, requester: 'cli', allowPrivateHosts: true });
+    },
+    rowsOf: separationRows,
+    collect: async (session, ticket, outcome, track, metadata) => {
+      root ??= path.resolve(options.out ?? defaultRecordFolder(metadata.name, metadata.kind, metadata.spotifyId, options.model));
+      const folder = path.join(root, recordTrackFolder(track.position, track.title, metadata.tracks.length));
+      const result = await collectSeparation(session, ticket, outcome, { model: options.model, format: options.format, outDirFor: () => folder }, config);
+      return { ok: result.problems.length === 0, json: separationJson(result), lines: separationLines(result), problems: result.problems };
+    },
+  });
+}
+
 /** The rows a separation request is followed by (also the pipeline benchmark's). */
 export function separationRows(t: SeparationTicket): FollowedRow[] {
   return [
@@ -122,13 +161,42 @@ export function separationRows(t: SeparationTicket): FollowedRow[] {
   ];
 }
 
-async function finish(session: Session, ticket: SeparationTicket, outcome: FollowOutcome, options: SeparateOptions, config: Config): Promise<number> {
+/** One separation's result, as `--json` prints it (plus the analysis facts for the summary line and the failures). */
+export interface SeparationResult {
+  trackId: string;
+  title: string;
+  model: string;
+  format: AudioFormat;
+  outDir: string | undefined;
+  stems: { name: string; path: string; bytes: number }[] | undefined;
+  engine: { backend: string; precision: string; device: string } | null;
+  playerUrl?: string;
+  analysis: AnalysisColumns | null;
+  jobs: { download: string | undefined; processing: string; analysis: string | undefined };
+  fromStorage: { download: boolean; separation: boolean; analysis: boolean };
+  /** `download failed: <reason>`, a stem copy that failed, ...; empty when everything worked. */
+  problems: string[];
+  /** For the summary line (not printed by --json). */
+  facts: AnalysisFacts | null;
+}
+
+/**
+ * Reads what a settled separation request produced and copies its stems into `outDirFor(title)`.
+ * Prints nothing: `sfa separate` prints one result, an album or playlist prints many.
+ */
+export async function collectSeparation(
+  session: Session,
+  ticket: SeparationTicket,
+  outcome: FollowOutcome,
+  options: { model: string; format: AudioFormat; outDirFor: (title: string) => string },
+  config: Config,
+): Promise<SeparationResult> {
   const em = session.orm.em.fork();
   const stages: StageStates = outcome.stages;
   const processingId = outcome.ids.separate ?? ticket.processingJobId;
   const track = (await em.execute<{ title: string }[]>(`select title from tracks where id = ?`, [ticket.trackId]))[0];
   const title = track?.title ?? 'track';
-  let exit = 0;
+  const problems: string[] = [];
 
   let stems: { name: string; path: string; bytes: number }[] | undefined;
   let outDir: string | undefined;
@@ -140,7 +208,7 @@ async function finish(session: Session, ticket: SeparationTicket, outcome: Follo
     const order = getModel(options.model)?.stems ?? [];
     const rank = (t: string) => (order.indexOf(t as never) + 1 || order.length + 1);
     rows.sort((a, b) => rank(a.stem_type) - rank(b.stem_type) || a.stem_type.localeCompare(b.stem_type));
-    outDir = path.resolve(options.out ?? defaultStemsFolder(title, ticket.trackId, options.model));
+    outDir = path.resolve(options.outDirFor(title));
     try {
       stems = await copyStems(
         rows.map((r) => ({ type: r.stem_type, path: r.file_path, size: r.file_size === null ? null : Number(r.file_size) })),
@@ -148,8 +216,7 @@ async function finish(session: Session, ticket: SeparationTicket, outcome: Follo
       );
     } catch (error) {
       if (!(error instanceof OutputError)) throw error;
-      process.stderr.write(`sfa separate: ${error.message}\n`);
-      exit = 1;
+      problems.push(error.message);
     }
   }
   let analysisRow: AnalysisResult | null = null;
@@ -158,41 +225,60 @@ async function finish(session: Session, ticket: SeparationTicket, outcome: Follo
   }
   // --json shows the columns; the summary line reads the engine's features too (Camelot).
   const analysis: AnalysisColumns | null = analysisRow && (({ features: _features, ...columns }) => columns)(analysisRow);
-
-  const failed = failedStages(stages);
-  for (const f of failed) process.stderr.write(`sfa separate: ${f.stage} failed: ${f.reason}\n`);
-  if (failed.length > 0 || exit !== 0) {
-    if (stems && outDir) process.stderr.write(`sfa separate: the stems were written to ${outDir}\n`);
-    return 1;
-  }
-  const stored = stages.download?.stored && stages.separate?.stored && stages.analyze?.stored;
+  problems.push(...failedStages(stages).map((f) => `${f.stage} failed: ${f.reason}`));
   const engine = await separationEngine(em, processingId);
   // The stem player link, when there is a public file server to open it on (`sfa player` prints a local one).
-  const player = config.publicBaseUrl && stems?.length ? await (await import('../playerLink.ts')).cliPlayerUrl(config, processingId) : undefined;
-  if (options.json) {
-    const result = {
-      trackId: ticket.trackId,
-      title,
-      model: options.model,
-      format: options.format,
-      outDir,
-      stems,
-      engine,
-      ...(player ? { playerUrl: player } : {}),
-      analysis,
-      jobs: { download: outcome.ids.download, processing: processingId, analysis: outcome.ids.analyze },
-      fromStorage: { download: Boolean(stages.download?.stored), separation: Boolean(stages.separate?.stored), analysis: Boolean(stages.analyze?.stored) },
-    };
-    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-    return 0;
-  }
+  const player = problems.length === 0 && config.publicBaseUrl && stems?.length ? await (await import('../playerLink.ts')).cliPlayerUrl(config, processingId) : undefined;
+  return {
+    trackId: ticket.trackId,
+    title,
+    model: options.model,
+    format: options.format,
+    outDir,
+    stems,
+    engine,
+    ...(player ? { playerUrl: player } : {}),
+    analysis,
+    jobs: { download: outcome.ids.download, processing: processingId, analysis: outcome.ids.analyze },
+    fromStorage: { download: Boolean(stages.download?.stored), separation: Boolean(stages.separate?.stored), analysis: Boolean(stages.analyze?.stored) },
+    problems,
+    facts: analysisRow && analysisFacts(analysisRow),
+  };
+}
+
+/** The printed form of a result (`--json`): everything but the problems and the facts. */
+export function separationJson(result: SeparationResult): Record<string, unknown> {
+  const { problems: _problems, facts: _facts, ...shown } = result;
+  return shown;
+}
+
+/** The human summary of one separation: title, stems, analysis, where it came from. */
+export function separationLines(result: SeparationResult): string[] {
+  const { engine, stems } = result;
   const ran = engine ? `, ${engine.backend} ${engine.precision} on ${engine.device}` : '';
-  const lines = [`${title}: ${stems?.length ?? 0} stems (${options.model}, ${options.format}${ran}) in ${outDir}`];
+  const stored = result.fromStorage.download && result.fromStorage.separation && result.fromStorage.analysis;
+  const lines = [`${result.title}: ${stems?.length ?? 0} stems (${result.model}, ${result.format}${ran}) in ${result.outDir}`];
   for (const s of stems ?? []) lines.push(`  ${s.name.padEnd(14)} ${s.path}`);
-  if (analysisRow) lines.push(`  ${describeAnalysis(analysisFacts(analysisRow))}`);
-  lines.push(`  track ${ticket.trackId}${stored ? ' (served from storage; nothing was recomputed)' : ''}`);
-  if (player) lines.push(`  stem player: ${player}`);
-  process.stdout.write(`${lines.join('\n')}\n`);
+  if (result.facts) lines.push(`  ${describeAnalysis(result.facts)}`);
+  lines.push(`  track ${result.trackId}${stored ? ' (served from storage; nothing was recomputed)' : ''}`);
+  if (result.playerUrl) lines.push(`  stem player: ${result.playerUrl}`);
+  return lines;
+}
+
+async function finish(session: Session, ticket: SeparationTicket, outcome: FollowOutcome, options: SeparateOptions, config: Config): Promise<number> {
+  const result = await collectSeparation(
+    session,
+    ticket,
+    outcome,
+    { model: options.model, format: options.format, outDirFor: (title) => options.out ?? defaultStemsFolder(title, ticket.trackId, options.model) },
+    config,
+  );
+  if (result.problems.length > 0) {
+    for (const p of result.problems) process.stderr.write(`sfa separate: ${p}\n`);
+    if (result.stems && result.outDir) process.stderr.write(`sfa separate: the stems were written to ${result.outDir}\n`);
+    return 1;
+  }
+  process.stdout.write(options.json ? `${JSON.stringify(separationJson(result), null, 2)}\n` : `${separationLines(result).join('\n')}\n`);
   return 0;
 }
 

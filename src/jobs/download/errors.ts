@@ -8,6 +8,7 @@ export type DownloadErrorCode =
   | 'spotify_unreachable'
   | 'spotify_not_found'
   | 'spotify_auth'
+  | 'spotify_credentials_missing'
   | 'spotify_rate_limited'
   | 'spotify_bad_response'
   | 'no_match'

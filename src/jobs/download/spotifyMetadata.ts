@@ -82,7 +82,8 @@ export async function fetchTrackMetadata(trackId: string, opts: SpotifyMetadataO
   return client.trackFromOEmbed(trackId);
 }
 
-class SpotifyHttp {
+/** Spotify's HTTP side: the client-credentials token, the Web API and oEmbed, with timeouts, cancellation and rate limits. */
+export class SpotifyHttp {
   private readonly opts: SpotifyMetadataOptions;
   private readonly fetchImpl: typeof fetch;
   private readonly cache: SpotifyTokenCache;
@@ -93,7 +94,32 @@ class SpotifyHttp {
   }
 
   async trackFromApi(trackId: string): Promise<TrackMetadata> {
-    const url = `${trimSlash(this.opts.apiBase)}/tracks/${trackId}`;
+    const notFound = () =>
+      new SpotifyError('spotify_not_found', `Spotify has no track with id ${trackId}. Check the link (it should be a track, not an album or playlist).`);
+    const parsed = TrackResponse.safeParse(await this.apiGet(`${trimSlash(this.opts.apiBase)}/tracks/${trackId}`, { notFound, lookups: 'track lookups' }));
+    if (!parsed.success) throw badResponse(this.opts.apiBase, parsed.error.message);
+    const t = parsed.data;
+    const images = [...(t.album?.images ?? [])].sort((a, b) => (b.width ?? 0) - (a.width ?? 0));
+    return {
+      spotifyId: trackId,
+      title: t.name,
+      artist: t.artists.length ? t.artists.map((a) => a.name).join(', ') : null,
+      artists: t.artists.map((a) => a.name),
+      album: t.album?.name ?? null,
+      albumArtUrl: images[0]?.url ?? null,
+      durationSeconds: Math.round(t.duration_ms / 100) / 10,
+      isrc: t.external_ids?.isrc?.toUpperCase() ?? null,
+      url: t.external_urls?.spotify ?? canonicalTrackUrl(trackId),
+      source: 'api',
+    };
+  }
+
+  /**
+   * One Web API GET with the client-credentials token: a 401 fetches a new token once, a 429
+   * waits its Retry-After (at most twice, each at most maxRetryAfterSeconds), 404/400 become
+   * `notFound()`. Returns the parsed JSON body.
+   */
+  async apiGet(url: string, what: { notFound: () => SpotifyError; lookups: string }): Promise<unknown> {
     let refreshed = false;
     for (let rateLimitRetries = 0; ; ) {
       const token = await this.token(false);
@@ -112,30 +138,15 @@ class SpotifyHttp {
       }
       if (res.status === 404 || res.status === 400) {
         await res.body?.cancel();
-        throw new SpotifyError('spotify_not_found', `Spotify has no track with id ${trackId}. Check the link (it should be a track, not an album or playlist).`);
+        throw what.notFound();
       }
       if (res.status === 401 || res.status === 403) {
         await res.body?.cancel();
-        throw new SpotifyError('spotify_auth', 'Spotify refused our credentials for track lookups. Check SPOTIFY_CLIENT_ID / SPOTIFY_CLIENT_SECRET, or unset them to use title-only lookups.', { detail: `HTTP ${res.status}` });
+        throw new SpotifyError('spotify_auth', `Spotify refused our credentials for ${what.lookups}. Check SPOTIFY_CLIENT_ID / SPOTIFY_CLIENT_SECRET, or unset them to use title-only lookups.`, { detail: `HTTP ${res.status}` });
       }
       if (res.status === 429) throw rateLimited(res);
       if (!res.ok) throw await badStatus(res, this.opts.apiBase);
-      const parsed = TrackResponse.safeParse(await readJson(res, this.opts.apiBase));
-      if (!parsed.success) throw badResponse(this.opts.apiBase, parsed.error.message);
-      const t = parsed.data;
-      const images = [...(t.album?.images ?? [])].sort((a, b) => (b.width ?? 0) - (a.width ?? 0));
-      return {
-        spotifyId: trackId,
-        title: t.name,
-        artist: t.artists.length ? t.artists.map((a) => a.name).join(', ') : null,
-        artists: t.artists.map((a) => a.name),
-        album: t.album?.name ?? null,
-        albumArtUrl: images[0]?.url ?? null,
-        durationSeconds: Math.round(t.duration_ms / 100) / 10,
-        isrc: t.external_ids?.isrc?.toUpperCase() ?? null,
-        url: t.external_urls?.spotify ?? canonicalTrackUrl(trackId),
-        source: 'api',
-      };
+      return readJson(res, this.opts.apiBase);
     }
   }
 
@@ -236,7 +247,7 @@ async function badStatus(res: Response, base: string): Promise<SpotifyError> {
   return new SpotifyError('spotify_bad_response', `Spotify (${hostOf(base)}) answered HTTP ${res.status}; try again in a few minutes.`, { retryable: res.status >= 500 });
 }
 
-function badResponse(base: string, detail: string): SpotifyError {
+export function badResponse(base: string, detail: string): SpotifyError {
   return new SpotifyError('spotify_bad_response', `Spotify (${hostOf(base)}) sent an answer we could not read; try again later.`, { detail, retryable: true });
 }
 
@@ -267,7 +278,7 @@ export function canonicalTrackUrl(trackId: string): string {
   return `https://open.spotify.com/track/${trackId}`;
 }
 
-function trimSlash(s: string): string {
+export function trimSlash(s: string): string {
   return s.replace(/\/+$/, '');
 }
 
