@@ -8,7 +8,7 @@ import type { Config } from '../config.ts';
 import { allSettled, type StageStates } from '../domain/cliProgress.ts';
 import { EngineClient, type EngineLogger } from '../jobs/engine/client.ts';
 import type { CancelTicket } from '../jobs/pipeline/cancel.ts';
-import type { WorkerLogger } from '../jobs/workers/context.ts';
+import type { WorkerLogger } from '../jobs/workers/logger.ts';
 import type { FollowedRow, FollowOutcome } from './follow.ts';
 import { chooseMode, createProgressView } from './progressView.ts';
 import type { Session } from './session.ts';
