@@ -33,7 +33,7 @@ const WORKER_HINT_AFTER_MS = 15_000;
 
 export async function runPipeline<T extends CancelTicket>(spec: PipelineRunSpec<T>): Promise<number> {
   const view = createProgressView(chooseMode(process.stderr, spec.json), process.stderr);
-  const verbose = Boolean(process.env.SFA_VERBOSE) || spec.config.logLevel === 'debug' || spec.config.logLevel === 'trace';
+  const verbose = spec.config.verbose || spec.config.logLevel === 'debug' || spec.config.logLevel === 'trace';
   // After Ctrl-C the workers report the rows they could not finish; that is expected, not news.
   let stopping = false;
   const log: WorkerLogger & EngineLogger = {
