@@ -8,6 +8,7 @@ import { moveIntoPlace } from '../storage/atomicWrite.ts';
 import { findDownloadedAudio } from '../pipeline/reuse.ts';
 import { announce } from '../pipeline/progressEvents.ts';
 import { moveJob, ThrottledProgress, writeModelFetch } from '../pipeline/rowWrites.ts';
+import { DEFAULT_STEM_FORMAT, isStemFormat } from '../../domain/audioFormats.ts';
 import { fetchPercent, type ModelFetchProgress } from '../../domain/modelFiles.ts';
 import { provideModel, type ModelProvision } from '../models/provide.ts';
 import type { SeparatePayload } from '../queues/payloads.ts';
@@ -15,7 +16,6 @@ import type { WorkerContext } from './context.ts';
 import { runClaimedJob } from './runClaimedJob.ts';
 import { UserFacingError } from '../download/errors.ts';
 
-const FORMATS = new Set(['wav', 'flac', 'mp3']);
 /** The engine's stage while it converts a model for this CPU (OpenVINO, first use only). */
 export const PREPARING_MODEL = 'preparing model for this CPU';
 
@@ -32,7 +32,7 @@ export function runSeparateJob(ctx: WorkerContext, payload: SeparatePayload, sig
       [id],
     ))[0]!;
     const options = row.options ?? {};
-    const format = typeof options.format === 'string' && FORMATS.has(options.format) ? (options.format as 'wav' | 'flac' | 'mp3') : 'wav';
+    const format = isStemFormat(options.format) ? options.format : DEFAULT_STEM_FORMAT;
     const audio = await findDownloadedAudio(em, trackId);
     if (!audio) throw new UserFacingError('not_found', AUDIO_GONE);
 
