@@ -3,14 +3,15 @@ import { InvalidTransitionError } from '../../domain/jobStatus.ts';
 import { STAGE_FACTS } from '../../domain/stages.ts';
 import type { JobKind } from '../../db/jobStatusWrites.ts';
 import { UserFacingError } from '../download/errors.ts';
-import { EngineError } from '../engine/client.ts';
+import { EngineError, type EngineClientErrorCode } from '../engine/client.ts';
 import { failRow } from '../pipeline/release.ts';
 import type { Attempt } from './attempt.ts';
 import { abandonAttempt } from './claim.ts';
 import { SETTLE_RETRY_MS, type WorkerContext } from './context.ts';
 import { retryTransient } from './dbRetry.ts';
 
-const ENGINE_PREFIX: Record<string, string> = {
+/** What the user reads first, per engine error code (every code of catalog/engine_protocol.json, and the client's timeout). */
+const ENGINE_PREFIX: Readonly<Record<EngineClientErrorCode, string>> = {
   bad_input: 'The engine refused the request',
   unsupported_audio: 'The audio could not be decoded',
   too_long: 'The track is too long',
