@@ -110,6 +110,8 @@ export interface Config {
     readonly trustedAttachmentBases: readonly string[];
   };
   readonly logLevel: LogLevel;
+  /** SFA_VERBOSE (any value): `sfa separate`/`analyze` print the workers' log lines. */
+  readonly verbose: boolean;
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
@@ -306,15 +308,22 @@ const schemaFor = (home: string | undefined) =>
     SFA_DISCORD_CDN_BASES: baseUrlList,
     SFA_ALLOWED_PRIVATE_ADDRESSES: ipRangeList,
     LOG_LEVEL: oneOf(LOG_LEVELS),
+    SFA_VERBOSE: variable(() => true),
   });
 
 const blank = (v: string | undefined) => !v?.trim();
 
-const DEFAULT_REPO_ROOT = path.resolve(fileURLToPath(new URL('..', import.meta.url)));
+/** The checkout this file is in: the Python engine (`python/`) and `catalog/` live there. */
+export const REPO_ROOT = path.resolve(fileURLToPath(new URL('..', import.meta.url)));
+
+/** The engine's Python when SFA_PYTHON is unset: the venv `npm run setup` creates. */
+export function defaultPython(repoRoot: string = REPO_ROOT): string {
+  return path.join(repoRoot, 'python', '.venv', 'bin', 'python');
+}
 
 export function parseConfig(env: Readonly<Record<string, string | undefined>>, options: ConfigOptions = {}): ConfigResult {
   const cwd = options.cwd ?? process.cwd();
-  const repoRoot = options.repoRoot ?? DEFAULT_REPO_ROOT;
+  const repoRoot = options.repoRoot ?? REPO_ROOT;
   const parsed = schemaFor(env.HOME?.trim() || undefined).safeParse(env);
   const problems = parsed.success ? [] : parsed.error.issues.map((issue) => `${String(issue.path[0] ?? 'environment')}: ${issue.message}`);
 
@@ -340,7 +349,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, o
   const dataDir = abs(e.SFA_DATA_DIR ?? DEFAULTS.SFA_DATA_DIR);
   const accountsBase = e.SPOTIFY_ACCOUNTS_BASE ?? DEFAULTS.SPOTIFY_ACCOUNTS_BASE;
   const maxFileMb = e.SFA_MAX_FILE_MB ?? DEFAULTS.SFA_MAX_FILE_MB;
-  const python = e.SFA_PYTHON ?? path.join(repoRoot, 'python', '.venv', 'bin', 'python');
+  const python = e.SFA_PYTHON ?? defaultPython(repoRoot);
 
   const config: Config = {
     databaseUrl: e.DATABASE_URL,
@@ -390,6 +399,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, o
       trustedAttachmentBases: Object.freeze(e.SFA_DISCORD_CDN_BASES ?? DEFAULTS.SFA_DISCORD_CDN_BASES),
     }),
     logLevel: e.LOG_LEVEL ?? DEFAULTS.LOG_LEVEL,
+    verbose: e.SFA_VERBOSE ?? false,
   };
   return { ok: true, config: Object.freeze(config) };
 }

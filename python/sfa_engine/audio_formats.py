@@ -1,4 +1,4 @@
-"""Which audio files ffmpeg may open for the engine, and how.
+"""Which audio files ffmpeg may open for the engine, and how (and which formats stems are written in).
 
 ``catalog/audio_formats.json`` is the single source, shared with the
 TypeScript side (src/domain/audioFormats.ts). ffmpeg picks a demuxer from the
@@ -33,17 +33,19 @@ SOUNDFILE_FORMATS = frozenset({"WAV", "WAVEX", "W64", "RF64", "FLAC", "OGG", "MP
 class AudioFormats:
     demuxers: tuple[str, ...]
     codecs: tuple[str, ...]
+    # What stems are written in (the separate command's `format`); the first is the default.
+    stem_formats: tuple[str, ...]
 
 
 @lru_cache(maxsize=1)
 def formats() -> AudioFormats:
     raw = json.loads(DEFAULT_PATH.read_text(encoding="utf-8"))
-    if set(raw) != {"demuxers", "codecs"}:
-        raise ValueError("audio_formats.json must have exactly 'demuxers' and 'codecs'")
-    for key in ("demuxers", "codecs"):
+    if set(raw) != {"demuxers", "codecs", "stem_formats"}:
+        raise ValueError("audio_formats.json must have exactly 'demuxers', 'codecs' and 'stem_formats'")
+    for key in ("demuxers", "codecs", "stem_formats"):
         if not raw[key] or not all(isinstance(n, str) and _NAME.match(n) for n in raw[key]):
             raise ValueError(f"audio_formats.json: '{key}' must be a non-empty list of ffmpeg names")
-    return AudioFormats(demuxers=tuple(raw["demuxers"]), codecs=tuple(raw["codecs"]))
+    return AudioFormats(demuxers=tuple(raw["demuxers"]), codecs=tuple(raw["codecs"]), stem_formats=tuple(raw["stem_formats"]))
 
 
 def input_guard() -> list[str]:

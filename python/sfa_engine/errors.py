@@ -4,15 +4,10 @@ Any module (separation, analysis) raises `EngineError(code, message)`; the
 server turns it into an `error` message. Anything else becomes `internal`.
 """
 
-ERROR_CODES = (
-    "bad_input",
-    "unsupported_audio",
-    "too_long",
-    "model_missing",
-    "out_of_memory",
-    "cancelled",
-    "internal",
-)
+from .protocol_catalog import ERRORS
+
+# The codes and their meaning are listed in catalog/engine_protocol.json.
+ERROR_CODES = tuple(ERRORS)
 
 
 class EngineError(Exception):

@@ -9,10 +9,13 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from .audio_formats import formats
 from .errors import EngineError
+from .protocol_catalog import COMMANDS as COMMAND_MEANINGS
 
-COMMANDS = ("ping", "cancel", "separate", "analyze")
-FORMATS = ("wav", "flac", "mp3")
+# Command names: catalog/engine_protocol.json; stem formats: catalog/audio_formats.json.
+COMMANDS = tuple(COMMAND_MEANINGS)
+FORMATS = formats().stem_formats
 WAV_SUBTYPES = ("PCM_16", "PCM_24", "FLOAT")
 ANALYSIS_FEATURES = ("tempo", "key", "energy", "spectral", "mfcc", "chroma", "all")
 MP3_BITRATES = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)

@@ -8,7 +8,7 @@ import type { Config } from '../config.ts';
 import { allSettled, type StageStates } from '../domain/cliProgress.ts';
 import { EngineClient, type EngineLogger } from '../jobs/engine/client.ts';
 import type { CancelTicket } from '../jobs/pipeline/cancel.ts';
-import type { WorkerLogger } from '../jobs/workers/context.ts';
+import type { WorkerLogger } from '../jobs/workers/logger.ts';
 import type { FollowedRow, FollowOutcome } from './follow.ts';
 import { chooseMode, createProgressView } from './progressView.ts';
 import type { Session } from './session.ts';
@@ -68,7 +68,7 @@ export async function runPipeline<T extends CancelTicket>(spec: PipelineRunSpec<
 export async function withPipelineSession(spec: PipelineSessionSpec, body: (runner: PipelineRunner) => Promise<number>): Promise<number> {
   const mode = chooseMode(process.stderr, spec.json);
   let view = createProgressView(mode, process.stderr);
-  const verbose = Boolean(process.env.SFA_VERBOSE) || spec.config.logLevel === 'debug' || spec.config.logLevel === 'trace';
+  const verbose = spec.config.verbose || spec.config.logLevel === 'debug' || spec.config.logLevel === 'trace';
   // After Ctrl-C the workers report the rows they could not finish; that is expected, not news.
   let stopping = false;
   const log: WorkerLogger & EngineLogger = {

@@ -23,7 +23,7 @@ import type { PipelineContext } from '../jobs/pipeline/requestSeparation.ts';
 import { createBoss } from '../jobs/queues/boss.ts';
 import { QUEUE_NAMES } from '../jobs/queues/payloads.ts';
 import { StoragePaths } from '../jobs/storage/paths.ts';
-import type { WorkerLogger } from '../jobs/workers/context.ts';
+import type { WorkerLogger } from '../jobs/workers/logger.ts';
 import type { AttemptWatch } from '../jobs/workers/attempt.ts';
 import type { RunningReaper } from '../jobs/workers/reaper.ts';
 import { startWorkerSide } from '../jobs/workers/runtime.ts';

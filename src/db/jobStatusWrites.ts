@@ -18,6 +18,7 @@ import {
   isTerminal,
   type JobStatus,
 } from '../domain/jobStatus.ts';
+import { STAGE_FACTS, STAGES, type Stage } from '../domain/stages.ts';
 import {
   AnalysisJob,
   DownloadJob,
@@ -27,13 +28,14 @@ import {
   type IProcessingJob,
 } from './entities/index.ts';
 
-export type JobKind = 'download' | 'processing' | 'analysis';
-export const JOB_KINDS: readonly JobKind[] = ['download', 'processing', 'analysis'];
+/** A job row's kind is its pipeline stage (src/domain/stages.ts). */
+export type JobKind = Stage;
+export const JOB_KINDS: readonly JobKind[] = STAGES;
 
 export const JOB_TABLES: Readonly<Record<JobKind, string>> = {
-  download: 'download_jobs',
-  processing: 'processing_jobs',
-  analysis: 'analysis_jobs',
+  download: STAGE_FACTS.download.table,
+  processing: STAGE_FACTS.processing.table,
+  analysis: STAGE_FACTS.analysis.table,
 };
 
 const JOB_ENTITIES = { download: DownloadJob, processing: ProcessingJob, analysis: AnalysisJob } as const;

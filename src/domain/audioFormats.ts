@@ -1,6 +1,7 @@
 /**
- * Which audio files ffmpeg may open for us, and how. `catalog/audio_formats.json`
- * is the single source (the Python engine reads the same file).
+ * Which audio files ffmpeg may open for us, and how, and which formats stems are
+ * written in. `catalog/audio_formats.json` is the single source (the Python
+ * engine reads the same file).
  *
  * Why an allowlist: ffmpeg picks a demuxer from the bytes, whatever the file is
  * called. A text file named `song.mp3` holding an HLS playlist or a concat list
@@ -17,12 +18,25 @@ import { z } from 'zod';
 import rawFormats from '../../catalog/audio_formats.json' with { type: 'json' };
 
 const Name = z.string().regex(/^[a-z0-9_]+$/, 'ffmpeg names are lower-case letters, digits and _');
+/** The formats stems can be written in, as the code names them; the catalog's `stem_formats` says which are offered. */
+const STEM_FORMAT_NAMES = ['wav', 'flac', 'mp3'] as const;
+export type StemFormat = (typeof STEM_FORMAT_NAMES)[number];
+
 const FormatsSchema = z.strictObject({
   demuxers: z.array(Name).min(1),
   codecs: z.array(Name).min(1),
+  stem_formats: z.tuple([z.enum(STEM_FORMAT_NAMES)], z.enum(STEM_FORMAT_NAMES)),
 });
 
 export const AUDIO_FORMATS = FormatsSchema.parse(rawFormats);
+
+/** What stems are written in (`stem_formats`, read by the engine too); the first is the default. */
+export const STEM_FORMATS: readonly [StemFormat, ...StemFormat[]] = AUDIO_FORMATS.stem_formats;
+export const DEFAULT_STEM_FORMAT: StemFormat = STEM_FORMATS[0];
+
+export function isStemFormat(value: unknown): value is StemFormat {
+  return typeof value === 'string' && (STEM_FORMATS as readonly string[]).includes(value);
+}
 
 /** What a user can send, for messages. */
 export const ACCEPTED_FORMATS_TEXT = 'WAV, MP3, FLAC, OGG (Vorbis/Opus), M4A/AAC, WebM/MKA, AIFF, WMA, WavPack, APE or CAF';

@@ -6,9 +6,11 @@
 import type { JobStatus } from './jobStatus.ts';
 import { describeModelFetch, fetchPercent, type ModelFetchProgress } from './modelFiles.ts';
 import { clampPercent, describeStage } from './progress.ts';
+import { STAGE_FACTS, STAGES, type StageQueue } from './stages.ts';
 
-export type CliStage = 'download' | 'separate' | 'analyze';
-export const CLI_STAGES: readonly CliStage[] = ['download', 'separate', 'analyze'];
+/** The CLI names a stage by its queue (src/domain/stages.ts), in pipeline order. */
+export type CliStage = StageQueue;
+export const CLI_STAGES: readonly CliStage[] = STAGES.map((stage) => STAGE_FACTS[stage].queue);
 
 export interface StageState {
   status: JobStatus;

@@ -4,9 +4,11 @@
  * for status lines (CLI, Discord message).
  */
 import type { JobStatus } from './jobStatus.ts';
+import { STAGE_FACTS, STAGES as PIPELINE, type StageLabel } from './stages.ts';
 
-export type Stage = 'download' | 'separation' | 'analysis';
-export const STAGES: readonly Stage[] = ['download', 'separation', 'analysis'];
+/** Stages by the word users read for them (src/domain/stages.ts), in pipeline order. */
+export type Stage = StageLabel;
+export const STAGES: readonly Stage[] = PIPELINE.map((stage) => STAGE_FACTS[stage].label);
 
 export interface StageProgress {
   status: JobStatus;

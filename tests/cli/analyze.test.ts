@@ -11,7 +11,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatSummary, parseArgs, type AnalysisResult } from '../../src/cli/commands/analyze.ts';
-import { REPO_ROOT } from '../../src/jobs/engine/client.ts';
+import { REPO_ROOT } from '../../src/config.ts';
 import { PYTHON } from '../engine/helpers.ts';
 import { cliEnv, createCliDatabase, sfa as runSfa, type CliDatabase } from './helpers.ts';
 

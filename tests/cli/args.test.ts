@@ -13,7 +13,7 @@ import { parseArgs as parseAnalyzeArgs } from '../../src/cli/commands/analyze.ts
 import { parseGcArgs } from '../../src/cli/commands/gc.ts';
 import { parseSeparateArgs } from '../../src/cli/commands/separate.ts';
 import { main } from '../../src/cli/main.ts';
-import { REPO_ROOT } from '../../src/jobs/engine/client.ts';
+import { REPO_ROOT } from '../../src/config.ts';
 import { runCaptured } from '../support/inProcess.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'sfa-args-'));

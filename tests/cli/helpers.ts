@@ -10,7 +10,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { createOrm, type Orm } from '../../src/db/orm.ts';
-import { REPO_ROOT } from '../../src/jobs/engine/client.ts';
+import { REPO_ROOT } from '../../src/config.ts';
 import { fileDatabaseUrl } from '../support/db.ts';
 
 const SFA = path.join(REPO_ROOT, 'bin/sfa.js');

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll } from 'vitest';
 import type { Orm } from '../../src/db/orm.ts';
-import { REPO_ROOT } from '../../src/jobs/engine/client.ts';
+import { REPO_ROOT } from '../../src/config.ts';
 import { FakeDiscord, type FakeDiscordOptions } from '../support/fakeDiscord/index.ts';
 import { fileDatabaseUrl, openFileOrm } from '../support/db.ts';
 import { makeTinyModels, tempDir } from '../engine/helpers.ts';

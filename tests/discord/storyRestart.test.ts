@@ -9,7 +9,7 @@ import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openFileOrm, fileDatabaseUrl } from '../support/db.ts';
 import type { Orm } from '../../src/db/orm.ts';
-import { REPO_ROOT } from '../../src/jobs/engine/client.ts';
+import { REPO_ROOT } from '../../src/config.ts';
 import { until } from '../support/wait.ts';
 import { childEnv, startBotHarness, type BotHarness } from './harness.ts';
 import { deliveriesOf, delivered, distinctSong, requestsOf } from './reactionsHelpers.ts';

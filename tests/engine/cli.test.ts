@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../../src/jobs/engine/client.ts';
+import { REPO_ROOT } from '../../src/config.ts';
 import { makeTinyModels, tempDir } from './helpers.ts';
 
 let modelDir: string;

@@ -4,7 +4,8 @@ import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { REPO_ROOT, type EngineLogger } from '../../src/jobs/engine/client.ts';
+import { REPO_ROOT } from '../../src/config.ts';
+import type { EngineLogger } from '../../src/jobs/engine/client.ts';
 
 export const PYTHON = process.env.SFA_PYTHON ?? path.join(REPO_ROOT, 'python/.venv/bin/python');
 

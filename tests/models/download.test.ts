@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
-import { REPO_ROOT } from '../../src/jobs/engine/client.ts';
+import { REPO_ROOT } from '../../src/config.ts';
 import { cliEnv, sfa, startSfa } from '../cli/helpers.ts';
 import { tempDir } from '../engine/helpers.ts';
 import { closedPortUrl } from '../support/fakeHttp.ts';

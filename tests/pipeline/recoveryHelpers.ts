@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { PgBoss } from 'pg-boss';
 import { afterAll, beforeAll } from 'vitest';
 import { createOrm, type Orm } from '../../src/db/orm.ts';
-import { REPO_ROOT } from '../../src/jobs/engine/client.ts';
+import { REPO_ROOT } from '../../src/config.ts';
 import type { PipelineContext } from '../../src/jobs/pipeline/requestSeparation.ts';
 import { createBoss } from '../../src/jobs/queues/boss.ts';
 import { fileDatabaseUrl } from '../support/db.ts';

@@ -12,7 +12,7 @@ import { chmodSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../../src/jobs/engine/client.ts';
+import { REPO_ROOT } from '../../src/config.ts';
 import { requestSeparation } from '../../src/jobs/pipeline/requestSeparation.ts';
 import { insertRequest } from '../support/db.ts';
 import { until } from '../support/wait.ts';

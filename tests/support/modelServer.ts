@@ -9,7 +9,7 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { ServerResponse } from 'node:http';
 import { execa } from 'execa';
-import { REPO_ROOT } from '../../src/jobs/engine/client.ts';
+import { REPO_ROOT } from '../../src/config.ts';
 import { PYTHON, tempDir } from '../engine/helpers.ts';
 import { startFakeHttp, type FakeHttp, type RecordedRequest } from './fakeHttp.ts';
 

@@ -11,7 +11,7 @@ import {
   refusedDemuxer,
   unsupportedFormatMessage,
 } from '../../src/domain/audioFormats.ts';
-import { REPO_ROOT } from '../../src/jobs/engine/client.ts';
+import { REPO_ROOT } from '../../src/config.ts';
 
 const stat = (kind: 'file' | 'dir' | 'fifo' | 'char' | 'block' | 'socket' | 'link') => ({
   isFile: () => kind === 'file',

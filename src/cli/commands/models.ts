@@ -12,11 +12,10 @@
 import path from 'node:path';
 import { execa } from 'execa';
 import { childEnv } from '../../domain/childEnv.ts';
-import { parseConfig, type Config } from '../../config.ts';
+import { parseConfig, REPO_ROOT, type Config } from '../../config.ts';
 import { plainDownloadLine, rate, renderDownloadBar, type DownloadSample, type RateWindow } from '../../domain/downloadProgress.ts';
 import { DEFAULT_MODEL, MODELS, getModel, unknownModelMessage, type ModelInfo } from '../../domain/modelCatalog.ts';
 import { formatMB } from '../../domain/modelFiles.ts';
-import { REPO_ROOT } from '../../jobs/engine/client.ts';
 import { parseCommandLine } from '../args.ts';
 import { chooseMode } from '../progressView.ts';
 import { usageExit } from '../usage.ts';

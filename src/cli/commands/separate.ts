@@ -12,6 +12,7 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfigOrReport, type Config } from '../../config.ts';
 import type { AudioFormat } from '../../db/entities/index.ts';
+import { DEFAULT_STEM_FORMAT, isStemFormat, STEM_FORMATS } from '../../domain/audioFormats.ts';
 import { failedStages, type StageStates } from '../../domain/cliProgress.ts';
 import { DEFAULT_MODEL, getModel, unknownModelMessage } from '../../domain/modelCatalog.ts';
 import { defaultRecordFolder, defaultStemsFolder, recordTrackFolder } from '../../domain/outputNames.ts';
@@ -49,8 +50,6 @@ unavailable tracks are skipped with the reason.
                 (\`npm start -- --role worker\`) on the same database do the work
 `;
 
-const FORMATS: readonly AudioFormat[] = ['wav', 'flac', 'mp3'];
-
 export interface SeparateOptions {
   input: string;
   /** Set for an album or playlist link. */
@@ -85,8 +84,8 @@ export function parseSeparateArgs(args: string[]): ParseOutcome<SeparateOptions>
   const { values, positionals } = parsed.options;
   const model = values.model ?? DEFAULT_MODEL;
   if (!getModel(model)) return { ok: false, message: unknownModelMessage(model) };
-  const format = values.format ?? 'wav';
-  if (!(FORMATS as readonly string[]).includes(format)) return { ok: false, message: `--format must be one of ${FORMATS.join(', ')} (got "${format.slice(0, 20)}")` };
+  const format = values.format ?? DEFAULT_STEM_FORMAT;
+  if (!isStemFormat(format)) return { ok: false, message: `--format must be one of ${STEM_FORMATS.join(', ')} (got "${format.slice(0, 20)}")` };
   if (values.out !== undefined && (values.out === '' || (existsSync(values.out) && !statSync(values.out).isDirectory()))) {
     return { ok: false, message: `--out ${values.out === '' ? 'needs a directory' : `${values.out} exists and is not a directory`}` };
   }

@@ -5,6 +5,7 @@
  * Discord snowflakes are stored as text (they exceed 2^53).
  */
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { STEM_FORMATS, type StemFormat } from '../../domain/audioFormats.ts';
 import { idColumn, timestampColumns } from './columns.ts';
 import { Track } from './track.ts';
 import { ProcessingJob } from './processingJob.ts';
@@ -17,8 +18,9 @@ export type RequestKind = (typeof REQUEST_KINDS)[number];
 export const DELIVERY_STATES = ['pending', 'delivering', 'delivered', 'failed'] as const;
 export type DeliveryState = (typeof DELIVERY_STATES)[number];
 
-export const AUDIO_FORMATS = ['wav', 'flac', 'mp3'] as const;
-export type AudioFormat = (typeof AUDIO_FORMATS)[number];
+/** The stem formats a request may ask for (catalog/audio_formats.json `stem_formats`). */
+export const AUDIO_FORMATS = STEM_FORMATS;
+export type AudioFormat = StemFormat;
 
 /** Where the model came from: the `model:` option, the requester's reaction in the window, or the default after it. */
 export const MODEL_SOURCES = ['option', 'reaction', 'default'] as const;

@@ -13,8 +13,8 @@
  */
 import { createInterface } from 'node:readline';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
+import { defaultPython, REPO_ROOT } from '../../config.ts';
 import { childEnv } from '../../domain/childEnv.ts';
 import {
   EngineRequest,
@@ -26,8 +26,6 @@ import {
   type ReadyMessage,
   type ResultFor,
 } from './protocol.ts';
-
-export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** `timeout` is client-side only: the engine never sends it. */
 export type EngineClientErrorCode = EngineErrorCode | 'timeout';
@@ -56,7 +54,7 @@ export const stderrLogger: EngineLogger = {
 };
 
 export interface EngineClientOptions {
-  /** Python interpreter; default env SFA_PYTHON, else <repo>/python/.venv/bin/python. */
+  /** Python interpreter (the config's `python`, SFA_PYTHON); default <repo>/python/.venv/bin/python. */
   python?: string;
   /** Extra environment for the engine (SFA_MODEL_DIR, SFA_DEVICE, ...), on top of its minimal one (childEnv). */
   env?: Record<string, string | undefined>;
@@ -106,7 +104,7 @@ export class EngineClient {
   private closed = false;
 
   constructor(options: EngineClientOptions = {}) {
-    this.python = options.python ?? process.env.SFA_PYTHON ?? path.join(REPO_ROOT, 'python/.venv/bin/python');
+    this.python = options.python ?? defaultPython();
     this.env = options.env ?? {};
     this.logger = options.logger ?? stderrLogger;
     this.readyTimeoutMs = options.readyTimeoutMs ?? 120_000;
@@ -212,10 +210,12 @@ export class EngineClient {
   }
 
   private spawn(): EngineProcess {
+    const env = childEnv('engine', { PYTHONUNBUFFERED: '1', ...this.env });
+    // Unless the environment names one: the numba cache that `npm run setup` warms (saves ~60 s on a fresh engine's first analysis).
+    env.NUMBA_CACHE_DIR ??= path.join(REPO_ROOT, '.cache/numba');
     const child = execa(this.python, ['-m', 'sfa_engine'], {
       cwd: path.join(REPO_ROOT, 'python'),
-      // The numba cache that `npm run setup` warms: saves ~60 s on a fresh engine's first analysis.
-      env: childEnv('engine', { PYTHONUNBUFFERED: '1', NUMBA_CACHE_DIR: process.env.NUMBA_CACHE_DIR ?? path.join(REPO_ROOT, '.cache/numba'), ...this.env }),
+      env,
       extendEnv: false,
       stdin: 'pipe',
       stdout: 'pipe',

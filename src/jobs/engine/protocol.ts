@@ -1,21 +1,24 @@
 /**
  * TypeScript side of docs/engine-protocol.md (the Python side is
- * python/sfa_engine/protocol.py). Requests are validated before they are sent
+ * python/sfa_engine/protocol.py; the names both use are in catalog/engine_protocol.json). Requests are validated before they are sent
  * and every line from the engine is parsed with these schemas, so a drift
  * between the two sides fails loudly in tests instead of silently in a job.
  */
 import { z } from 'zod';
+import rawProtocol from '../../../catalog/engine_protocol.json' with { type: 'json' };
+import { STEM_FORMATS } from '../../domain/audioFormats.ts';
 
-export const ENGINE_ERROR_CODES = [
-  'bad_input',
-  'unsupported_audio',
-  'too_long',
-  'model_missing',
-  'out_of_memory',
-  'cancelled',
-  'internal',
-] as const;
-export type EngineErrorCode = (typeof ENGINE_ERROR_CODES)[number];
+/**
+ * The command names, message types and error codes with their meaning:
+ * catalog/engine_protocol.json, read by both sides (the engine through
+ * python/sfa_engine/protocol_catalog.py). The schemas below must cover exactly
+ * its names (tests/engine/protocolCatalog.test.ts).
+ */
+const Meanings = z.record(z.string().regex(/^[a-z_]+$/), z.string().min(1));
+export const ENGINE_PROTOCOL = z.strictObject({ commands: Meanings, events: Meanings, errors: Meanings }).parse(rawProtocol);
+
+export type EngineErrorCode = keyof typeof rawProtocol.errors;
+export const ENGINE_ERROR_CODES = Object.keys(ENGINE_PROTOCOL.errors) as [EngineErrorCode, ...EngineErrorCode[]];
 
 export const ANALYSIS_FEATURES = ['tempo', 'key', 'energy', 'spectral', 'mfcc', 'chroma', 'all'] as const;
 export const MP3_BITRATES = [32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320] as const;
@@ -31,7 +34,7 @@ export const SeparateRequest = z.strictObject({
   input: path,
   out_dir: path,
   model: z.string().min(1),
-  format: z.enum(['wav', 'flac', 'mp3']).optional(),
+  format: z.enum(STEM_FORMATS).optional(),
   wav_subtype: z.enum(['PCM_16', 'PCM_24', 'FLOAT']).optional(),
   mp3_bitrate: z.union(MP3_BITRATES.map((b) => z.literal(b))).optional(),
   shifts: z.int().min(0).max(20).optional(),
@@ -106,7 +109,7 @@ export const SeparateResult = z.object({
   stems: z.array(z.object({ name: z.string(), path: z.string(), bytes: z.int().nonnegative() })).min(1),
   duration: z.number().nonnegative(),
   sample_rate: z.int().positive(),
-  format: z.enum(['wav', 'flac', 'mp3']),
+  format: z.enum(STEM_FORMATS),
   /** Samples clipped per stem when an integer format could not hold them (0 = none). */
   clipped: z.record(z.string(), z.int().nonnegative()),
   elapsed_seconds: z.number().nonnegative(),

@@ -8,6 +8,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { Client } from 'pg';
 import { z } from 'zod';
 import { JOB_STATUSES } from '../../domain/jobStatus.ts';
+import { STAGES } from '../../domain/stages.ts';
 
 export const PROGRESS_CHANNEL = 'sfa_progress';
 
@@ -15,7 +16,7 @@ export const PROGRESS_CHANNEL = 'sfa_progress';
 export const ModelFetch = z.object({ model: z.string().max(100), totalBytes: z.number().nonnegative(), doneBytes: z.number().nonnegative() });
 
 export const ProgressEvent = z.object({
-  kind: z.enum(['download', 'processing', 'analysis']),
+  kind: z.enum(STAGES),
   jobId: z.uuid(),
   trackId: z.uuid(),
   status: z.enum(JOB_STATUSES),

@@ -11,6 +11,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { PgBoss } from 'pg-boss';
 import type { AudioFormat } from '../../db/entities/index.ts';
+import { STEM_FORMATS } from '../../domain/audioFormats.ts';
 import type { Orm } from '../../db/orm.ts';
 import { DEFAULT_MODEL, UnknownModelError, isModelName } from '../../domain/modelCatalog.ts';
 import { sendDownload } from '../queues/send.ts';
@@ -20,7 +21,7 @@ import { lockTrack, releaseWaitingJobs } from './release.ts';
 import { findReusableAnalysis, findReusableDownload, findReusableProcessing } from './reuse.ts';
 import { findOrCreateTrack } from './tracks.ts';
 
-export const FORMATS: readonly AudioFormat[] = ['wav', 'flac', 'mp3'];
+export const FORMATS: readonly AudioFormat[] = STEM_FORMATS;
 
 export interface PipelineContext {
   orm: Orm;
@@ -60,7 +61,7 @@ export async function requestSeparation(ctx: PipelineContext, request: Separatio
   const model = request.model ?? DEFAULT_MODEL;
   if (!isModelName(model)) throw new UnknownModelError(model);
   const format = request.format ?? 'wav';
-  if (!FORMATS.includes(format)) throw new InputError(`Unknown format "${String(format).slice(0, 20)}". Use wav, flac or mp3.`);
+  if (!FORMATS.includes(format)) throw new InputError(`Unknown format "${String(format).slice(0, 20)}". Use ${STEM_FORMATS.slice(0, -1).join(', ')} or ${STEM_FORMATS.at(-1)!}.`);
   const input = parsePipelineInput(request.input, request.cwd);
   const rows = await requestWork(ctx, input, { separation: { model, format, requester: request.requester }, allowPrivateHosts: request.allowPrivateHosts });
   const processing = rows.processing!;

@@ -6,6 +6,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { aggregateProgress, describeStage, type OverallProgress, type StageProgress } from '../../domain/progress.ts';
 import type { JobStatus } from '../../domain/jobStatus.ts';
 import { parseSpotifyTrack } from '../../domain/spotifyInput.ts';
+import { STAGE_FACTS } from '../../domain/stages.ts';
 import { formatDuration } from '../download/errors.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -116,7 +117,11 @@ export async function loadTrackStatus(em: EntityManager, ref: TrackRef): Promise
   };
   const stage = (rows: JobStatusView[]): StageProgress | undefined => (rows[0] ? { status: rows[0].status, progress: rows[0].progress } : undefined);
   const stages = Object.fromEntries(
-    ([['download', stage(status.downloads)], ['separation', stage(status.separations)], ['analysis', stage(status.analyses)]] as const).filter(
+    ([
+      [STAGE_FACTS.download.label, stage(status.downloads)],
+      [STAGE_FACTS.processing.label, stage(status.separations)],
+      [STAGE_FACTS.analysis.label, stage(status.analyses)],
+    ] as const).filter(
       ([, s]) => s !== undefined,
     ),
   );

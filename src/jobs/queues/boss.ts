@@ -6,7 +6,7 @@
  */
 import { PgBoss, type Queue } from 'pg-boss';
 import { DOWNLOAD_EXPIRY_SECONDS } from '../../domain/jobBudget.ts';
-import { QUEUES, type QueueName } from './payloads.ts';
+import { QUEUE_NAMES, type QueueName } from './payloads.ts';
 
 type QueueOptions = Omit<Queue, 'name'>;
 
@@ -51,7 +51,7 @@ export async function createBoss(url: string, options: BossOptions = {}): Promis
   });
   boss.on('error', options.onError ?? ((error) => process.stderr.write(`[pg-boss] ${error.message}\n`)));
   await boss.start();
-  for (const name of Object.values(QUEUES)) {
+  for (const name of QUEUE_NAMES) {
     const { policy, ...settings } = { ...QUEUE_OPTIONS[name], ...options.queueOverrides?.[name] };
     await boss.createQueue(name, { policy, ...settings });
     // createQueue leaves an existing queue alone; bring its settings up to date (the policy cannot change).

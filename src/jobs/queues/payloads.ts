@@ -5,17 +5,22 @@
  * can never disagree with the database.
  */
 import { z } from 'zod';
-import type { JobKind } from '../../db/jobStatusWrites.ts';
+import { STAGE_FACTS, STAGES, type Stage, type StageQueue } from '../../domain/stages.ts';
 
-export const QUEUES = { download: 'download', separate: 'separate', analyze: 'analyze' } as const;
-export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
-export const QUEUE_NAMES: readonly QueueName[] = Object.values(QUEUES);
+/** The queue names, from the stages that own them. */
+export const QUEUES = {
+  download: STAGE_FACTS.download.queue,
+  separate: STAGE_FACTS.processing.queue,
+  analyze: STAGE_FACTS.analysis.queue,
+} as const satisfies { readonly [Q in StageQueue]: Q };
+export type QueueName = StageQueue;
+export const QUEUE_NAMES: readonly QueueName[] = STAGES.map((stage) => STAGE_FACTS[stage].queue);
 
 /** The queue whose jobs run rows of a kind (a row's pg-boss jobs are found by singletonKey = row id). */
-export const QUEUE_OF_KIND: Readonly<Record<JobKind, QueueName>> = {
-  download: QUEUES.download,
-  processing: QUEUES.separate,
-  analysis: QUEUES.analyze,
+export const QUEUE_OF_KIND: Readonly<Record<Stage, QueueName>> = {
+  download: STAGE_FACTS.download.queue,
+  processing: STAGE_FACTS.processing.queue,
+  analysis: STAGE_FACTS.analysis.queue,
 };
 
 /**

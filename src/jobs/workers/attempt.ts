@@ -17,7 +17,7 @@
 import type { Orm } from '../../db/orm.ts';
 import { touchJob, type JobKind } from '../../db/jobStatusWrites.ts';
 import { followProgress, type ProgressEvent, type ProgressFollower } from '../pipeline/progressEvents.ts';
-import type { WorkerContext, WorkerLogger } from './context.ts';
+import type { WorkerLogger } from './logger.ts';
 
 export interface AttemptWatchOptions {
   /** Milliseconds between heartbeats (and fallback row checks). */
@@ -182,9 +182,4 @@ export class AttemptWatch {
     }, this.options.reconnectMs ?? 2_000);
     this.#reconnect.unref();
   }
-}
-
-/** The attempt for a claimed row: watched by the process's AttemptWatch, or (bare runner calls) only by pg-boss's signal. */
-export function beginAttempt(ctx: WorkerContext, kind: JobKind, id: string, jobSignal?: AbortSignal): Attempt {
-  return ctx.attempts ? ctx.attempts.begin(kind, id, jobSignal) : new Attempt(kind, id, jobSignal, () => undefined);
 }

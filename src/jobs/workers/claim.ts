@@ -18,6 +18,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { JOB_TABLES, type JobKind } from '../../db/jobStatusWrites.ts';
 import type { JobStatus } from '../../domain/jobStatus.ts';
 import { afterLostAttempt } from '../../domain/recovery.ts';
+import { STAGE_FACTS } from '../../domain/stages.ts';
 import { failRow, sendQueuedRow, type QueuedRow } from '../pipeline/release.ts';
 import { moveJob } from '../pipeline/rowWrites.ts';
 import { claimRetryMs, SETTLE_RETRY_MS, type WorkerContext } from './context.ts';
@@ -30,8 +31,6 @@ export const WORKER_TIMED_OUT = 'The job ran longer than its time budget and was
 export type Claim =
   | { run: true; trackId: string }
   | { run: false; reason: 'missing' | 'completed' | 'failed' | 'recovered' | 'gave_up'; replacementId?: string };
-
-const ACTIVE_STATUS: Record<JobKind, JobStatus> = { download: 'downloading', processing: 'processing', analysis: 'processing' };
 
 /** Retried through a short database outage (or a deadlock), then thrown: pg-boss retries the delivery. */
 export async function claimJob(ctx: WorkerContext, kind: JobKind, id: string, lostAttempts = 0): Promise<Claim> {
@@ -49,7 +48,7 @@ async function claimOnce(ctx: WorkerContext, kind: JobKind, id: string, lostAtte
     const trackId = row.track_id;
     if (row.status === 'completed' || row.status === 'failed') return { run: false, reason: row.status } as const;
     if (row.status === 'queued') {
-      await moveJob(em, kind, id, trackId, ACTIVE_STATUS[kind], { progress: 0 });
+      await moveJob(em, kind, id, trackId, STAGE_FACTS[kind].activeStatus, { progress: 0 });
       return { run: true, trackId } as const;
     }
     // Active: a previous attempt of this very row was lost.
@@ -90,7 +89,7 @@ export async function abandonAttempt(ctx: WorkerContext, kind: JobKind, id: stri
   const once = () =>
     ctx.orm.em.fork().transactional(async (em) => {
       const rows = await em.execute<{ status: JobStatus }[]>(`select status from ${JOB_TABLES[kind]} where id = ? for update`, [id]);
-      if (rows[0]?.status !== ACTIVE_STATUS[kind]) return; // already settled by someone else
+      if (rows[0]?.status !== STAGE_FACTS[kind].activeStatus) return; // already settled by someone else
       await replaceLost(ctx, em, kind, id, trackId, lostAttempts, WORKER_TIMED_OUT);
     });
   await retryTransient(`recording ${kind} job ${id} as lost`, once, { forMs: SETTLE_RETRY_MS, log: ctx.log });

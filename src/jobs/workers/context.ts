@@ -8,16 +8,11 @@ import type { EngineClient } from '../engine/client.ts';
 import type { StoragePaths } from '../storage/paths.ts';
 import type { ThrottleOptions } from '../pipeline/rowWrites.ts';
 import type { AttemptWatch } from './attempt.ts';
+import type { WorkerLogger } from './logger.ts';
 import type { ModelProvision } from '../models/provide.ts';
 
 /** The part of EngineClient the workers use (tests wrap it to count calls). */
 export type Engine = Pick<EngineClient, 'request'>;
-
-export interface WorkerLogger {
-  info(message: string): void;
-  warn(message: string): void;
-  error(message: string): void;
-}
 
 export interface WorkerContext {
   orm: Orm;
@@ -60,9 +55,3 @@ export function claimRetryMs(ctx: WorkerContext): number {
 
 /** How long completion/failure writes are retried through a database outage. */
 export const SETTLE_RETRY_MS = 60_000;
-
-export const stderrWorkerLogger: WorkerLogger = {
-  info: (m) => process.stderr.write(`[worker] ${m}\n`),
-  warn: (m) => process.stderr.write(`[worker] ${m}\n`),
-  error: (m) => process.stderr.write(`[worker] ${m}\n`),
-};

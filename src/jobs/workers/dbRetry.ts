@@ -5,7 +5,7 @@
  * not lose the work. Each retried write is one transaction guarded by the
  * status machine, so running it again is safe.
  */
-import type { WorkerLogger } from './context.ts';
+import type { WorkerLogger } from './logger.ts';
 
 /** Connection lost/refused (node), admin shutdown / cannot connect now (57P0x), connection exceptions (08xxx). */
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', '57P01', '57P02', '57P03']);

@@ -8,16 +8,13 @@ import path from 'node:path';
 import { UserFacingError } from '../download/errors.ts';
 import { resolveAudio, type AudioRequest } from '../download/resolveAudio.ts';
 import { checkReadableFile } from '../download/validateAudio.ts';
-import { moveIntoPlace, removePartial } from '../storage/atomicWrite.ts';
+import { moveIntoPlace } from '../storage/atomicWrite.ts';
 import { filePathOfSource } from '../pipeline/input.ts';
 import { releaseWaitingJobs } from '../pipeline/release.ts';
-import { moveJob, ThrottledProgress, writeProgress } from '../pipeline/rowWrites.ts';
+import { moveJob } from '../pipeline/rowWrites.ts';
 import type { DownloadPayload } from '../queues/payloads.ts';
-import { beginAttempt } from './attempt.ts';
-import { claimJob } from './claim.ts';
-import { commitCompletion } from './complete.ts';
 import type { WorkerContext } from './context.ts';
-import { settleFailure } from './failures.ts';
+import { runClaimedJob } from './runClaimedJob.ts';
 
 interface TrackRow {
   spotify_id: string | null;
@@ -30,57 +27,34 @@ interface TrackRow {
   isrc: string | null;
 }
 
-export async function runDownloadJob(ctx: WorkerContext, payload: DownloadPayload, signal?: AbortSignal): Promise<void> {
-  const id = payload.downloadJobId;
-  const claim = await claimJob(ctx, 'download', id, payload.lostAttempts);
-  if (!claim.run) return;
-  const { trackId } = claim;
-  const attempt = beginAttempt(ctx, 'download', id, signal);
-  const progress = new ThrottledProgress(
-    (p) => writeProgress(ctx.orm.em.fork(), 'download', id, trackId, 'downloading', p),
-    ctx.progressThrottle,
-    (e) => ctx.log.warn(`download ${id}: progress write failed: ${String(e)}`),
-  );
-  let workDir: string | undefined;
-  let placed: string | undefined;
-  try {
+export function runDownloadJob(ctx: WorkerContext, payload: DownloadPayload, signal?: AbortSignal): Promise<void> {
+  const delivery = { id: payload.downloadJobId, lostAttempts: payload.lostAttempts, signal };
+  return runClaimedJob(ctx, 'download', delivery, async (job) => {
+    const { id, trackId } = job;
     const em = ctx.orm.em.fork();
     const track = (await em.execute<TrackRow[]>(`select * from tracks where id = ?`, [trackId]))[0]!;
-    const request = await audioRequestFor(ctx, trackId, track, attempt.signal);
-    workDir = await ctx.paths.makeJobTempDir('download', id); // named by the row: the reaper removes a lost attempt's leftovers
-    const resolved = await resolveAudio(request, ctx.sources, { workDir, onProgress: progress.report, signal: attempt.signal });
-    attempt.signal.throwIfAborted(); // cancelled as the file came in: publish nothing
+    const request = await audioRequestFor(ctx, trackId, track, job.signal);
+    const resolved = await resolveAudio(request, ctx.sources, { workDir: await job.tempDir(), onProgress: job.reportProgress, signal: job.signal });
+    job.signal.throwIfAborted(); // cancelled as the file came in: publish nothing
     const ext = path.extname(resolved.path).slice(1).toLowerCase() || 'audio';
     const finalPath = ctx.paths.downloadSource(trackId, ext);
-    placed = finalPath;
+    // The track's audio is not this row's alone: another (completed) download row may own that same path.
+    job.placing(finalPath, (file) => ownedByCompletedDownload(ctx, file));
     await moveIntoPlace(resolved.path, finalPath);
     const size = (await stat(finalPath)).size;
-    await progress.flush();
-    await removePartial(workDir); // outputs are in place; nothing temporary outlives the job
-    workDir = undefined;
-
-    // The row first, then the track: the lock order of every writer (cancel, failures, the reaper).
-    await commitCompletion(ctx, 'download', id, async (tx) => {
-      await moveJob(tx, 'download', id, trackId, 'completed', { outputPath: finalPath, fileSize: size });
-      await tx.execute(`update tracks set duration = coalesce(duration, ?), updated_at = now() where id = ?`, [
-        Math.round(resolved.audio.durationSeconds),
-        trackId,
-      ]);
-      await releaseWaitingJobs(tx, ctx, trackId);
-    });
-    placed = undefined;
-    attempt.end();
-    ctx.log.info(`download ${id}: ${resolved.description} -> ${finalPath}`);
-  } catch (error) {
-    await progress.flush();
-    // Moved into place but not recorded (cancelled, or the commit failed): remove it unless another
-    // (completed) download row of the track owns that same path.
-    if (placed && !(await ownedByCompletedDownload(ctx, placed))) await removePartial(placed);
-    await settleFailure(ctx, 'download', id, trackId, error, attempt, payload.lostAttempts);
-  } finally {
-    attempt.end();
-    if (workDir) await removePartial(workDir);
-  }
+    return {
+      // The row first, then the track: the lock order of every writer (cancel, failures, the reaper).
+      write: async (tx) => {
+        await moveJob(tx, 'download', id, trackId, 'completed', { outputPath: finalPath, fileSize: size });
+        await tx.execute(`update tracks set duration = coalesce(duration, ?), updated_at = now() where id = ?`, [
+          Math.round(resolved.audio.durationSeconds),
+          trackId,
+        ]);
+        await releaseWaitingJobs(tx, ctx, trackId);
+      },
+      summary: `${resolved.description} -> ${finalPath}`,
+    };
+  });
 }
 
 async function ownedByCompletedDownload(ctx: WorkerContext, file: string): Promise<boolean> {

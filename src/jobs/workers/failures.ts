@@ -1,17 +1,17 @@
 /** Turning an error into the `error` column of a failed row, and writing it. */
 import { InvalidTransitionError } from '../../domain/jobStatus.ts';
+import { STAGE_FACTS } from '../../domain/stages.ts';
 import type { JobKind } from '../../db/jobStatusWrites.ts';
 import { UserFacingError } from '../download/errors.ts';
-import { EngineError } from '../engine/client.ts';
+import { EngineError, type EngineClientErrorCode } from '../engine/client.ts';
 import { failRow } from '../pipeline/release.ts';
 import type { Attempt } from './attempt.ts';
 import { abandonAttempt } from './claim.ts';
 import { SETTLE_RETRY_MS, type WorkerContext } from './context.ts';
 import { retryTransient } from './dbRetry.ts';
 
-const STAGE: Record<JobKind, string> = { download: 'download', processing: 'separation', analysis: 'analysis' };
-
-const ENGINE_PREFIX: Record<string, string> = {
+/** What the user reads first, per engine error code (every code of catalog/engine_protocol.json, and the client's timeout). */
+const ENGINE_PREFIX: Readonly<Record<EngineClientErrorCode, string>> = {
   bad_input: 'The engine refused the request',
   unsupported_audio: 'The audio could not be decoded',
   too_long: 'The track is too long',
@@ -26,11 +26,11 @@ const ENGINE_PREFIX: Record<string, string> = {
 export function failureMessage(kind: JobKind, error: unknown): string {
   if (error instanceof UserFacingError) return error.userMessage;
   if (error instanceof EngineError) {
-    const prefix = ENGINE_PREFIX[error.code] ?? `The ${STAGE[kind]} failed`;
+    const prefix = ENGINE_PREFIX[error.code] ?? `The ${STAGE_FACTS[kind].label} failed`;
     return `${prefix}: ${error.message}`.slice(0, 2000);
   }
   const text = error instanceof Error ? error.message : String(error);
-  return `The ${STAGE[kind]} failed with an internal error (${text.slice(0, 300)}). Try again; if it keeps happening, tell the bot admin.`;
+  return `The ${STAGE_FACTS[kind].label} failed with an internal error (${text.slice(0, 300)}). Try again; if it keeps happening, tell the bot admin.`;
 }
 
 /**

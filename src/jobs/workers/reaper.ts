@@ -19,9 +19,9 @@ import { downloadComing, failRow, sendQueuedRow, type QueuedRow } from '../pipel
 import { findDownloadedAudio } from '../pipeline/reuse.ts';
 import { QUEUE_OF_KIND } from '../queues/payloads.ts';
 import { transactionDb } from '../queues/send.ts';
-import { removePartial } from '../storage/atomicWrite.ts';
 import { replaceLost } from './claim.ts';
 import type { WorkerContext } from './context.ts';
+import { removeAttemptLeftovers } from './leftovers.ts';
 
 export interface ReaperSettings {
   staleAfterSeconds: number;
@@ -50,7 +50,7 @@ export async function reapOnce(ctx: WorkerContext, settings: ReaperSettings): Pr
       try {
         const outcome = await reapRow(ctx, kind, row.id, row.track_id, settings);
         if (outcome.action !== 'leave' && outcome.action !== 'skipped') done.push(outcome);
-        if (outcome.action === 'replace_lost' || outcome.action === 'give_up_lost') await removeLostFiles(ctx, kind, row.id, row.track_id);
+        if (outcome.action === 'replace_lost' || outcome.action === 'give_up_lost') await removeAttemptLeftovers(ctx.paths, kind, row.id, row.track_id);
       } catch (error) {
         ctx.log.warn(`reaper: ${kind} job ${row.id}: ${String((error as Error).message ?? error)}`);
       }
@@ -110,18 +110,6 @@ export async function reapRow(ctx: WorkerContext, kind: JobKind, id: string, tra
       }
     }
   });
-}
-
-/**
- * What a lost attempt may have left (kill -9 cannot clean up): its temp directory
- * (named after the row) and, for a separation or analysis, its half-filled output
- * directory, which no completed row owns. A lost download's audio is only ever
- * renamed into place, so nothing half-written exists there.
- */
-async function removeLostFiles(ctx: WorkerContext, kind: JobKind, id: string, trackId: string): Promise<void> {
-  for (const dir of await ctx.paths.jobTempDirs(id)) await removePartial(dir);
-  if (kind === 'processing') await removePartial(ctx.paths.stemsDir(trackId, id));
-  if (kind === 'analysis') await removePartial(ctx.paths.analysisDir(id));
 }
 
 function bossFact(job: JobWithMetadata, nowMs: number): BossJobFact {

@@ -13,7 +13,8 @@ import { EngineClient } from '../engine/client.ts';
 import { createBoss, type BossOptions } from '../queues/boss.ts';
 import { StoragePaths } from '../storage/paths.ts';
 import { AttemptWatch } from './attempt.ts';
-import { stderrWorkerLogger, type Engine, type WorkerContext, type WorkerLogger } from './context.ts';
+import type { Engine, WorkerContext } from './context.ts';
+import { stderrWorkerLogger, type WorkerLogger } from './logger.ts';
 import { startReaper, type RunningReaper } from './reaper.ts';
 import { startWorkers, type RunningWorkers, type StartWorkersOptions } from './start.ts';
 

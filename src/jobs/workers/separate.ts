@@ -4,59 +4,45 @@
  * and the completed status committed together.
  */
 import { stat } from 'node:fs/promises';
-import { moveIntoPlace, removePartial } from '../storage/atomicWrite.ts';
+import { moveIntoPlace } from '../storage/atomicWrite.ts';
 import { findDownloadedAudio } from '../pipeline/reuse.ts';
 import { announce } from '../pipeline/progressEvents.ts';
-import { moveJob, ThrottledProgress, writeModelFetch, writeProgress } from '../pipeline/rowWrites.ts';
+import { moveJob, ThrottledProgress, writeModelFetch } from '../pipeline/rowWrites.ts';
+import { DEFAULT_STEM_FORMAT, isStemFormat } from '../../domain/audioFormats.ts';
 import { fetchPercent, type ModelFetchProgress } from '../../domain/modelFiles.ts';
 import { provideModel, type ModelProvision } from '../models/provide.ts';
 import type { SeparatePayload } from '../queues/payloads.ts';
-import { beginAttempt } from './attempt.ts';
-import { claimJob } from './claim.ts';
-import { commitCompletion } from './complete.ts';
 import type { WorkerContext } from './context.ts';
-import { settleFailure } from './failures.ts';
+import { runClaimedJob } from './runClaimedJob.ts';
 import { UserFacingError } from '../download/errors.ts';
 
-const FORMATS = new Set(['wav', 'flac', 'mp3']);
 /** The engine's stage while it converts a model for this CPU (OpenVINO, first use only). */
 export const PREPARING_MODEL = 'preparing model for this CPU';
 
 export const AUDIO_GONE =
   'The downloaded audio for this track is no longer available. Request it again to download it anew.';
 
-export async function runSeparateJob(ctx: WorkerContext, payload: SeparatePayload, signal?: AbortSignal): Promise<void> {
-  const id = payload.processingJobId;
-  const claim = await claimJob(ctx, 'processing', id, payload.lostAttempts);
-  if (!claim.run) return;
-  const { trackId } = claim;
-  const attempt = beginAttempt(ctx, 'processing', id, signal);
-  const progress = new ThrottledProgress(
-    (p) => writeProgress(ctx.orm.em.fork(), 'processing', id, trackId, 'processing', p),
-    ctx.progressThrottle,
-    (e) => ctx.log.warn(`separate ${id}: progress write failed: ${String(e)}`),
-  );
-  let workDir: string | undefined;
-  let stemsDir: string | undefined;
-  let announcedPreparing = false;
-  try {
+export function runSeparateJob(ctx: WorkerContext, payload: SeparatePayload, signal?: AbortSignal): Promise<void> {
+  const delivery = { id: payload.processingJobId, lostAttempts: payload.lostAttempts, signal };
+  return runClaimedJob(ctx, 'processing', delivery, async (job) => {
+    const { id, trackId } = job;
     const em = ctx.orm.em.fork();
     const row = (await em.execute<{ model: string; options: Record<string, unknown> | null }[]>(
       `select model, options from processing_jobs where id = ?`,
       [id],
     ))[0]!;
     const options = row.options ?? {};
-    const format = typeof options.format === 'string' && FORMATS.has(options.format) ? (options.format as 'wav' | 'flac' | 'mp3') : 'wav';
+    const format = isStemFormat(options.format) ? options.format : DEFAULT_STEM_FORMAT;
     const audio = await findDownloadedAudio(em, trackId);
     if (!audio) throw new UserFacingError('not_found', AUDIO_GONE);
 
-    if (ctx.models) await fetchModelFirst(ctx, ctx.models, id, trackId, row.model, attempt.signal);
-    workDir = await ctx.paths.makeJobTempDir('separate', id); // named by the row: the reaper removes a lost attempt's leftovers
+    if (ctx.models) await fetchModelFirst(ctx, ctx.models, id, trackId, row.model, job.signal);
+    let announcedPreparing = false;
     const result = await ctx.engine.request(
-      { cmd: 'separate', input: audio.path, out_dir: workDir, model: row.model, format, max_duration: ctx.maxDurationSeconds },
+      { cmd: 'separate', input: audio.path, out_dir: await job.tempDir(), model: row.model, format, max_duration: ctx.maxDurationSeconds },
       {
         onProgress: (p, stage) => {
-          progress.report(p);
+          job.reportProgress(p);
           if (stage === PREPARING_MODEL && !announcedPreparing) {
             announcedPreparing = true; // say it once: the conversion takes tens of seconds at one percentage
             void announce(ctx.orm.em.fork(), { kind: 'processing', jobId: id, trackId, status: 'processing', progress: Math.floor(p), note: stage }).catch(
@@ -64,57 +50,47 @@ export async function runSeparateJob(ctx: WorkerContext, payload: SeparatePayloa
             );
           }
         },
-        signal: attempt.signal,
+        signal: job.signal,
       },
     );
-    attempt.signal.throwIfAborted(); // cancelled as the result came in: publish nothing
-    stemsDir = ctx.paths.stemsDir(trackId, id);
+    job.signal.throwIfAborted(); // cancelled as the result came in: publish nothing
+    const stemsDir = ctx.paths.stemsDir(trackId, id);
     const stems: { name: string; path: string; size: number }[] = [];
     for (const stem of result.stems) {
       const dest = ctx.paths.stemFile(trackId, id, stem.name, result.format);
       await moveIntoPlace(stem.path, dest);
       stems.push({ name: stem.name, path: dest, size: (await stat(dest)).size });
     }
-    await progress.flush();
-    await removePartial(workDir); // outputs are in place; nothing temporary outlives the job
-    workDir = undefined;
-
-    await commitCompletion(ctx, 'processing', id, async (tx) => {
-      await moveJob(tx, 'processing', id, trackId, 'completed', {
-        outputPath: stemsDir!,
-        options: {
-          ...options,
-          format: result.format,
-          inputDownloadJobId: audio.id,
-          duration: result.duration,
-          sampleRate: result.sample_rate,
-          clipped: result.clipped,
-          elapsedSeconds: result.elapsed_seconds,
-          device: result.device,
-          backend: result.backend,
-          precision: result.precision,
-        },
-      });
-      for (const stem of stems) {
-        await tx.execute(`insert into stems (processing_job_id, track_id, stem_type, file_path, file_size) values (?, ?, ?, ?, ?)`, [
-          id,
-          trackId,
-          stem.name,
-          stem.path,
-          stem.size,
-        ]);
-      }
-    });
-    attempt.end();
-    ctx.log.info(`separate ${id}: ${stems.length} stems in ${result.elapsed_seconds.toFixed(1)} s`);
-  } catch (error) {
-    await progress.flush();
-    if (stemsDir) await removePartial(stemsDir);
-    await settleFailure(ctx, 'processing', id, trackId, error, attempt, payload.lostAttempts);
-  } finally {
-    attempt.end();
-    if (workDir) await removePartial(workDir);
-  }
+    return {
+      write: async (tx) => {
+        await moveJob(tx, 'processing', id, trackId, 'completed', {
+          outputPath: stemsDir,
+          options: {
+            ...options,
+            format: result.format,
+            inputDownloadJobId: audio.id,
+            duration: result.duration,
+            sampleRate: result.sample_rate,
+            clipped: result.clipped,
+            elapsedSeconds: result.elapsed_seconds,
+            device: result.device,
+            backend: result.backend,
+            precision: result.precision,
+          },
+        });
+        for (const stem of stems) {
+          await tx.execute(`insert into stems (processing_job_id, track_id, stem_type, file_path, file_size) values (?, ?, ?, ?, ?)`, [
+            id,
+            trackId,
+            stem.name,
+            stem.path,
+            stem.size,
+          ]);
+        }
+      },
+      summary: `${stems.length} stems in ${result.elapsed_seconds.toFixed(1)} s`,
+    };
+  });
 }
 
 /** First use of a model: fetch it (or refuse, SFA_MODEL_DOWNLOAD=never), its progress on the row's model_fetch. */
