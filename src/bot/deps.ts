@@ -8,7 +8,7 @@ import type { PgBoss } from 'pg-boss';
 import type { Config } from '../config.ts';
 import type { Orm } from '../db/orm.ts';
 import type { PipelineContext } from '../jobs/pipeline/index.ts';
-import type { BotLogger } from './log.ts';
+import type { Logger } from '../log.ts';
 
 export interface BotDeps {
   orm: Orm;
@@ -18,7 +18,7 @@ export interface BotDeps {
   rest: REST;
   /** The bot's own settings are config.bot. */
   config: Config;
-  log: BotLogger;
+  log: Logger;
   botUserId: string;
   /** Something about the request changed (model chosen, rows linked): re-render its message. */
   requestChanged(requestId: string): void;

@@ -25,7 +25,7 @@ import { resolveLinkSecret } from './files/secret.ts';
 import { playerRoutes } from './files/player/routes.ts';
 import { stemSetLookup } from './files/player/stemSet.ts';
 import { startFileServer, type FileServer } from './files/server.ts';
-import type { BotLogger } from './log.ts';
+import type { Logger } from '../log.ts';
 import { Dispatcher } from './outbox/dispatcher.ts';
 import { enqueueDue } from './outbox/enqueue.ts';
 import { ProgressTracker } from './progress/tracker.ts';
@@ -44,7 +44,7 @@ export interface BotRuntime {
 export interface BotRuntimeOptions {
   config: Config;
   databaseUrl: string;
-  log: BotLogger;
+  log: Logger;
 }
 
 const WINDOW_SCAN_MS = 1000;

@@ -6,18 +6,14 @@
  */
 import type { ChatInputCommandInteraction, RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
 import type { Config } from '../config.ts';
+import type { Logger } from '../log.ts';
 import type { Parsed } from './sourceOptions.ts';
 import type { BotDeps } from '../bot/deps.ts';
 
-export interface CommandLogger {
-  info(message: string): void;
-  warn(message: string): void;
-  error(message: string): void;
-}
 
 export interface CommandDeps {
   config: Config;
-  log: CommandLogger;
+  log: Logger;
   /** The request handling; unset when the bot runs without it (tests of the command layer). */
   bot?: BotDeps;
 }

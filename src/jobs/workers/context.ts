@@ -2,6 +2,7 @@
 import type { PgBoss } from 'pg-boss';
 import { DEFAULTS } from '../../config.ts';
 import type { Orm } from '../../db/orm.ts';
+import type { Logger } from '../../log.ts';
 import type { TrackMetadata } from '../download/spotifyMetadata.ts';
 import type { AudioSources } from '../download/resolveAudio.ts';
 import type { EngineClient } from '../engine/client.ts';
@@ -13,11 +14,8 @@ import type { ModelProvision } from '../models/provide.ts';
 /** The part of EngineClient the workers use (tests wrap it to count calls). */
 export type Engine = Pick<EngineClient, 'request'>;
 
-export interface WorkerLogger {
-  info(message: string): void;
-  warn(message: string): void;
-  error(message: string): void;
-}
+/** The project's one logger (src/log.ts), under the name the workers use. */
+export type WorkerLogger = Logger;
 
 export interface WorkerContext {
   orm: Orm;
