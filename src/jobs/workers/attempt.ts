@@ -17,7 +17,7 @@
 import type { Orm } from '../../db/orm.ts';
 import { touchJob, type JobKind } from '../../db/jobStatusWrites.ts';
 import { followProgress, type ProgressEvent, type ProgressFollower } from '../pipeline/progressEvents.ts';
-import type { WorkerContext, WorkerLogger } from './context.ts';
+import type { Logger } from '../../log.ts';
 
 export interface AttemptWatchOptions {
   /** Milliseconds between heartbeats (and fallback row checks). */
@@ -83,7 +83,7 @@ export class Attempt {
 
 export class AttemptWatch {
   private readonly orm: Orm;
-  private readonly log: WorkerLogger;
+  private readonly log: Logger;
   private readonly options: AttemptWatchOptions;
   readonly #live = new Map<string, Attempt>();
   #follower: ProgressFollower | undefined;
@@ -93,7 +93,7 @@ export class AttemptWatch {
   #heartbeatFailing = false;
   readonly #beating = new WeakSet<Attempt>();
 
-  constructor(orm: Orm, log: WorkerLogger, options: AttemptWatchOptions) {
+  constructor(orm: Orm, log: Logger, options: AttemptWatchOptions) {
     this.orm = orm;
     this.log = log;
     this.options = options;
@@ -185,6 +185,7 @@ export class AttemptWatch {
 }
 
 /** The attempt for a claimed row: watched by the process's AttemptWatch, or (bare runner calls) only by pg-boss's signal. */
-export function beginAttempt(ctx: WorkerContext, kind: JobKind, id: string, jobSignal?: AbortSignal): Attempt {
+// The context's one field it reads, so this module need not import context.ts (which imports it).
+export function beginAttempt(ctx: { attempts?: AttemptWatch | undefined }, kind: JobKind, id: string, jobSignal?: AbortSignal): Attempt {
   return ctx.attempts ? ctx.attempts.begin(kind, id, jobSignal) : new Attempt(kind, id, jobSignal, () => undefined);
 }
