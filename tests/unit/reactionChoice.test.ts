@@ -242,7 +242,7 @@ describe('limitMessage (hourly)', () => {
 
   it('reports the in-flight limit before the hourly one, only when asked to count it', () => {
     const usage = { inFlight: 2, recentRequestTimes: [NOW, NOW, NOW] };
-    expect(limitMessage(usage, limits, NOW, true)).toContain('running');
+    expect(limitMessage(usage, limits, NOW, true)).toContain('in progress');
     expect(limitMessage(usage, limits, NOW, false)).toContain('last hour');
   });
 
