@@ -1,25 +1,16 @@
 /**
  * What the bot's request handling needs, built once by the bot runtime
- * (src/bot/runtime.ts) and shared by the commands, the progress/delivery
- * dispatcher and the reaction handling (src/bot/reactions).
+ * (src/bot/runtime.ts) and shared by the progress/delivery dispatcher and the
+ * reaction handling (src/bot/reactions). The commands get its RequestContext
+ * part (src/commands/types.ts).
  */
 import type { REST } from '@discordjs/rest';
 import type { PgBoss } from 'pg-boss';
-import type { Config } from '../config.ts';
-import type { Orm } from '../db/orm.ts';
-import type { PipelineContext } from '../jobs/pipeline/index.ts';
-import type { BotLogger } from './log.ts';
+import type { RequestContext } from '../commands/types.ts';
 
-export interface BotDeps {
-  orm: Orm;
+export interface BotDeps extends RequestContext {
   boss: PgBoss;
-  pipeline: PipelineContext;
   /** @discordjs/rest with the bot token (webhook calls pass auth: false). */
   rest: REST;
-  /** The bot's own settings are config.bot. */
-  config: Config;
-  log: BotLogger;
   botUserId: string;
-  /** Something about the request changed (model chosen, rows linked): re-render its message. */
-  requestChanged(requestId: string): void;
 }

@@ -1,12 +1,10 @@
 /** The bot's log lines on stderr, filtered by LOG_LEVEL. Callers never pass tokens or URLs with secrets. */
 import type { LogLevel } from '../config.ts';
-import type { CommandLogger } from '../commands/types.ts';
-
-export type BotLogger = CommandLogger;
+import type { Logger } from '../log.ts';
 
 const RANK: Record<LogLevel, number> = { trace: 0, debug: 1, info: 2, warn: 3, error: 4, fatal: 5, silent: 6 };
 
-export function stderrBotLogger(level: LogLevel = 'info'): BotLogger {
+export function stderrBotLogger(level: LogLevel = 'info'): Logger {
   const at = (wanted: LogLevel) => (message: string) => {
     if (RANK[wanted] >= RANK[level]) process.stderr.write(`[bot] ${message}\n`);
   };

@@ -25,13 +25,14 @@ import { resolveLinkSecret } from './files/secret.ts';
 import { playerRoutes } from './files/player/routes.ts';
 import { stemSetLookup } from './files/player/stemSet.ts';
 import { startFileServer, type FileServer } from './files/server.ts';
-import type { BotLogger } from './log.ts';
+import type { Logger } from '../log.ts';
 import { Dispatcher } from './outbox/dispatcher.ts';
 import { enqueueDue } from './outbox/enqueue.ts';
 import { ProgressTracker } from './progress/tracker.ts';
 import { catchUpReactions } from './reactions/catchUp.ts';
 import { drainPendingReactionChoices, offerModelReactions } from './reactions/index.ts';
 import { applyModelChoice, resumeUnlinkedChoices } from './requests/chooseModel.ts';
+import { endedWindows, requestsFollowing, unfinishedRequests } from '../requests/store.ts';
 
 export interface BotRuntime {
   /** Set once the client is ready (needs its REST and user id). */
@@ -44,7 +45,7 @@ export interface BotRuntime {
 export interface BotRuntimeOptions {
   config: Config;
   databaseUrl: string;
-  log: BotLogger;
+  log: Logger;
 }
 
 const WINDOW_SCAN_MS = 1000;
@@ -108,13 +109,9 @@ export async function startBotRuntime(options: BotRuntimeOptions): Promise<BotRu
 
   const onEvent = (event: ProgressEvent) => {
     if (!deps) return;
-    const column = event.kind === 'processing' ? 'processing_job_id' : event.kind === 'analysis' ? 'analysis_job_id' : 'track_id';
-    const key = event.kind === 'download' ? event.trackId : event.jobId;
-    void orm.em
-      .getConnection()
-      .execute<{ id: string }[]>(`select id from requests where ${column} = ?
-          and (delivery_state in ('pending', 'delivering') or (delivery_state = 'delivered' and (dm_state = 'pending' or delivered_at > now() - interval '1 hour')))`, [key])
-      .then((rows) => rows.forEach((r) => requestChanged(r.id)))
+    const which = event.kind === 'download' ? { download: event.trackId } : event.kind === 'processing' ? { processing: event.jobId } : { analysis: event.jobId };
+    void requestsFollowing(orm, which)
+      .then((ids) => ids.forEach(requestChanged))
       .catch((e: unknown) => log.warn(`progress event: ${(e as Error).message}`));
   };
   let follower: ProgressFollower;
@@ -131,12 +128,7 @@ export async function startBotRuntime(options: BotRuntimeOptions): Promise<BotRu
   const catchUpAbort = new AbortController();
   let catchUp: Promise<void> = Promise.resolve();
   const scanWindows = async () => {
-    const rows = await orm.em
-      .getConnection()
-      .execute<{ id: string }[]>(
-        `select id from requests where kind = 'separate' and model is null and delivery_state = 'pending' and reaction_window_ends_at <= now() order by reaction_window_ends_at limit 20`,
-      );
-    for (const r of rows) await applyModelChoice(getDeps(), r.id, DEFAULT_MODEL, 'default');
+    for (const id of await endedWindows(orm, 20)) await applyModelChoice(getDeps(), id, DEFAULT_MODEL, 'default');
   };
   const windowLoop = () => {
     if (stopped) return;
@@ -165,8 +157,8 @@ export async function startBotRuntime(options: BotRuntimeOptions): Promise<BotRu
       const d = getDeps();
       await resumeUnlinkedChoices(d);
       await drainPendingReactionChoices(d);
-      const open = await orm.em.getConnection().execute<{ id: string }[]>(`select id from requests where delivery_state in ('pending', 'delivering') or (delivery_state = 'delivered' and dm_state = 'pending') order by inserted_at`);
-      for (const r of open) requestChanged(r.id);
+      const open = await unfinishedRequests(orm);
+      for (const id of open) requestChanged(id);
       dispatcher.start();
       windowLoop();
       if (open.length) log.info(`resumed ${open.length} unfinished request(s)`);

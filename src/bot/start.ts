@@ -9,7 +9,8 @@ import type { Config } from '../config.ts';
 import { COMMANDS, type CommandModule } from '../commands/index.ts';
 import { createClient } from './client.ts';
 import { MISSING_TOKEN, TOKEN_REJECTED } from './messages.ts';
-import { stderrBotLogger, type BotLogger } from './log.ts';
+import type { Logger } from '../log.ts';
+import { stderrBotLogger } from './log.ts';
 import { describeRegistration, registerCommands, type Registration } from './register.ts';
 import { createRouter } from './router.ts';
 import { attachReactionHandling } from './reactions/index.ts';
@@ -31,7 +32,7 @@ export interface RunningBot {
 
 export interface StartBotOptions {
   config: Config;
-  log?: BotLogger;
+  log?: Logger;
   commands?: readonly CommandModule<unknown>[];
   /** The request handling (database, pipeline, delivery); without it the commands that need it say so. */
   runtime?: BotRuntime;

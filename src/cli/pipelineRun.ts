@@ -6,9 +6,9 @@
  */
 import type { Config } from '../config.ts';
 import { allSettled, type StageStates } from '../domain/cliProgress.ts';
-import { EngineClient, type EngineLogger } from '../jobs/engine/client.ts';
+import { EngineClient } from '../jobs/engine/client.ts';
 import type { CancelTicket } from '../jobs/pipeline/cancel.ts';
-import type { WorkerLogger } from '../jobs/workers/logger.ts';
+import type { Logger } from '../log.ts';
 import type { FollowedRow, FollowOutcome } from './follow.ts';
 import { chooseMode, createProgressView } from './progressView.ts';
 import type { Session } from './session.ts';
@@ -71,7 +71,7 @@ export async function withPipelineSession(spec: PipelineSessionSpec, body: (runn
   const verbose = spec.config.verbose || spec.config.logLevel === 'debug' || spec.config.logLevel === 'trace';
   // After Ctrl-C the workers report the rows they could not finish; that is expected, not news.
   let stopping = false;
-  const log: WorkerLogger & EngineLogger = {
+  const log: Logger = {
     info: (m) => (verbose ? view.log(`[worker] ${m}`) : undefined),
     warn: (m) => (verbose || !stopping ? view.log(`[worker] ${m}`) : undefined),
     error: (m) => view.log(`[worker] ${m}`),

@@ -23,7 +23,7 @@ import type { PipelineContext } from '../jobs/pipeline/requestSeparation.ts';
 import { createBoss } from '../jobs/queues/boss.ts';
 import { QUEUE_NAMES } from '../jobs/queues/payloads.ts';
 import { StoragePaths } from '../jobs/storage/paths.ts';
-import type { WorkerLogger } from '../jobs/workers/logger.ts';
+import type { Logger } from '../log.ts';
 import type { AttemptWatch } from '../jobs/workers/attempt.ts';
 import type { RunningReaper } from '../jobs/workers/reaper.ts';
 import { startWorkerSide } from '../jobs/workers/runtime.ts';
@@ -38,7 +38,7 @@ export interface SessionOptions {
    * The session closes it; if openSession fails, it stays the caller's to close.
    */
   engine?: EngineClient;
-  log: WorkerLogger;
+  log: Logger;
 }
 
 export interface Session {
@@ -151,7 +151,7 @@ function buildSession(options: SessionOptions, database: Database, orm: Orm, bos
 }
 
 /** One shutdown step: bounded in time, and a failing step does not stop the ones after it. */
-async function step(what: string, run: () => Promise<unknown>, timeoutMs: number, log: WorkerLogger): Promise<void> {
+async function step(what: string, run: () => Promise<unknown>, timeoutMs: number, log: Logger): Promise<void> {
   const started = performance.now();
   try {
     if (await settlesWithin(run(), timeoutMs)) log.info(`shutdown: ${what}: ${Math.round(performance.now() - started)} ms`);

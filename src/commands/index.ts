@@ -7,7 +7,7 @@ import * as separate from './separate.ts';
 import * as status from './status.ts';
 import type { CommandModule } from './types.ts';
 
-export type { CommandDeps, CommandLogger, CommandModule } from './types.ts';
+export type { CommandDeps, CommandModule } from './types.ts';
 
 // Each module's Input type is checked against its own parse/execute; the list needs only the common shape.
 export const COMMANDS: readonly CommandModule<unknown>[] = [separate, analyze, status, cancel, models, help];

@@ -8,14 +8,14 @@
  * is answered privately; nothing is written for it.
  */
 import { MessageFlags, type ChatInputCommandInteraction } from 'discord.js';
-import type { BotDeps } from '../bot/deps.ts';
-import { pipelineInputFor, SourceError } from '../bot/requests/source.ts';
-import { releaseSlot, takeSlot } from '../bot/requests/slots.ts';
+import { releaseSlot, takeSlot } from '../requests/slots.ts';
+import { createRequest } from '../requests/store.ts';
+import { pipelineInputFor, SourceError } from './source.ts';
 import { InputError, requestAnalysis, requestSeparation } from '../jobs/pipeline/index.ts';
 import { TOKEN_LIFETIME_MS } from '../domain/deliveryPolicy.ts';
 import { UnknownModelError } from '../domain/modelCatalog.ts';
 import type { SourceOptions } from './sourceOptions.ts';
-import type { CommandDeps } from './types.ts';
+import type { CommandDeps, RequestContext } from './types.ts';
 
 export const NOT_READY = 'I am still starting up. Please try again in a few seconds.';
 
@@ -31,13 +31,13 @@ async function privateAnswer(interaction: ChatInputCommandInteraction, text: str
 }
 
 export async function startRequest(interaction: ChatInputCommandInteraction, input: SourceOptions, deps: CommandDeps, kind: 'separate' | 'analyze'): Promise<void> {
-  const bot: BotDeps | undefined = deps.bot;
+  const bot = deps.bot;
   if (!bot) {
     await interaction.editReply(NOT_READY);
     return;
   }
   // Per-user concurrency (SFA_USER_CONCURRENCY): a slot is taken before anything slow happens, so
-  // parallel commands of one user count each other (src/bot/requests/slots.ts).
+  // parallel commands of one user count each other (src/requests/slots.ts).
   const limit = bot.config.limits.userConcurrency;
   const slot = await takeSlot(bot.orm, interaction.user.id, limit);
   if (!slot.ok) {
@@ -51,7 +51,7 @@ export async function startRequest(interaction: ChatInputCommandInteraction, inp
   }
 }
 
-async function queueRequest(interaction: ChatInputCommandInteraction, input: SourceOptions, bot: BotDeps, kind: 'separate' | 'analyze', slotId: string): Promise<void> {
+async function queueRequest(interaction: ChatInputCommandInteraction, input: SourceOptions, bot: RequestContext, kind: 'separate' | 'analyze', slotId: string): Promise<void> {
   let pipelineInput: string;
   let ticket: { trackId: string; processingJobId?: string; analysisJobId: string };
   try {
@@ -70,33 +70,23 @@ async function queueRequest(interaction: ChatInputCommandInteraction, input: Sou
   const now = Date.now();
   const choosing = kind === 'separate' && !input.model;
   // The Request row replaces the slot in one transaction: the user's count never has a gap nor a double.
-  const rows = await bot.orm.em.fork().transactional(async (em) => {
-    await em.execute(`delete from request_slots where id = ?`, [slotId]);
-    return em.execute<{ id: string }[]>(
-      `insert into requests (kind, requester_id, guild_id, channel_id, application_id, interaction_token, interaction_expires_at,
-                             model, model_source, format, track_id, processing_job_id, analysis_job_id, reaction_window_ends_at,
-                             attachment_size_limit, dm_state)
-       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending') returning id`,
-      [
-        kind,
-        interaction.user.id,
-        interaction.guildId,
-        interaction.channelId,
-        interaction.applicationId,
-        interaction.token,
-        new Date(interaction.createdTimestamp + TOKEN_LIFETIME_MS),
-        kind === 'separate' ? (input.model ?? null) : null,
-        kind === 'separate' && input.model ? 'option' : null,
-        kind === 'separate' ? (input.format ?? 'wav') : null,
-        ticket.trackId,
-        ticket.processingJobId ?? null,
-        ticket.analysisJobId,
-        choosing ? new Date(now + bot.config.bot.reactionWindowMs) : null,
-        attachmentLimit(interaction),
-      ],
-    );
+  const requestId = await createRequest(bot.orm, slotId, {
+    kind,
+    requesterId: interaction.user.id,
+    guildId: interaction.guildId,
+    channelId: interaction.channelId,
+    applicationId: interaction.applicationId,
+    interactionToken: interaction.token,
+    interactionExpiresAt: new Date(interaction.createdTimestamp + TOKEN_LIFETIME_MS),
+    model: kind === 'separate' ? (input.model ?? null) : null,
+    modelSource: kind === 'separate' && input.model ? 'option' : null,
+    format: kind === 'separate' ? (input.format ?? 'wav') : null,
+    trackId: ticket.trackId,
+    processingJobId: ticket.processingJobId ?? null,
+    analysisJobId: ticket.analysisJobId,
+    reactionWindowEndsAt: choosing ? new Date(now + bot.config.bot.reactionWindowMs) : null,
+    attachmentSizeLimit: attachmentLimit(interaction),
   });
-  const requestId = rows[0]!.id;
   bot.log.info(`request ${requestId}: /${kind} by ${interaction.user.id} (track ${ticket.trackId})`);
   bot.requestChanged(requestId);
 }

@@ -1,6 +1,6 @@
 /** /status: the user's recent requests and where each stands (private). */
 import { SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
-import { loadRequestsOf, stagesOf, type RequestRow } from '../bot/requests/view.ts';
+import { loadRequestsOf, stagesOf, type RequestRow } from '../requests/view.ts';
 import { renderStatusLines, type RequestStatus } from '../domain/requestStatus.ts';
 import { NOT_READY } from './requestFlow.ts';
 import type { CommandDeps } from './types.ts';

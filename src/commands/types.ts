@@ -6,20 +6,31 @@
  */
 import type { ChatInputCommandInteraction, RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
 import type { Config } from '../config.ts';
+import type { Logger } from '../log.ts';
+import type { Orm } from '../db/orm.ts';
+import type { PipelineContext } from '../jobs/pipeline/index.ts';
 import type { Parsed } from './sourceOptions.ts';
-import type { BotDeps } from '../bot/deps.ts';
 
-export interface CommandLogger {
-  info(message: string): void;
-  warn(message: string): void;
-  error(message: string): void;
+/**
+ * What a command that handles requests gets, in one typed context (the bot
+ * runtime builds it; the bot's own parts extend it in src/bot/deps.ts).
+ */
+export interface RequestContext {
+  orm: Orm;
+  pipeline: PipelineContext;
+  /** The bot's own settings are config.bot. */
+  config: Config;
+  log: Logger;
+  /** Something about the request changed (model chosen, rows linked): re-render its message. */
+  requestChanged(requestId: string): void;
 }
+
 
 export interface CommandDeps {
   config: Config;
-  log: CommandLogger;
+  log: Logger;
   /** The request handling; unset when the bot runs without it (tests of the command layer). */
-  bot?: BotDeps;
+  bot?: RequestContext;
 }
 
 export interface CommandModule<Input = undefined> {

@@ -122,3 +122,10 @@ export function stemTypesFor(model: ModelName | ModelInfo, twoStems?: StemType):
   }
   return [twoStems, 'accompaniment'];
 }
+
+/** Stems in the model's catalog order (its `stems` list); types it does not list after them, by name. */
+export function inCatalogOrder<T>(model: ModelName, items: readonly T[], typeOf: (item: T) => string): T[] {
+  const order: readonly string[] = getModel(model)?.stems ?? [];
+  const rank = (t: string) => order.indexOf(t) + 1 || order.length + 1;
+  return [...items].sort((a, b) => rank(typeOf(a)) - rank(typeOf(b)) || typeOf(a).localeCompare(typeOf(b)));
+}

@@ -74,7 +74,7 @@ export interface ReactionRequestState {
 }
 
 export interface ReactorUsage {
-  /** The reactor's separations queued or running now. */
+  /** The reactor's requests in progress (src/requests/slots.ts: the one count of SFA_USER_CONCURRENCY). */
   inFlight: number;
   /** When the reactor's recent requests were made (any order; older ones are ignored). */
   recentRequestTimes: readonly number[];
@@ -108,8 +108,8 @@ export function windowIsOpen(request: ReactionRequestState, now: number): boolea
 /** The over-limit message, or undefined when the reactor may make one more request. */
 export function limitMessage(usage: ReactorUsage, limits: UserLimits, now: number, countInFlight: boolean): string | undefined {
   if (countInFlight && usage.inFlight >= limits.maxInFlight) {
-    const plural = usage.inFlight === 1 ? 'separation' : 'separations';
-    return `You already have ${usage.inFlight} ${plural} running (the limit is ${limits.maxInFlight}). React again when one has finished.`;
+    const plural = usage.inFlight === 1 ? 'request' : 'requests';
+    return `You already have ${usage.inFlight} ${plural} in progress (the limit is ${limits.maxInFlight}). React again when one has finished.`;
   }
   const recent = usage.recentRequestTimes.filter((t) => t > now - HOUR_MS && t <= now).sort((a, b) => a - b);
   if (recent.length >= limits.maxPerHour) {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { REPO_ROOT } from '../../src/config.ts';
-import type { EngineLogger } from '../../src/jobs/engine/client.ts';
+import type { Logger } from '../../src/log.ts';
 
 export const PYTHON = process.env.SFA_PYTHON ?? path.join(REPO_ROOT, 'python/.venv/bin/python');
 
@@ -97,7 +97,7 @@ export function wavInfo(file: string): { channels: number; sampleRate: number; b
 }
 
 /** Collects engine stderr instead of printing it; tests can inspect it on failure. */
-export function memoryLogger(): EngineLogger & { lines: string[] } {
+export function memoryLogger(): Logger & { lines: string[] } {
   const lines: string[] = [];
   return { lines, info: (m) => lines.push(m), warn: (m) => lines.push(m), error: (m) => lines.push(m) };
 }

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, type Config } from '../../src/config.ts';
-import { pipelineInputFor, SourceError } from '../../src/bot/requests/source.ts';
+import { pipelineInputFor, SourceError } from '../../src/commands/source.ts';
 import { makeTone } from '../download/helpers.ts';
 import { startFakeHttp, type FakeHttp } from '../support/fakeHttp.ts';
 

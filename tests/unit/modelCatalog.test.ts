@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
+  inCatalogOrder,
   DEFAULT_MODEL,
   MODELS,
   MODEL_NAMES,
@@ -43,6 +44,13 @@ describe('model catalog', () => {
     expect(stems).toContain('guitar');
     expect(stems).toContain('piano');
     expect(stemTypesFor(requireModel('htdemucs_6s'))).toBe(stems);
+  });
+
+  it('puts stems in the model\'s catalog order, unknown types after them by name', () => {
+    const rows = ['vocals', 'accompaniment', 'bass', 'zeta', 'other', 'drums'].map((stem_type) => ({ stem_type }));
+    expect(inCatalogOrder('htdemucs', rows, (r) => r.stem_type).map((r) => r.stem_type)).toEqual(['drums', 'bass', 'other', 'vocals', 'accompaniment', 'zeta']);
+    expect(inCatalogOrder('htdemucs_6s', ['piano', 'vocals', 'guitar', 'drums'], (s) => s)).toEqual(['drums', 'vocals', 'guitar', 'piano']);
+    expect(inCatalogOrder('no-such-model', ['vocals', 'bass'], (s) => s)).toEqual(['bass', 'vocals']);
   });
 
   it('STEM_TYPES is every stem in the catalog plus accompaniment, without repeats', () => {

@@ -173,7 +173,7 @@ describe('decideReaction', () => {
       expect(decision).toEqual({
         action: 'ignore',
         reason: 'over_limit',
-        message: 'You already have 2 separations running (the limit is 2). React again when one has finished.',
+        message: 'You already have 2 requests in progress (the limit is 2). React again when one has finished.',
       });
       expect(decide({ ...after, reactorId: OTHER, usage: { inFlight: 1, recentRequestTimes: [] } })).toMatchObject({
         action: 'reprocess',
@@ -192,7 +192,7 @@ describe('decideReaction', () => {
 
     it('uses the limits given', () => {
       const decision = decide({ ...after, limits: { maxInFlight: 1, maxPerHour: 100 }, usage: { inFlight: 1, recentRequestTimes: [] } });
-      expect(decision).toMatchObject({ message: expect.stringContaining('1 separation running (the limit is 1)') });
+      expect(decision).toMatchObject({ message: expect.stringContaining('1 request in progress (the limit is 1)') });
     });
   });
 });
@@ -242,7 +242,7 @@ describe('limitMessage (hourly)', () => {
 
   it('reports the in-flight limit before the hourly one, only when asked to count it', () => {
     const usage = { inFlight: 2, recentRequestTimes: [NOW, NOW, NOW] };
-    expect(limitMessage(usage, limits, NOW, true)).toContain('running');
+    expect(limitMessage(usage, limits, NOW, true)).toContain('in progress');
     expect(limitMessage(usage, limits, NOW, false)).toContain('last hour');
   });
 

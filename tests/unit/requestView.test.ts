@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CANCELLED_BY_REQUESTER, isFinal, renderRequest, workEnded, type RequestRow } from '../../src/bot/requests/view.ts';
+import { CANCELLED_BY_REQUESTER } from '../../src/domain/requestLifecycle.ts';
+import { isFinal, renderRequest, workEnded, type RequestRow } from '../../src/requests/view.ts';
 
 const NOW = 1_800_000_000_000;
 const row = (fields: Partial<RequestRow> = {}): RequestRow =>

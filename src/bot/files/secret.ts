@@ -9,19 +9,16 @@ import { chmod, link, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promi
 import path from 'node:path';
 import { Secret } from '../../config.ts';
 import { MIN_SECRET_LENGTH } from '../../domain/signedLink.ts';
+import type { Logger } from '../../log.ts';
 
 export const LINK_SECRET_FILE = 'link-secret';
 
-export interface SecretLogger {
-  info(message: string): void;
-  warn(message: string): void;
-}
 
 export class LinkSecretError extends Error {
   override readonly name = 'LinkSecretError';
 }
 
-async function readStored(file: string, log: SecretLogger): Promise<Secret | undefined> {
+async function readStored(file: string, log: Pick<Logger, 'info' | 'warn'>): Promise<Secret | undefined> {
   let content: string;
   try {
     content = await readFile(file, 'utf8');
@@ -41,7 +38,7 @@ async function readStored(file: string, log: SecretLogger): Promise<Secret | und
   return new Secret(value);
 }
 
-export async function resolveLinkSecret(options: { configured: Secret | undefined; dataDir: string; log: SecretLogger }): Promise<Secret> {
+export async function resolveLinkSecret(options: { configured: Secret | undefined; dataDir: string; log: Pick<Logger, 'info' | 'warn'> }): Promise<Secret> {
   if (options.configured) return options.configured;
   const file = path.join(options.dataDir, LINK_SECRET_FILE);
   const stored = await readStored(file, options.log);

@@ -20,12 +20,8 @@ import { verify } from '../../domain/signedLink.ts';
 import { contentDisposition, downloadFileName } from './names.ts';
 import type { StemLookup } from './lookup.ts';
 import { decideRange } from './range.ts';
+import type { Logger } from '../../log.ts';
 
-export interface FileServerLogger {
-  info(message: string): void;
-  warn(message: string): void;
-  error(message: string): void;
-}
 
 export interface FileServerOptions {
   host: string;
@@ -38,7 +34,7 @@ export interface FileServerOptions {
   dataDir: string;
   /** PUBLIC_BASE_URL, for its path prefix. */
   publicBaseUrl?: string;
-  log: FileServerLogger;
+  log: Logger;
   /** Epoch ms, for link expiry. */
   now?: () => number;
   /**

@@ -6,37 +6,17 @@
  * MAX_ATTEMPTS, then `failed`. A row left `sending` by a process that died
  * is taken up again after STALE_SENDING_MS.
  */
-import type { Orm } from '../../db/orm.ts';
 import { probeAndDeliverStems, type StemsContext } from './stemsDelivery.ts';
 import { deliverDm } from './dmDelivery.ts';
+import type { Outcome } from './outcome.ts';
 import type { BotDeps } from '../deps.ts';
+import { stemsNotSent } from '../../domain/requestLifecycle.ts';
+import { claimDueDelivery, failRequest, markDeliveryFailed, markDeliverySent, retryDeliveryLater } from '../../requests/outbox.ts';
 
 export const MAX_ATTEMPTS = 5;
 export const STALE_SENDING_MS = 10 * 60_000;
 
-interface Claimed {
-  id: string;
-  request_id: string;
-  kind: 'stems' | 'dm';
-  payload: Record<string, string>;
-  attempts: number;
-}
-
-async function claim(orm: Orm): Promise<Claimed | undefined> {
-  const rows = await orm.em.getConnection().execute<Claimed[]>(
-    `update deliveries set state = 'sending', attempts = attempts + 1, updated_at = now()
-      where id = (select id from deliveries
-                   where kind in ('stems', 'dm')
-                     and ((state = 'pending' and next_attempt_at <= now())
-                       or (state = 'sending' and updated_at < now() - make_interval(secs => ?)))
-                   order by next_attempt_at for update skip locked limit 1)
-      returning id, request_id, kind, payload, attempts`,
-    [STALE_SENDING_MS / 1000],
-  );
-  return rows[0];
-}
-
-export type Outcome = { ok: true } | { ok: false; error: string; retry: boolean };
+export type { Outcome } from './outcome.ts';
 
 export class Dispatcher {
   private readonly deps: () => BotDeps;
@@ -86,7 +66,7 @@ export class Dispatcher {
     const { orm, log } = this.deps();
     for (;;) {
       if (this.closed) return;
-      const row = await claim(orm);
+      const row = await claimDueDelivery(orm, STALE_SENDING_MS / 1000);
       if (!row) return;
       let outcome: Outcome;
       try {
@@ -94,24 +74,15 @@ export class Dispatcher {
       } catch (error) {
         outcome = { ok: false, error: (error as Error).message, retry: true };
       }
-      const conn = orm.em.getConnection();
       if (outcome.ok) {
-        await conn.execute(`update deliveries set state = 'sent', sent_at = now(), last_error = null, updated_at = now() where id = ?`, [row.id]);
+        await markDeliverySent(orm, row.id);
       } else if (outcome.retry && row.attempts < MAX_ATTEMPTS) {
         log.warn(`delivery ${row.kind} of request ${row.request_id} failed (attempt ${row.attempts}), will retry: ${outcome.error}`);
-        await conn.execute(
-          `update deliveries set state = 'pending', last_error = ?, next_attempt_at = now() + make_interval(secs => ?), updated_at = now() where id = ?`,
-          [outcome.error.slice(0, 1000), 2 ** row.attempts, row.id],
-        );
+        await retryDeliveryLater(orm, row.id, outcome.error, 2 ** row.attempts);
       } else {
         log.error(`delivery ${row.kind} of request ${row.request_id} failed: ${outcome.error}`);
-        await conn.execute(`update deliveries set state = 'failed', last_error = ?, updated_at = now() where id = ?`, [outcome.error.slice(0, 1000), row.id]);
-        if (row.kind === 'stems') {
-          await conn.execute(`update requests set delivery_state = 'failed', delivery_error = ?, updated_at = now() where id = ? and delivery_state in ('pending', 'delivering')`, [
-            `the stems could not be sent: ${outcome.error.slice(0, 300)}`,
-            row.request_id,
-          ]);
-        }
+        await markDeliveryFailed(orm, row.id, outcome.error);
+        if (row.kind === 'stems') await failRequest(orm, row.request_id, stemsNotSent(outcome.error));
       }
       this.afterDelivery(row.request_id);
     }

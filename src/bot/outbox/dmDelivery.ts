@@ -7,14 +7,14 @@ import type { AnalysisRowLike } from '../../domain/analysisWording.ts';
 import { StoragePaths } from '../../jobs/storage/paths.ts';
 import { sendAnalysisDm } from '../delivery/dm.ts';
 import type { BotDeps } from '../deps.ts';
-import { loadRequest, trackCard } from '../requests/view.ts';
-import type { Outcome } from './dispatcher.ts';
+import { settleDm, markDelivered } from '../../requests/outbox.ts';
+import { loadRequest, trackCard } from '../../requests/view.ts';
+import type { Outcome } from './outcome.ts';
 
 export async function deliverDm(deps: BotDeps, requestId: string, payload: Record<string, string>): Promise<Outcome> {
   const row = await loadRequest(deps.orm, requestId);
   if (!row || row.dm_state !== 'pending') return { ok: true };
-  const conn = deps.orm.em.getConnection();
-  const results = await conn.execute<AnalysisRowLike[]>(
+  const results = await deps.orm.em.getConnection().execute<AnalysisRowLike[]>(
     `select r.tempo, r.key, r.energy, r.spectral_centroid, r.features from analysis_results r where r.analysis_job_id = ?`,
     [payload.analysisJobId],
   );
@@ -31,12 +31,10 @@ export async function deliverDm(deps: BotDeps, requestId: string, payload: Recor
   });
   if (result.dmState === 'failed') {
     const retry = result.status === undefined || result.status >= 500 || result.status === 429;
-    if (!retry) await conn.execute(`update requests set dm_state = 'failed', updated_at = now() where id = ?`, [requestId]);
+    if (!retry) await settleDm(deps.orm, requestId, 'failed');
     return { ok: false, error: result.reason, retry };
   }
-  await conn.execute(`update requests set dm_state = ?, updated_at = now() where id = ?`, [result.dmState, requestId]);
-  if (row.kind === 'analyze') {
-    await conn.execute(`update requests set delivery_state = 'delivered', delivered_at = now(), updated_at = now() where id = ? and delivery_state in ('pending', 'delivering')`, [requestId]);
-  }
+  await settleDm(deps.orm, requestId, result.dmState);
+  if (row.kind === 'analyze') await markDelivered(deps.orm, requestId);
   return { ok: true };
 }

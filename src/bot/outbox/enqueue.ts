@@ -8,7 +8,9 @@
  *   what went wrong and what to do).
  */
 import type { Orm } from '../../db/orm.ts';
-import { loadRequest, workEnded } from '../requests/view.ts';
+import { isOpen, workFailure } from '../../domain/requestLifecycle.ts';
+import { enqueueDm, enqueueStems, failRequest, lockDeliveryState } from '../../requests/outbox.ts';
+import { loadRequest, workEnded, workOf } from '../../requests/view.ts';
 
 export interface Enqueued {
   stems: boolean;
@@ -25,41 +27,15 @@ export async function enqueueDue(orm: Orm, requestId: string): Promise<Enqueued>
   const dmReady = row.a_status === 'completed' && !!row.analysis_job_id && row.dm_state === 'pending';
   if (!stemsReady && !dmReady && !workEnded(row)) return out;
   await orm.em.fork().transactional(async (em) => {
-    const locked = await em.execute<{ delivery_state: string }[]>(`select delivery_state from requests where id = ? for update`, [requestId]);
-    const state = locked[0]?.delivery_state;
+    const state = await lockDeliveryState(em, requestId);
     if (!state || state === 'failed') return;
-    const open = state === 'pending' || state === 'delivering';
-    if (open && stemsReady) {
-      const inserted = await em.execute<{ id: string }[]>(
-        `insert into deliveries (request_id, kind, payload)
-         select ?, 'stems', ?::jsonb
-          where not exists (select 1 from deliveries where request_id = ? and kind = 'stems' and payload->>'processingJobId' = ?)
-         returning id`,
-        [requestId, JSON.stringify({ processingJobId: row.processing_job_id }), requestId, row.processing_job_id],
-      );
-      out.stems = inserted.length > 0;
-    }
-    if (dmReady) {
-      const inserted = await em.execute<{ id: string }[]>(
-        `insert into deliveries (request_id, kind, payload) values (?, 'dm', ?::jsonb)
-         on conflict (request_id, kind) where kind in ('progress_edit', 'dm') do nothing returning id`,
-        [requestId, JSON.stringify({ analysisJobId: row.analysis_job_id })],
-      );
-      out.dm = inserted.length > 0;
-    }
+    const open = isOpen(state);
+    if (open && stemsReady) out.stems = await enqueueStems(em, requestId, row.processing_job_id!);
+    if (dmReady) out.dm = await enqueueDm(em, requestId, row.analysis_job_id!);
     if (open && workEnded(row)) {
-      const failure =
-        row.d_status === 'failed' && row.p_status !== 'completed' && row.a_status !== 'completed'
-          ? `the download failed: ${row.d_error ?? 'no reason given'}`
-          : row.kind === 'separate' && row.p_status === 'failed'
-            ? `the separation failed: ${row.p_error ?? 'no reason given'}`
-            : row.kind === 'analyze' && row.a_status === 'failed'
-              ? `the analysis failed: ${row.a_error ?? 'no reason given'}`
-              : undefined;
       // No failure: an analysis request is delivered by its DM (the dispatcher marks it), a separation by its stems.
-      if (failure) {
-        await em.execute(`update requests set delivery_state = 'failed', delivery_error = ?, updated_at = now() where id = ?`, [failure, requestId]);
-      }
+      const failure = workFailure(workOf(row));
+      if (failure) await failRequest(em, requestId, failure);
     }
   });
   return out;

@@ -10,8 +10,11 @@ import { deliverStems } from '../delivery/stems.ts';
 import type { StemEncoder } from '../delivery/encode.ts';
 import { isTokenRefused } from '../delivery/restErrors.ts';
 import type { BotDeps } from '../deps.ts';
-import { loadRequest, trackCard } from '../requests/view.ts';
-import type { Outcome } from './dispatcher.ts';
+import { inCatalogOrder } from '../../domain/modelCatalog.ts';
+import { partialDelivery } from '../../domain/requestLifecycle.ts';
+import { markDelivered, markDelivering, releaseDelivering } from '../../requests/outbox.ts';
+import { loadRequest, trackCard } from '../../requests/view.ts';
+import type { Outcome } from './outcome.ts';
 
 export interface StemsContext {
   encoder: StemEncoder;
@@ -28,10 +31,13 @@ export async function probeAndDeliverStems(deps: BotDeps, ctx: StemsContext, req
   const processingJobId = payload.processingJobId;
   const stems = await deps.orm.em
     .getConnection()
-    .execute<{ id: string; stem_type: string; file_path: string | null }[]>(`select id, stem_type, file_path from stems where processing_job_id = ? order by stem_type`, [processingJobId]);
-  const sources = stems.filter((s) => s.file_path).map((s) => ({ id: s.id, name: s.stem_type, filePath: s.file_path!, durationSeconds: row.duration }));
+    .execute<{ id: string; stem_type: string; file_path: string | null }[]>(`select id, stem_type, file_path from stems where processing_job_id = ?`, [processingJobId]);
   const model = (await deps.orm.em.getConnection().execute<{ model: string }[]>(`select model from processing_jobs where id = ?`, [processingJobId]))[0]?.model ?? row.model ?? 'htdemucs';
-  await deps.orm.em.getConnection().execute(`update requests set delivery_state = 'delivering', updated_at = now() where id = ? and delivery_state = 'pending'`, [requestId]);
+  // The model catalog's order, as the CLI lists them.
+  const sources = inCatalogOrder(model, stems, (s) => s.stem_type)
+    .filter((s) => s.file_path)
+    .map((s) => ({ id: s.id, name: s.stem_type, filePath: s.file_path!, durationSeconds: row.duration }));
+  await markDelivering(deps.orm, requestId);
 
   const tokenGood = row.interaction_expires_at.getTime() - TOKEN_MARGIN_MS > Date.now();
   const run = (target: StemsTarget) =>
@@ -52,17 +58,13 @@ export async function probeAndDeliverStems(deps: BotDeps, ctx: StemsContext, req
   const tokenRefused = result.state === 'failed' && result.failures.some(isTokenRefused);
   if (tokenGood && tokenRefused) result = await run({ via: 'channel', channelId: row.channel_id });
 
-  const conn = deps.orm.em.getConnection();
   if (result.state === 'failed') {
     const why = result.failures[0]?.text ?? result.outcomes.find((o) => o.status === 'failed')?.['reason' as never] ?? 'nothing could be sent';
-    await conn.execute(`update requests set delivery_state = 'pending', updated_at = now() where id = ? and delivery_state = 'delivering'`, [requestId]);
+    await releaseDelivering(deps.orm, requestId);
     return { ok: false, error: String(why), retry: true };
   }
   const failed = result.outcomes.filter((o) => o.status === 'failed').map((o) => `${o.name}: ${'reason' in o ? o.reason : 'failed'}`);
-  await conn.execute(`update requests set delivery_state = 'delivered', delivery_error = ?, delivered_at = now(), updated_at = now() where id = ?`, [
-    failed.length ? `some stems were not delivered (${failed.join('; ').slice(0, 500)})` : null,
-    requestId,
-  ]);
+  await markDelivered(deps.orm, requestId, partialDelivery(failed));
   deps.log.info(`request ${requestId}: stems ${result.state} (${result.outcomes.map((o) => `${o.name} ${o.status}`).join(', ')})`);
   return { ok: true };
 }

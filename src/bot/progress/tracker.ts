@@ -21,7 +21,8 @@ import { initialDeliveryState, step, type DeliveryAction, type DeliveryEvent, ty
 import { payloadHash, renderMovedNotice, type MessagePayload } from '../../domain/messages.ts';
 import { isTokenRefused, restFailure } from '../delivery/restErrors.ts';
 import type { BotDeps } from '../deps.ts';
-import { isFinal, loadRequest, renderRequest, type RequestRow } from '../requests/view.ts';
+import { recordProgressEdited, recordProgressPosted } from '../../requests/store.ts';
+import { isFinal, loadRequest, renderRequest, type RequestRow } from '../../requests/view.ts';
 
 interface Entry {
   state: ProgressDeliveryState;
@@ -145,19 +146,10 @@ export class ProgressTracker {
         }
         if (event.type === 'edited' || event.type === 'posted') {
           const now = new Date();
-          const conn = orm.em.getConnection();
           if (event.type === 'posted') {
-            await conn.execute(
-              `update requests set progress_hash = ?, progress_edited_at = ?, channel_message_id = ?, progress_message_posted_at = ?, updated_at = now() where id = ?`,
-              [action.hash, now, event.messageId, now, requestId],
-            );
+            await recordProgressPosted(orm, requestId, action.hash, now, event.messageId);
           } else {
-            await conn.execute(`update requests set progress_hash = ?, progress_edited_at = ?, message_id = coalesce(message_id, ?), updated_at = now() where id = ?`, [
-              action.hash,
-              now,
-              messageId ?? null,
-              requestId,
-            ]);
+            await recordProgressEdited(orm, requestId, action.hash, now, messageId ?? null);
             if (messageId && row.message_id === null) {
               row.message_id = messageId;
               this.onMessage(requestId, row, messageId);

@@ -31,6 +31,7 @@ import {
 } from '../../domain/reactionCatchUp.ts';
 import type { ReactionEmoji } from '../../domain/reactionChoice.ts';
 import { restFailure } from '../delivery/restErrors.ts';
+import { lockRequest, recentSeparationMessages } from '../../requests/store.ts';
 import type { BotDeps } from '../deps.ts';
 import { handleSerially } from './index.ts';
 import { reactionKey, sightings } from './sightings.ts';
@@ -56,13 +57,7 @@ export interface CatchUpOptions {
  * whose work failed or that its requester called off.
  */
 async function recentRequestMessages(deps: BotDeps, limits: CatchUpLimits): Promise<RequestMessages[]> {
-  const rows = await deps.orm.em.getConnection().execute<{ id: string; channel_id: string; message_id: string | null; channel_message_id: string | null }[]>(
-    `select id, channel_id, message_id, channel_message_id from requests
-      where kind = 'separate' and delivery_state <> 'failed' and (message_id is not null or channel_message_id is not null)
-        and inserted_at > now() - make_interval(secs => ?)
-      order by inserted_at desc, id limit ?`,
-    [limits.maxAgeMs / 1000, limits.maxMessages],
-  );
+  const rows = await recentSeparationMessages(deps.orm, limits.maxAgeMs / 1000, limits.maxMessages);
   return rows.map((r) => ({ requestId: r.id, channelId: r.channel_id, messageId: r.message_id, channelMessageId: r.channel_message_id }));
 }
 
@@ -114,8 +109,7 @@ async function recordMissed(deps: BotDeps, message: MessageToScan, reactions: Li
   let noted: string[] = [];
   try {
     return await deps.orm.em.fork().transactional(async (em) => {
-      const request = await em.execute<{ id: string }[]>(`select id from requests where id = ? for update`, [message.requestId]);
-      if (!request.length) return [];
+      if (!(await lockRequest(em, message.requestId))) return [];
       const known = await em.execute<KnownReaction[]>(`select user_id as "userId", model from reaction_choices where message_id = ?`, [message.messageId]);
       const keyOf = (m: MissedReaction) => reactionKey(message.messageId, m.userId, m.model);
       const missed = missedReactions({ botUserId: deps.botUserId, reactions, known }).filter((m) => !sightings.seenLive(keyOf(m)));

@@ -24,8 +24,8 @@
  *   channel and format, model already chosen, no DM, no interaction token of
  *   its own, so its progress and stems go to channel messages of its own) then `startSeparation`, which
  *   reuses the download and, for a finished model, the stems: the delivery
- *   path then answers at once. Its id is kept in the outcome
- *   (`reprocess:<id>`), which is how "models running for this message" is known.
+ *   path then answers at once. The new request is the choice's
+ *   `spawned_request_id`, which is how "models running for this message" is known.
  * - Over a user's limit → a short channel reply to the request message that
  *   pings only that user. Not a DM: DMs may be closed (403 / 50007) and the
  *   reactor is looking at that channel; allowed_mentions keeps anyone else
@@ -46,6 +46,8 @@ import {
   type ReactionDecision,
   type UserLimits,
 } from '../../domain/reactionChoice.ts';
+import { requestsInProgress } from '../../requests/slots.ts';
+import { insertReprocessRequest, lockRequest, requestTimesOfLastHour, runningModelsOfMessage, separationOfMessage } from '../../requests/store.ts';
 import type { BotDeps } from '../deps.ts';
 import { applyModelChoice, startSeparation } from '../requests/chooseModel.ts';
 import { reactionKey, sightings } from './sightings.ts';
@@ -98,12 +100,8 @@ export async function recordReaction(deps: BotDeps, event: ReactionEvent): Promi
   await handleSerially(deps, rows[0]!.id);
 }
 
-async function requestForMessage(deps: BotDeps, messageId: string): Promise<string | undefined> {
-  const rows = await deps.orm.em.getConnection().execute<{ id: string }[]>(
-    `select id from requests where kind = 'separate' and (message_id = ? or channel_message_id = ?) order by inserted_at limit 1`,
-    [messageId, messageId],
-  );
-  return rows[0]?.id;
+function requestForMessage(deps: BotDeps, messageId: string): Promise<string | undefined> {
+  return separationOfMessage(deps.orm, messageId);
 }
 
 /** Pending reactions (recorded, never handled: the process stopped in between), oldest first. */
@@ -166,7 +164,7 @@ async function handleChoice(deps: BotDeps, choiceId: string): Promise<boolean> {
     if (!choice) return false;
     requestId = choice.request_id;
     // Serialises decisions on one request across processes.
-    const request = (await em.execute<RequestRow[]>(`select * from requests where id = ? for update`, [choice.request_id]))[0];
+    const request = await lockRequest<RequestRow>(em, choice.request_id);
     if (!request || !isModelName(choice.model)) {
       await finish(em, choice.id, 'ignored', 'request_gone');
       return true;
@@ -176,7 +174,7 @@ async function handleChoice(deps: BotDeps, choiceId: string): Promise<boolean> {
     followup = outcome.followup;
     // A choice stays pending until applyModelChoice (after this transaction: it updates the row locked
     // here) has run, so a crash in between is finished by the next start; applying twice is harmless.
-    if (followup?.kind !== 'choose') await finish(em, choice.id, outcome.state, outcome.outcome);
+    if (followup?.kind !== 'choose') await finish(em, choice.id, outcome.state, outcome.outcome, outcome.spawned);
     return true;
   });
   if (!claimed || !followup) return claimed;
@@ -199,11 +197,14 @@ async function handleChoice(deps: BotDeps, choiceId: string): Promise<boolean> {
   return true;
 }
 
-async function finish(em: EntityManager, id: string, state: 'handled' | 'ignored', outcome: string): Promise<void> {
-  await em.execute(`update reaction_choices set state = ?, outcome = ?, handled_at = now(), updated_at = now() where id = ?`, [state, outcome, id]);
+async function finish(em: EntityManager, id: string, state: 'handled' | 'ignored', outcome: string, spawned: string | null = null): Promise<void> {
+  await em.execute(`update reaction_choices set state = ?, outcome = ?, spawned_request_id = ?, handled_at = now(), updated_at = now() where id = ?`, [
+    state,
+    outcome,
+    spawned,
+    id,
+  ]);
 }
-
-const TERMINAL = `('completed', 'failed')`;
 
 async function decide(deps: BotDeps, em: EntityManager, choice: ChoiceRow, request: RequestRow): Promise<ReactionDecision> {
   const format = request.format ?? 'wav';
@@ -212,21 +213,10 @@ async function decide(deps: BotDeps, em: EntityManager, choice: ChoiceRow, reque
     [request.track_id, format],
   );
   // This message's own separations still under way: the original's and those reactions asked for.
-  const running = await em.execute<{ model: string }[]>(
-    `select distinct p.model from requests r join processing_jobs p on p.id = r.processing_job_id
-      where p.status not in ${TERMINAL}
-        and (r.id = ? or r.id::text in (select substr(outcome, 11) from reaction_choices where request_id = ? and outcome like 'reprocess:%'))`,
-    [choice.request_id, choice.request_id],
-  );
-  const inFlight = await em.execute<{ n: string }[]>(
-    `select count(*) as n from requests r join processing_jobs p on p.id = r.processing_job_id
-      where r.requester_id = ? and r.kind = 'separate' and p.status not in ${TERMINAL}`,
-    [choice.user_id],
-  );
-  const recent = await em.execute<{ at: Date | string }[]>(`select inserted_at as at from requests where requester_id = ? and inserted_at > now() - interval '1 hour'`, [
-    choice.user_id,
-  ]);
-  // Raw queries may hand timestamps back as Date or as text.
+  const running = await runningModelsOfMessage(em, choice.request_id);
+  // The one per-user limit (SFA_USER_CONCURRENCY); its lock is held until this transaction has written the new request.
+  const inFlight = await requestsInProgress(em, choice.user_id);
+  const recent = await requestTimesOfLastHour(em, choice.user_id);
   return decideReaction({
     request: {
       requesterId: request.requester_id,
@@ -234,14 +224,14 @@ async function decide(deps: BotDeps, em: EntityManager, choice: ChoiceRow, reque
       model: request.model,
       firstSeparationStarted: request.model !== null,
       cachedModels: cached.map((r) => r.model),
-      runningModels: running.map((r) => r.model),
+      runningModels: running,
     },
     reactorId: choice.user_id,
     botUserId: deps.botUserId,
     emoji: choice.emoji,
     now: new Date(choice.inserted_at).getTime(),
     limits: userLimits(deps),
-    usage: { inFlight: Number(inFlight[0]?.n ?? 0), recentRequestTimes: recent.map((r) => new Date(r.at).getTime()).filter((t) => t > Date.now() - HOUR_MS) },
+    usage: { inFlight, recentRequestTimes: recent.filter((t) => t > Date.now() - HOUR_MS) },
   });
 }
 
@@ -250,7 +240,7 @@ async function act(
   decision: ReactionDecision,
   choice: ChoiceRow,
   request: RequestRow,
-): Promise<{ state: 'handled' | 'ignored'; outcome: string; followup?: Followup }> {
+): Promise<{ state: 'handled' | 'ignored'; outcome: string; spawned?: string; followup?: Followup }> {
   switch (decision.action) {
     case 'ignore':
       if (decision.reason === 'over_limit') {
@@ -273,26 +263,21 @@ async function act(
       // Model chosen and processing row not linked yet: if the process stops before startSeparation,
       // the bot start's resumeUnlinkedChoices finishes it.
       const id = randomUUID();
-      await em.execute(
-        `insert into requests (id, kind, requester_id, guild_id, channel_id, message_id, application_id, interaction_token, interaction_expires_at,
-                               model, model_source, format, track_id, attachment_size_limit, dm_state)
-         values (?, 'separate', ?, ?, ?, null, ?, ?, now(), ?, 'reaction', ?, ?, ?, null)`,
-        [
-          id,
-          choice.user_id,
-          request.guild_id,
-          request.channel_id,
-          request.application_id,
-          // No interaction of its own: a placeholder that no webhook accepts, expired at once, so its
-          // progress and stems go to channel messages of its own and never touch the original reply.
-          `none:reaction:${choice.id}`,
-          decision.model,
-          request.format,
-          request.track_id,
-          request.attachment_size_limit,
-        ],
-      );
-      return { state: 'handled', outcome: `${decision.action === 'reprocess' ? 'reprocess' : 'from_cache'}:${id}`, followup: { kind: 'separate', requestId: id } };
+      await insertReprocessRequest(em, {
+        id,
+        requesterId: choice.user_id,
+        guildId: request.guild_id,
+        channelId: request.channel_id,
+        applicationId: request.application_id,
+        // No interaction of its own: a placeholder that no webhook accepts, expired at once, so its
+        // progress and stems go to channel messages of its own and never touch the original reply.
+        interactionToken: `none:reaction:${choice.id}`,
+        model: decision.model,
+        format: request.format,
+        trackId: request.track_id,
+        attachmentSizeLimit: request.attachment_size_limit,
+      });
+      return { state: 'handled', outcome: decision.action, spawned: id, followup: { kind: 'separate', requestId: id } };
     }
   }
 }

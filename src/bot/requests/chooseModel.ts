@@ -9,18 +9,14 @@
 import type { ModelSource } from '../../db/entities/request.ts';
 import type { ModelName } from '../../domain/modelCatalog.ts';
 import { requestSeparation } from '../../jobs/pipeline/index.ts';
+import { chooseModel, linkProcessingJob, separationAsked, unlinkedChoices } from '../../requests/store.ts';
 import type { BotDeps } from '../deps.ts';
 import { pipelineInputOfTrack } from './input.ts';
 
 export type ChoiceResult = 'started' | 'already_chosen' | 'cached';
 
 export async function applyModelChoice(deps: BotDeps, requestId: string, model: ModelName, source: ModelSource): Promise<ChoiceResult> {
-  const won = await deps.orm.em.getConnection().execute<{ id: string }[]>(
-    `update requests set model = ?, model_source = ?, reaction_window_ends_at = least(reaction_window_ends_at, now()), updated_at = now()
-      where id = ? and kind = 'separate' and model is null returning id`,
-    [model, source, requestId],
-  );
-  if (won.length === 0) return 'already_chosen';
+  if (!(await chooseModel(deps.orm, requestId, model, source))) return 'already_chosen';
   const result = await startSeparation(deps, requestId);
   deps.requestChanged(requestId);
   return result;
@@ -28,12 +24,7 @@ export async function applyModelChoice(deps: BotDeps, requestId: string, model: 
 
 /** requestSeparation for a request whose model is chosen, and links its processing row. */
 export async function startSeparation(deps: BotDeps, requestId: string): Promise<ChoiceResult> {
-  const conn = deps.orm.em.getConnection();
-  const rows = await conn.execute<{ model: string; format: string | null; requester_id: string; track_id: string }[]>(
-    `select model, format, requester_id, track_id from requests where id = ?`,
-    [requestId],
-  );
-  const row = rows[0];
+  const row = await separationAsked(deps.orm, requestId);
   if (!row) return 'already_chosen';
   const input = await pipelineInputOfTrack(deps.orm, row.track_id);
   const ticket = await requestSeparation(deps.pipeline, {
@@ -42,8 +33,8 @@ export async function startSeparation(deps: BotDeps, requestId: string): Promise
     format: (row.format ?? 'wav') as 'wav' | 'flac' | 'mp3',
     requester: row.requester_id,
   });
-  await conn.execute(`update requests set processing_job_id = ?, updated_at = now() where id = ?`, [ticket.processingJobId, requestId]);
-  const status = await conn.execute<{ status: string }[]>(`select status from processing_jobs where id = ?`, [ticket.processingJobId]);
+  await linkProcessingJob(deps.orm, requestId, ticket.processingJobId);
+  const status = await deps.orm.em.getConnection().execute<{ status: string }[]>(`select status from processing_jobs where id = ?`, [ticket.processingJobId]);
   return ticket.reused.processing && status[0]?.status === 'completed' ? 'cached' : 'started';
 }
 
@@ -52,9 +43,7 @@ export async function startSeparation(deps: BotDeps, requestId: string): Promise
  * between). They stay pending, so the start's pass over unfinished requests (runtime.ts resume) re-renders them.
  */
 export async function resumeUnlinkedChoices(deps: BotDeps): Promise<number> {
-  const rows = await deps.orm.em
-    .getConnection()
-    .execute<{ id: string }[]>(`select id from requests where kind = 'separate' and model is not null and processing_job_id is null and delivery_state = 'pending'`);
-  for (const r of rows) await startSeparation(deps, r.id);
-  return rows.length;
+  const ids = await unlinkedChoices(deps.orm);
+  for (const id of ids) await startSeparation(deps, id);
+  return ids.length;
 }

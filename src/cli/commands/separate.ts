@@ -14,7 +14,7 @@ import { loadConfigOrReport, type Config } from '../../config.ts';
 import type { AudioFormat } from '../../db/entities/index.ts';
 import { DEFAULT_STEM_FORMAT, isStemFormat, STEM_FORMATS } from '../../domain/audioFormats.ts';
 import { failedStages, type StageStates } from '../../domain/cliProgress.ts';
-import { DEFAULT_MODEL, getModel, unknownModelMessage } from '../../domain/modelCatalog.ts';
+import { DEFAULT_MODEL, getModel, inCatalogOrder, unknownModelMessage } from '../../domain/modelCatalog.ts';
 import { defaultRecordFolder, defaultStemsFolder, recordTrackFolder } from '../../domain/outputNames.ts';
 import type { SpotifyRecordRef } from '../../domain/spotifyInput.ts';
 import { parseRecordChoice } from '../recordInput.ts';
@@ -204,13 +204,10 @@ export async function collectSeparation(
       `select stem_type, file_path, file_size from stems where processing_job_id = ?`,
       [processingId],
     );
-    const order = getModel(options.model)?.stems ?? [];
-    const rank = (t: string) => (order.indexOf(t as never) + 1 || order.length + 1);
-    rows.sort((a, b) => rank(a.stem_type) - rank(b.stem_type) || a.stem_type.localeCompare(b.stem_type));
     outDir = path.resolve(options.outDirFor(title));
     try {
       stems = await copyStems(
-        rows.map((r) => ({ type: r.stem_type, path: r.file_path, size: r.file_size === null ? null : Number(r.file_size) })),
+        inCatalogOrder(options.model, rows, (r) => r.stem_type).map((r) => ({ type: r.stem_type, path: r.file_path, size: r.file_size === null ? null : Number(r.file_size) })),
         outDir,
       );
     } catch (error) {

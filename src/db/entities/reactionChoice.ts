@@ -24,7 +24,10 @@ export const ReactionChoice = defineEntity({
     emoji: p.text(),
     model: p.text(),
     state: p.enum(REACTION_STATES).default('pending'),
+    /** The decision taken: choose, reprocess, from_cache, or why it was ignored. */
     outcome: p.text().nullable(),
+    /** The request a reprocess/from_cache reaction made; NULL otherwise. */
+    spawnedRequest: () => p.manyToOne(Request).nullable().deleteRule('set null').index('reaction_choices_spawned_request_id_index'),
     handledAt: p.datetime().nullable(),
     ...timestampColumns(),
   },

@@ -10,13 +10,15 @@ import { idColumn, timestampColumns } from './columns.ts';
 import { Track } from './track.ts';
 import { ProcessingJob } from './processingJob.ts';
 import { AnalysisJob } from './analysisJob.ts';
+import { DELIVERY_STATES, DM_STATES } from '../../domain/requestLifecycle.ts';
 
 export const REQUEST_KINDS = ['separate', 'analyze'] as const;
 export type RequestKind = (typeof REQUEST_KINDS)[number];
 
-/** pending: work in progress; delivering: a process has claimed the upload; then delivered or failed. */
-export const DELIVERY_STATES = ['pending', 'delivering', 'delivered', 'failed'] as const;
-export type DeliveryState = (typeof DELIVERY_STATES)[number];
+// pending: work in progress; delivering: a process has claimed the upload; then delivered or failed.
+// The analysis DM: pending until sent; DMs closed -> a channel message instead; failed otherwise; NULL: no DM.
+// Both machines are src/domain/requestLifecycle.ts.
+export { DELIVERY_STATES, DM_STATES, type DeliveryState, type DmState } from '../../domain/requestLifecycle.ts';
 
 /** The stem formats a request may ask for (catalog/audio_formats.json `stem_formats`). */
 export const AUDIO_FORMATS = STEM_FORMATS;
@@ -26,9 +28,6 @@ export type AudioFormat = StemFormat;
 export const MODEL_SOURCES = ['option', 'reaction', 'default'] as const;
 export type ModelSource = (typeof MODEL_SOURCES)[number];
 
-/** The analysis DM: pending until sent; DMs closed -> a channel message instead; failed otherwise. NULL: no DM for this request. */
-export const DM_STATES = ['pending', 'sent', 'closed_fallback_sent', 'failed'] as const;
-export type DmState = (typeof DM_STATES)[number];
 
 export const Request = defineEntity({
   name: 'Request',

@@ -1,7 +1,7 @@
 /**
  * A user's place under SFA_USER_CONCURRENCY while a command is still being
  * prepared (its attachment fetched) and has no Request row yet. Taken and
- * counted under a per-user advisory lock (src/bot/requests/slots.ts); removed
+ * counted under a per-user advisory lock (src/requests/slots.ts); removed
  * when the Request row is written or the command fails; expires_at bounds a
  * slot left by a process that died.
  */

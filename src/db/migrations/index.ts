@@ -8,10 +8,12 @@ import { InitialSchema } from './0001_initial_schema.ts';
 import { BotDelivery } from './0002_bot_delivery.ts';
 import { HostileInput } from './0003_hostile_input.ts';
 import { ModelFetch } from './0004_model_fetch.ts';
+import { RequestLifecycle } from './0005_request_lifecycle.ts';
 
 export const MIGRATIONS: MigrationObject[] = [
   { name: '0001_initial_schema', class: InitialSchema },
   { name: '0002_bot_delivery', class: BotDelivery },
   { name: '0003_hostile_input', class: HostileInput },
   { name: '0004_model_fetch', class: ModelFetch },
+  { name: '0005_request_lifecycle', class: RequestLifecycle },
 ];

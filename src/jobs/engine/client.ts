@@ -16,6 +16,7 @@ import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { defaultPython, REPO_ROOT } from '../../config.ts';
 import { childEnv } from '../../domain/childEnv.ts';
+import type { Logger } from '../../log.ts';
 import {
   EngineRequest,
   RESULT_SCHEMAS,
@@ -41,13 +42,8 @@ export class EngineError extends Error {
   }
 }
 
-export interface EngineLogger {
-  info(message: string): void;
-  warn(message: string): void;
-  error(message: string): void;
-}
 
-export const stderrLogger: EngineLogger = {
+export const stderrLogger: Logger = {
   info: (m) => process.stderr.write(`[engine] ${m}\n`),
   warn: (m) => process.stderr.write(`[engine] ${m}\n`),
   error: (m) => process.stderr.write(`[engine] ${m}\n`),
@@ -58,7 +54,7 @@ export interface EngineClientOptions {
   python?: string;
   /** Extra environment for the engine (SFA_MODEL_DIR, SFA_DEVICE, ...), on top of its minimal one (childEnv). */
   env?: Record<string, string | undefined>;
-  logger?: EngineLogger;
+  logger?: Logger;
   /** How long to wait for the `ready` line (imports torch: a few seconds). */
   readyTimeoutMs?: number;
   /** After a cancel, how long the engine gets before it is killed. */
@@ -95,7 +91,7 @@ interface EngineProcess {
 export class EngineClient {
   private readonly python: string;
   private readonly env: Record<string, string | undefined>;
-  private readonly logger: EngineLogger;
+  private readonly logger: Logger;
   private readonly readyTimeoutMs: number;
   private readonly cancelGraceMs: number;
   private proc: EngineProcess | undefined;

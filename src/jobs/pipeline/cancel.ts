@@ -19,6 +19,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { JOB_TABLES, type JobKind } from '../../db/jobStatusWrites.ts';
 import { cancelledError, planCancel, type CancelRow } from '../../domain/cancellation.ts';
 import type { JobStatus } from '../../domain/jobStatus.ts';
+import { openRequestsWaitingFor } from '../../requests/store.ts';
 import { QUEUE_OF_KIND } from '../queues/payloads.ts';
 import { transactionDb } from '../queues/send.ts';
 import { retryTransient } from '../workers/dbRetry.ts';
@@ -145,19 +146,6 @@ async function lockNamed(em: EntityManager, trackId: string, kind: JobKind, id: 
  * track waits for it (also one whose rows are not there yet: its model is still being chosen).
  */
 async function neededByAnotherRequest(em: EntityManager, trackId: string, row: CancelRow, requestId: string | undefined): Promise<boolean> {
-  if (row.kind === 'download') {
-    const found = await em.execute<{ n: string }[]>(
-      `select count(*) as n from requests
-        where track_id = ? and delivery_state in ('pending', 'delivering') and id is distinct from ?::uuid`,
-      [trackId, requestId ?? null],
-    );
-    return Number(found[0]!.n) > 0;
-  }
-  const column = row.kind === 'processing' ? 'processing_job_id' : 'analysis_job_id';
-  const found = await em.execute<{ n: string }[]>(
-    `select count(*) as n from requests
-      where ${column} = ? and delivery_state in ('pending', 'delivering') and id is distinct from ?::uuid`,
-    [row.id, requestId ?? null],
-  );
-  return Number(found[0]!.n) > 0;
+  const what = row.kind === 'download' ? { track: trackId } : row.kind === 'processing' ? { processingJob: row.id } : { analysisJob: row.id };
+  return (await openRequestsWaitingFor(em, what, requestId)) > 0;
 }

@@ -28,6 +28,7 @@ import path from 'node:path';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Orm } from '../../db/orm.ts';
 import { planGc, tmpFolderMayBeInUse, type GcPlan, type GcUnit, type GcUnitKind } from '../../domain/gcPlan.ts';
+import { isJobAwaitingDelivery, jobsAwaitingDelivery } from '../../requests/store.ts';
 import { filePathOfSource } from '../pipeline/input.ts';
 import type { StoragePaths } from './paths.ts';
 
@@ -62,8 +63,6 @@ const ACTIVE = `('queued', 'downloading', 'processing')`;
 const ACTIVE_ROWS = `select track_id, inserted_at from download_jobs where status in ${ACTIVE}
   union all select track_id, inserted_at from processing_jobs where status in ${ACTIVE}
   union all select track_id, inserted_at from analysis_jobs where status in ${ACTIVE}`;
-/** A chat request is waiting while its delivery is pending/delivering, or (bot schema) its analysis DM is pending. */
-const WAITING_REQUEST = `(delivery_state in ('pending', 'delivering') or to_jsonb(r) ->> 'dm_state' = 'pending')`;
 const IN_USE_TRACK = 'work is queued or running for its track';
 const IN_USE_REQUEST = 'a chat request is still waiting to deliver it';
 const IN_USE_TMP = 'a running job may be using it';
@@ -253,9 +252,7 @@ interface DatabaseFacts {
 
 async function databaseFacts(em: EntityManager): Promise<DatabaseFacts> {
   const active = await em.execute<{ track_id: string; inserted_at: Date }[]>(ACTIVE_ROWS);
-  const requests = await em.execute<{ processing_job_id: string | null; analysis_job_id: string | null }[]>(
-    `select processing_job_id, analysis_job_id from requests r where ${WAITING_REQUEST}`,
-  );
+  const requests = await jobsAwaitingDelivery(em);
   const downloads = await em.execute<{ output_path: string; track_id: string }[]>(
     `select output_path, track_id from download_jobs where output_path is not null`,
   );
@@ -300,11 +297,7 @@ async function removeUnit(orm: Orm, paths: StoragePaths, unit: Found): Promise<s
     const active = await em.execute(`select 1 from (${ACTIVE_ROWS}) a where track_id = ? limit 1`, [trackId]);
     if (active.length > 0) return IN_USE_TRACK;
     if (unit.jobId) {
-      const waiting = await em.execute(
-        `select 1 from requests r where (processing_job_id = ? or analysis_job_id = ?) and ${WAITING_REQUEST} limit 1`,
-        [unit.jobId, unit.jobId],
-      );
-      if (waiting.length > 0) return IN_USE_REQUEST;
+      if (await isJobAwaitingDelivery(em, unit.jobId)) return IN_USE_REQUEST;
     }
     if (unit.kind === 'download') {
       await em.execute(`update download_jobs set output_path = null, updated_at = now() where track_id = ? and output_path = ?`, [trackId, unit.storedPath ?? unit.path]);

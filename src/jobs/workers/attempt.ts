@@ -17,7 +17,7 @@
 import type { Orm } from '../../db/orm.ts';
 import { touchJob, type JobKind } from '../../db/jobStatusWrites.ts';
 import { followProgress, type ProgressEvent, type ProgressFollower } from '../pipeline/progressEvents.ts';
-import type { WorkerLogger } from './logger.ts';
+import type { Logger } from '../../log.ts';
 
 export interface AttemptWatchOptions {
   /** Milliseconds between heartbeats (and fallback row checks). */
@@ -83,7 +83,7 @@ export class Attempt {
 
 export class AttemptWatch {
   private readonly orm: Orm;
-  private readonly log: WorkerLogger;
+  private readonly log: Logger;
   private readonly options: AttemptWatchOptions;
   readonly #live = new Map<string, Attempt>();
   #follower: ProgressFollower | undefined;
@@ -93,7 +93,7 @@ export class AttemptWatch {
   #heartbeatFailing = false;
   readonly #beating = new WeakSet<Attempt>();
 
-  constructor(orm: Orm, log: WorkerLogger, options: AttemptWatchOptions) {
+  constructor(orm: Orm, log: Logger, options: AttemptWatchOptions) {
     this.orm = orm;
     this.log = log;
     this.options = options;

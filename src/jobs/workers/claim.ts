@@ -19,6 +19,7 @@ import { JOB_TABLES, type JobKind } from '../../db/jobStatusWrites.ts';
 import type { JobStatus } from '../../domain/jobStatus.ts';
 import { afterLostAttempt } from '../../domain/recovery.ts';
 import { STAGE_FACTS } from '../../domain/stages.ts';
+import { relinkJob } from '../../requests/store.ts';
 import { failRow, sendQueuedRow, type QueuedRow } from '../pipeline/release.ts';
 import { moveJob } from '../pipeline/rowWrites.ts';
 import { claimRetryMs, SETTLE_RETRY_MS, type WorkerContext } from './context.ts';
@@ -108,12 +109,12 @@ async function replaceRow(ctx: WorkerContext, em: EntityManager, kind: JobKind, 
       [oldId],
     );
     const { id, model } = inserted[0]!;
-    await em.execute(`update requests set processing_job_id = ? where processing_job_id = ?`, [id, oldId]);
+    await relinkJob(em, 'processing', oldId, id);
     row = { kind, id, model, duration: await trackDuration(em, trackId) };
   } else {
     const inserted = await em.execute<{ id: string }[]>(`insert into analysis_jobs (track_id) values (?) returning id`, [trackId]);
     const { id } = inserted[0]!;
-    await em.execute(`update requests set analysis_job_id = ? where analysis_job_id = ?`, [id, oldId]);
+    await relinkJob(em, 'analysis', oldId, id);
     row = { kind, id, duration: await trackDuration(em, trackId) };
   }
   await sendQueuedRow(em, ctx, row, attempts);

@@ -2,13 +2,13 @@
 import type { PgBoss } from 'pg-boss';
 import { DEFAULTS } from '../../config.ts';
 import type { Orm } from '../../db/orm.ts';
+import type { Logger } from '../../log.ts';
 import type { TrackMetadata } from '../download/spotifyMetadata.ts';
 import type { AudioSources } from '../download/resolveAudio.ts';
 import type { EngineClient } from '../engine/client.ts';
 import type { StoragePaths } from '../storage/paths.ts';
 import type { ThrottleOptions } from '../pipeline/rowWrites.ts';
 import type { AttemptWatch } from './attempt.ts';
-import type { WorkerLogger } from './logger.ts';
 import type { ModelProvision } from '../models/provide.ts';
 
 /** The part of EngineClient the workers use (tests wrap it to count calls). */
@@ -29,7 +29,7 @@ export interface WorkerContext {
   progressThrottle?: ThrottleOptions;
   /** Missing models are fetched (or refused) before a separation; absent: the engine reports a missing model. */
   models?: ModelProvision;
-  log: WorkerLogger;
+  log: Logger;
   /** Heartbeats and cancellation of running jobs; startWorkers creates one (without LISTEN) when absent. */
   attempts?: AttemptWatch;
   /** Lost-work timing (SFA_HEARTBEAT_SECONDS, SFA_STALE_AFTER_SECONDS); default DEFAULT_RECOVERY_TIMING. */

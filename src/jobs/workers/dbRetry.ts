@@ -5,7 +5,7 @@
  * not lose the work. Each retried write is one transaction guarded by the
  * status machine, so running it again is safe.
  */
-import type { WorkerLogger } from './logger.ts';
+import type { Logger } from '../../log.ts';
 
 /** Connection lost/refused (node), admin shutdown / cannot connect now (57P0x), connection exceptions (08xxx). */
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', '57P01', '57P02', '57P03']);
@@ -28,7 +28,7 @@ export interface RetryOptions {
   /** Give up (rethrow) once this long has passed since the first attempt. */
   forMs: number;
   /** Told once, at the first retry; without it the retries are quiet. */
-  log?: Pick<WorkerLogger, 'warn'>;
+  log?: Pick<Logger, 'warn'>;
   /** First pause; doubles up to 2 s (0: no pause). */
   initialDelayMs?: number;
   /** Which errors are retried; default isTransientDbError. */

@@ -1,11 +1,7 @@
-/** Where the workers of a process write their log lines. */
-export interface WorkerLogger {
-  info(message: string): void;
-  warn(message: string): void;
-  error(message: string): void;
-}
+import type { Logger } from '../../log.ts';
 
-export const stderrWorkerLogger: WorkerLogger = {
+/** Where the workers of a process write their log lines when nobody passes a logger. */
+export const stderrWorkerLogger: Logger = {
   info: (m) => process.stderr.write(`[worker] ${m}\n`),
   warn: (m) => process.stderr.write(`[worker] ${m}\n`),
   error: (m) => process.stderr.write(`[worker] ${m}\n`),

@@ -14,7 +14,8 @@ import { createBoss, type BossOptions } from '../queues/boss.ts';
 import { StoragePaths } from '../storage/paths.ts';
 import { AttemptWatch } from './attempt.ts';
 import type { Engine, WorkerContext } from './context.ts';
-import { stderrWorkerLogger, type WorkerLogger } from './logger.ts';
+import { stderrWorkerLogger } from './logger.ts';
+import type { Logger } from '../../log.ts';
 import { startReaper, type RunningReaper } from './reaper.ts';
 import { startWorkers, type RunningWorkers, type StartWorkersOptions } from './start.ts';
 
@@ -55,7 +56,7 @@ export type WorkerSideOptions = StartWorkersOptions & {
 export async function startWorkerSide(
   config: Config,
   databaseUrl: string,
-  parts: { orm: Orm; boss: PgBoss; engine: Engine; log: WorkerLogger; paths?: StoragePaths },
+  parts: { orm: Orm; boss: PgBoss; engine: Engine; log: Logger; paths?: StoragePaths },
   options: WorkerSideOptions = {},
 ): Promise<WorkerSide> {
   const { orm, boss, engine, log } = parts;
@@ -96,7 +97,7 @@ export interface WorkerProcess {
 export async function startWorkerProcess(
   config: Config,
   databaseUrl: string,
-  options: WorkerSideOptions & { boss?: BossOptions; log?: WorkerLogger } = {},
+  options: WorkerSideOptions & { boss?: BossOptions; log?: Logger } = {},
 ): Promise<WorkerProcess> {
   const log = options.log ?? stderrWorkerLogger;
   const orm = await createOrm(databaseUrl);

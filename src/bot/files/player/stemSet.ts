@@ -5,6 +5,7 @@
  */
 import type { Orm } from '../../../db/orm.ts';
 import { analysisFacts } from '../../../domain/analysisWording.ts';
+import { completedStemSet } from '../../../requests/store.ts';
 
 export interface PlayerStem {
   id: string;
@@ -58,14 +59,6 @@ export function stemSetLookup(orm: Orm): StemSetLookup {
 }
 
 /** The newest completed stem set of a track, or the one a request got; for `sfa player <track|request id>`. */
-export async function findStemSetId(orm: Orm, id: string): Promise<string | undefined> {
-  const conn = orm.em.fork().getConnection();
-  const rows = await conn.execute<{ id: string }[]>(
-    `select p.id from processing_jobs p
-      where p.status = 'completed'
-        and (p.id = ? or p.track_id = ? or p.id = (select processing_job_id from requests where id = ?))
-      order by p.updated_at desc limit 1`,
-    [id, id, id],
-  );
-  return rows[0]?.id;
+export function findStemSetId(orm: Orm, id: string): Promise<string | undefined> {
+  return completedStemSet(orm, id);
 }

@@ -10,13 +10,13 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { resolveChecked } from '../../jobs/download/addressGuard.ts';
-import { downloadDirectUrl, parseDirectUrl } from '../../jobs/download/directUrl.ts';
-import { UserFacingError } from '../../jobs/download/errors.ts';
-import { isTrustedAttachmentUrl } from '../../domain/botSettings.ts';
-import { bareHost, isIpLiteral, parseIpRanges, type IpRange } from '../../domain/networkAddress.ts';
-import type { SongSource } from '../../commands/sourceOptions.ts';
-import type { BotDeps } from '../deps.ts';
+import { resolveChecked } from '../jobs/download/addressGuard.ts';
+import { downloadDirectUrl, parseDirectUrl } from '../jobs/download/directUrl.ts';
+import { UserFacingError } from '../jobs/download/errors.ts';
+import { isTrustedAttachmentUrl } from '../domain/botSettings.ts';
+import { bareHost, isIpLiteral, parseIpRanges, type IpRange } from '../domain/networkAddress.ts';
+import type { Config } from '../config.ts';
+import type { SongSource } from './sourceOptions.ts';
 
 export class SourceError extends Error {
   override readonly name = 'SourceError';
@@ -30,7 +30,7 @@ function literalRangesOf(bases: readonly string[]): IpRange[] {
   return parsed.ok ? parsed.ranges : [];
 }
 
-export async function pipelineInputFor(deps: Pick<BotDeps, 'config'>, source: SongSource): Promise<string> {
+export async function pipelineInputFor(deps: { config: Config }, source: SongSource): Promise<string> {
   if (source.kind === 'spotify') return source.url; // its audio comes from YouTube, not from the link
   if (source.kind === 'url') {
     await refusePrivateLink(source.url, deps.config.limits.allowedPrivateRanges);

@@ -3,10 +3,11 @@
  * processing and analysis jobs) read in one query, and the request message
  * rendered from them (src/domain/messages.ts).
  */
-import type { Orm } from '../../db/orm.ts';
-import type { JobStatus } from '../../domain/jobStatus.ts';
-import type { ModelFetchProgress } from '../../domain/modelFiles.ts';
-import { renderRequestMessage, type MessagePayload, type RequestView, type StageView, type TrackCard } from '../../domain/messages.ts';
+import type { Orm } from '../db/orm.ts';
+import type { JobStatus } from '../domain/jobStatus.ts';
+import type { ModelFetchProgress } from '../domain/modelFiles.ts';
+import { renderRequestMessage, type MessagePayload, type RequestView, type StageView, type TrackCard } from '../domain/messages.ts';
+import * as lifecycle from '../domain/requestLifecycle.ts';
 
 export interface RequestRow {
   id: string;
@@ -23,7 +24,7 @@ export interface RequestRow {
   track_id: string;
   processing_job_id: string | null;
   analysis_job_id: string | null;
-  delivery_state: 'pending' | 'delivering' | 'delivered' | 'failed';
+  delivery_state: lifecycle.DeliveryState;
   delivery_error: string | null;
   reaction_window_ends_at: Date | null;
   attachment_size_limit: string | number | null;
@@ -31,7 +32,7 @@ export interface RequestRow {
   progress_edited_at: Date | null;
   progress_message_posted_at: Date | null;
   channel_message_id: string | null;
-  dm_state: string | null;
+  dm_state: lifecycle.DmState | null;
   inserted_at: Date;
   title: string;
   artist: string | null;
@@ -96,21 +97,29 @@ function stage(status: JobStatus | null, progress: number | null, error: string 
   return status ? { status, progress: progress ?? 0, error } : undefined;
 }
 
-export const CANCELLED_BY_REQUESTER = 'cancelled by the requester';
-
-/** Where the request stands: still running, or final (everything it waits for ended, or it was cancelled). */
-export function isFinal(row: RequestRow): boolean {
-  if (row.delivery_state === 'failed') return true;
-  return row.delivery_state === 'delivered' && workEnded(row);
+/** The work a request row waits for, in the lifecycle's terms. */
+export function workOf(row: RequestRow): lifecycle.RequestWork {
+  return {
+    kind: row.kind,
+    model: row.model,
+    processingJobLinked: row.processing_job_id !== null,
+    download: row.d_status,
+    downloadError: row.d_error,
+    separation: row.p_status,
+    separationError: row.p_error,
+    analysis: row.a_status,
+    analysisError: row.a_error,
+  };
 }
 
 /** All the work the request waits for has ended (completed or failed). */
 export function workEnded(row: RequestRow): boolean {
-  const ended = (s: JobStatus | null) => s === 'completed' || s === 'failed';
-  const analysis = ended(row.a_status);
-  if (row.kind === 'analyze') return analysis || row.d_status === 'failed';
-  if (row.d_status === 'failed' && row.p_status !== 'completed') return true;
-  return row.model !== null && row.processing_job_id !== null && ended(row.p_status) && analysis;
+  return lifecycle.workEnded(workOf(row));
+}
+
+/** Where the request stands: still running, or final (everything it waits for ended, or it was cancelled). */
+export function isFinal(row: RequestRow): boolean {
+  return lifecycle.isFinal(row.delivery_state, workOf(row));
 }
 
 /** The stages the request waits for, as far as they got; a separation not queued yet shows as queued. */
@@ -141,7 +150,7 @@ export function renderRequest(row: RequestRow, now = Date.now()): MessagePayload
   };
   const payload = renderRequestMessage(view);
   if (row.delivery_state === 'failed' && row.delivery_error) {
-    const note = row.delivery_error === CANCELLED_BY_REQUESTER ? 'Cancelled at your request.' : `Not delivered: ${row.delivery_error.slice(0, 300)}`;
+    const note = lifecycle.lifecycleState(row.delivery_state, row.delivery_error) === 'cancelled' ? 'Cancelled at your request.' : `Not delivered: ${row.delivery_error.slice(0, 300)}`;
     return { ...payload, content: note };
   }
   return { ...payload, content: '' };
