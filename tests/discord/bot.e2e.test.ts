@@ -73,6 +73,8 @@ describe('the bot against the fake Discord', () => {
     expect(reply.content).toMatch(/`htdemucs`: .*\nstems: drums, bass, other, vocals · quality: 9\.0 dB SDR · speed: fastest/);
     expect(reply.content).toMatch(/`htdemucs_ft`: .*\n.*speed: about 4x the time of the fastest/);
     expect(reply.content).toMatch(/`htdemucs_6s`: .*\nstems: drums, bass, other, vocals, guitar, piano · quality: no published SDR/);
+    // What separations run on here: nothing has been separated in this bot's database yet.
+    expect(reply.content).toContain('No separation has run here yet; on a CPU they run on OpenVINO, in bf16 where the CPU has it natively.');
   });
 
   it('answers a bad link privately with what is wrong and what to do', async () => {

@@ -10,6 +10,7 @@ import type { JobStatus } from '../../src/domain/jobStatus.ts';
 import { UnknownModelError } from '../../src/domain/modelCatalog.ts';
 import type { ProgressEvent } from '../../src/jobs/pipeline/progressEvents.ts';
 import { requestSeparation, type SeparationTicket } from '../../src/jobs/pipeline/requestSeparation.ts';
+import { engineOfJob, latestEngine } from '../../src/jobs/pipeline/separationEngine.ts';
 import { insertRequest, testDatabaseUrl, uniqueSpotifyId } from '../support/db.ts';
 import { run as statusCommand } from '../../src/cli/commands/status.ts';
 import { parseConfig } from '../../src/config.ts';
@@ -94,6 +95,11 @@ describe('pipeline from a local file', () => {
       expect(stem.file_path).toBe(path.join(t.dataDir, 'stems', a.trackId, a.processingJobId, `${stem.stem_type}.wav`));
       expect(statSync(stem.file_path).size).toBe(Number(stem.file_size));
     }
+
+    // What ran the separation is recorded on its row (shown by `sfa separate` and `/models`).
+    const ran = { backend: expect.stringMatching(/^(openvino|torch)$/), precision: expect.stringMatching(/^(f32|bf16)$/), device: 'cpu' };
+    expect(await engineOfJob(t.orm.em.fork(), a.processingJobId)).toEqual(ran);
+    expect(await latestEngine(t.orm.em.fork())).toEqual(ran);
 
     // Analysis: the typed columns, features and the overview picture.
     const result = (await t.orm.em.fork().execute<Record<string, unknown>[]>(`select * from analysis_results where analysis_job_id = ?`, [a.analysisJobId]))[0]!;

@@ -20,6 +20,7 @@ import type { SpotifyRecordRef } from '../../domain/spotifyInput.ts';
 import { parseRecordChoice } from '../recordInput.ts';
 import type { RecordChoice } from '../recordRun.ts';
 import { InputError, parsePipelineInput } from '../../jobs/pipeline/input.ts';
+import { engineOfJob } from '../../jobs/pipeline/separationEngine.ts';
 import { localInputProblem } from '../localInput.ts';
 import type { SeparationTicket } from '../../jobs/pipeline/requestSeparation.ts';
 import type { FollowedRow, FollowOutcome } from '../follow.ts';
@@ -222,7 +223,7 @@ export async function collectSeparation(
   // --json shows the columns; the summary line reads the engine's features too (Camelot).
   const analysis: AnalysisColumns | null = analysisRow && (({ features: _features, ...columns }) => columns)(analysisRow);
   problems.push(...failedStages(stages).map((f) => `${f.stage} failed: ${f.reason}`));
-  const engine = await separationEngine(em, processingId);
+  const engine = await engineOfJob(em, processingId);
   // The stem player link, when there is a public file server to open it on (`sfa player` prints a local one).
   const player = problems.length === 0 && config.publicBaseUrl && stems?.length ? await (await import('../playerLink.ts')).cliPlayerUrl(config, processingId) : undefined;
   return {
@@ -276,17 +277,6 @@ async function finish(session: Session, ticket: SeparationTicket, outcome: Follo
   }
   process.stdout.write(options.json ? `${JSON.stringify(separationJson(result), null, 2)}\n` : `${separationLines(result).join('\n')}\n`);
   return 0;
-}
-
-/** What ran the separation (recorded in the processing job's options by the worker); null when unknown (older rows). */
-async function separationEngine(
-  em: Session['orm']['em'],
-  processingId: string,
-): Promise<{ backend: string; precision: string; device: string } | null> {
-  const rows = await em.execute<{ options: Record<string, unknown> | null }[]>(`select options from processing_jobs where id = ?`, [processingId]);
-  const o = rows[0]?.options;
-  if (!o || typeof o.backend !== 'string' || typeof o.precision !== 'string') return null;
-  return { backend: o.backend, precision: o.precision, device: String(o.device ?? 'cpu') };
 }
 
 function describeAnalysis(facts: AnalysisFacts): string {
