@@ -1,5 +1,5 @@
 /**
- * Process configuration from environment variables (names per DESIGN.md).
+ * Process configuration from environment variables (every one in the README's tables).
  *
  * parseConfig is pure (cwd and repo root are parameters) and reports every
  * problem at once, so a misconfigured deployment is fixed in one round trip.

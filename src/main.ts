@@ -1,5 +1,5 @@
 /**
- * `npm start [-- --role bot|worker|all]`: one codebase, three roles (DESIGN.md).
+ * `npm start [-- --role bot|worker|all]`: one codebase, three roles (README: Architecture).
  * worker: the download/separate/analyze queues. bot: the Discord gateway and
  * slash commands (DISCORD_TOKEN required). all (default): both in one process.
  */

@@ -66,7 +66,7 @@ describe('size estimates', () => {
 
   // Worked by hand: (10,485,760 - 16,384) / (bytes per second x 1.03), rounded down.
   it.each([
-    ['mp3_320', 254], // 4:14 (notes/discord.md: "~4:20" without the margin)
+    ['mp3_320', 254], // 4:14 (about 4:20 without the margin)
     ['mp3_192', 423], // 7:03
     ['mp3_128', 635], // 10:35
     ['opus_96', 847], // 14:07

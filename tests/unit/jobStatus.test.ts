@@ -11,7 +11,7 @@ import {
 } from '../../src/domain/jobStatus.ts';
 
 // Written out independently of TRANSITIONS so a change there must be deliberate:
-// the domain model's table plus queued -> failed (DESIGN.md allows it).
+// the domain model's table plus queued -> failed (a job refused before it starts).
 const EXPECTED: Record<JobStatus, JobStatus[]> = {
   queued: ['downloading', 'processing', 'failed'],
   downloading: ['processing', 'completed', 'failed'],

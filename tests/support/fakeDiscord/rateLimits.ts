@@ -32,7 +32,7 @@ export interface InjectedRateLimit {
   global?: boolean;
 }
 
-/** Roughly Discord's published buckets; the webhook edit one is from notes/discord.md. */
+/** Roughly Discord's buckets as observed (its headers announce them); interaction webhooks allow 5 per 2 s. */
 export const DEFAULT_ROUTE_LIMITS: Record<string, BucketLimit> = {
   'POST /channels/:channel_id/messages': { limit: 5, windowMs: 5000 },
   'PATCH /channels/:channel_id/messages/:message_id': { limit: 5, windowMs: 5000 },
