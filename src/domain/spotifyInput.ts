@@ -182,7 +182,7 @@ export function parseSpotifyTrack(raw: string): SpotifyTrackInput {
   const result = parseSpotifyInput(raw);
   if (!result.ok) return result;
   if (result.kind === 'track') return { ...result, kind: 'track' };
-  return fail(`Spotify ${result.kind}s are not supported yet; paste a link to a single track from it. ${EXPECTED_TRACK}`);
+  return fail(`Spotify ${result.kind}s are not supported here yet (\`sfa separate\` and \`sfa analyze\` take them); paste a link to a single track from it. ${EXPECTED_TRACK}`);
 }
 
 export type SpotifyRecordRef = SpotifyRef & { kind: 'album' | 'playlist' };

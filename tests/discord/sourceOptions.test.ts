@@ -44,8 +44,8 @@ describe('/separate options: the song', () => {
   });
 
   it.for([
-    ['album', `https://open.spotify.com/album/${ID}`, `Spotify albums are not supported yet; paste a link to a single track from it. ${EXPECTED_TRACK}`],
-    ['playlist', `https://open.spotify.com/playlist/${ID}`, `Spotify playlists are not supported yet; paste a link to a single track from it. ${EXPECTED_TRACK}`],
+    ['album', `https://open.spotify.com/album/${ID}`, `Spotify albums are not supported here yet (\`sfa separate\` and \`sfa analyze\` take them); paste a link to a single track from it. ${EXPECTED_TRACK}`],
+    ['playlist', `https://open.spotify.com/playlist/${ID}`, `Spotify playlists are not supported here yet (\`sfa separate\` and \`sfa analyze\` take them); paste a link to a single track from it. ${EXPECTED_TRACK}`],
     ['artist', `https://open.spotify.com/artist/${ID}`, /^That is a Spotify link to an artist, not a track\./],
     ['short link', 'https://spotify.link/abc', /^Short Spotify links \(spotify\.link\) cannot be followed here\./],
     ['malformed id', 'https://open.spotify.com/track/abc', /malformed id/],
@@ -125,7 +125,7 @@ describe('/analyze options', () => {
     expect(parseAnalyzeOptions({ url: TRACK }, LIMITS)).toEqual({ ok: true, value: { source: { kind: 'spotify', spotifyId: ID, url: TRACK } } });
     expect(parseAnalyzeOptions({ file: file('a.flac', 'audio/flac') }, LIMITS)).toMatchObject({ ok: true, value: { source: { kind: 'file' } } });
     expect(parseAnalyzeOptions({}, LIMITS)).toEqual({ ok: false, message: NEED_SONG });
-    expect(parseAnalyzeOptions({ url: 'https://open.spotify.com/playlist/37i9dQZF1DXcBWIGoYBM5M' }, LIMITS)).toMatchObject({ ok: false, message: /^Spotify playlists are not supported yet/ });
+    expect(parseAnalyzeOptions({ url: 'https://open.spotify.com/playlist/37i9dQZF1DXcBWIGoYBM5M' }, LIMITS)).toMatchObject({ ok: false, message: /^Spotify playlists are not supported here yet/ });
   });
 });
 

@@ -161,7 +161,7 @@ describe('parseSpotifyTrack', () => {
 
   it.each(['album', 'playlist'])('says %ss are not supported yet', (kind) => {
     const result = parseSpotifyTrack(`https://open.spotify.com/${kind}/${ID2}`);
-    expect(result).toEqual({ ok: false, reason: expect.stringMatching(new RegExp(`^Spotify ${kind}s are not supported yet`)) });
+    expect(result).toEqual({ ok: false, reason: expect.stringMatching(new RegExp(`^Spotify ${kind}s are not supported here yet \\(\`sfa separate\` and \`sfa analyze\` take them\\)`)) });
   });
 });
 
