@@ -7,7 +7,8 @@ import { SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.j
 import { DEFAULT_MODEL, MODELS } from '../domain/modelCatalog.ts';
 import { startRequest } from './requestFlow.ts';
 import { addSongOptions, readSongOptions } from './songOptions.ts';
-import { AUDIO_FORMATS, parseSeparateOptions, type SourceOptions } from './sourceOptions.ts';
+import { STEM_FORMATS } from '../domain/audioFormats.ts';
+import { parseSeparateOptions, type SourceOptions } from './sourceOptions.ts';
 import type { CommandDeps, Parsed } from './types.ts';
 
 export const data = addSongOptions(new SlashCommandBuilder().setName('separate').setDescription('Split a song into stems: vocals, drums, bass and more'), 'separate')
@@ -21,7 +22,7 @@ export const data = addSongOptions(new SlashCommandBuilder().setName('separate')
     o
       .setName('format')
       .setDescription('Audio format of the stems (default wav)')
-      .addChoices(...AUDIO_FORMATS.map((f) => ({ name: f, value: f }))),
+      .addChoices(...STEM_FORMATS.map((f) => ({ name: f, value: f }))),
   );
 
 /** The request message is public (the track card, progress, the model reactions); mistakes stay private. */

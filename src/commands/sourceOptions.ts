@@ -6,7 +6,7 @@
  * user-facing line saying what to do; none echoes a link (it came from chat).
  */
 import { z } from 'zod';
-import type { AudioFormat } from '../db/entities/request.ts';
+import { isStemFormat, STEM_FORMATS, type StemFormat } from '../domain/audioFormats.ts';
 import { isModelName, unknownModelMessage, type ModelName } from '../domain/modelCatalog.ts';
 import { parseLink } from '../domain/spotifyInput.ts';
 
@@ -18,7 +18,7 @@ export type SongSource =
 export interface SourceOptions {
   source: SongSource;
   model: ModelName | undefined;
-  format: AudioFormat | undefined;
+  format: StemFormat | undefined;
 }
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
@@ -28,8 +28,6 @@ export interface SourceLimits {
   maxFileBytes: number;
 }
 
-/** The request row's formats; a type-only import keeps the ORM out of the bot's start-up path. */
-export const AUDIO_FORMATS = ['wav', 'flac', 'mp3'] as const satisfies readonly AudioFormat[];
 
 /** Extensions of audio files the pipeline's decoders read (ffmpeg), for attachments without an audio/* type. */
 export const AUDIO_FILE_EXTENSIONS: readonly string[] = ['mp3', 'wav', 'flac', 'ogg', 'oga', 'opus', 'm4a', 'aac', 'aif', 'aiff', 'wma', 'webm', 'mka', 'wv', 'ape', 'alac'];
@@ -111,10 +109,10 @@ function sourceOptionsSchema(limits: SourceLimits, accepts: { model: boolean; fo
     const model = raw.model?.trim() || undefined;
     if (model !== undefined && (!accepts.model || !isModelName(model))) problem(`${unknownModelMessage(model)} \`/models\` describes them.`);
     const format = raw.format?.trim().toLowerCase() || undefined;
-    if (format !== undefined && (!accepts.format || !(AUDIO_FORMATS as readonly string[]).includes(format))) {
-      problem(`Unknown format "${shown(format).slice(0, 20)}". Use ${AUDIO_FORMATS.join(', ')}.`);
+    if (format !== undefined && (!accepts.format || !isStemFormat(format))) {
+      problem(`Unknown format "${shown(format).slice(0, 20)}". Use ${STEM_FORMATS.join(', ')}.`);
     }
-    return { source: source!, model, format: format as AudioFormat | undefined };
+    return { source: source!, model, format: format as StemFormat | undefined };
   });
 }
 
