@@ -1,5 +1,5 @@
 /**
- * Closing holes a hostile chat member could use (issue: safe to put in front
+ * Closing holes a hostile chat member could use (safe to put in front
  * of strangers).
  *
  * - tracks.private_network_allowed: who may fetch private-network addresses

@@ -1,5 +1,5 @@
 /**
- * The chat side's lifecycle gets the job side's guarantees (issue 13).
+ * The chat side's lifecycle gets the job side's guarantees.
  *
  * - A trigger on `requests` refuses delivery-state moves the lifecycle
  *   (src/domain/requestLifecycle.ts) forbids, whoever writes them, as
