@@ -6,27 +6,16 @@ with the precise missing files (or the load error) on stderr otherwise.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
-from pathlib import Path
 
-from .catalog import load_catalog
 from .errors import EngineError
-from .models import load_demucs_model, model_bytes, model_dir_from_env
+from .models import load_demucs_model, model_bytes, model_command_args
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m sfa_engine.check_model")
-    ap.add_argument("--name", required=True)
-    ap.add_argument("--dir", type=Path, default=None, help="model directory (default $SFA_MODEL_DIR)")
-    args = ap.parse_args(argv)
-    entry = load_catalog().get(args.name)
-    if entry is None:
-        print(f"unknown model {args.name!r}", file=sys.stderr)
-        return 2
-    model_dir = args.dir or model_dir_from_env()
+    entry, model_dir = model_command_args("python -m sfa_engine.check_model", argv)
     started = time.monotonic()
     try:
         model = load_demucs_model(entry, model_dir)

@@ -14,7 +14,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
-from .catalog import CatalogModel
+from .catalog import CatalogModel, load_catalog
 from .errors import EngineError
 
 log = logging.getLogger("sfa_engine.models")
@@ -25,6 +25,23 @@ DEFAULT_BUDGET_MB = 4096
 def model_dir_from_env() -> Path | None:
     value = os.environ.get("SFA_MODEL_DIR")
     return Path(value) if value else None
+
+
+def model_command_args(prog: str, argv: list[str] | None) -> tuple[CatalogModel, Path | None]:
+    """`--name M [--dir D]` of the model commands (check_model, prepare_model): the catalog
+    entry and the model folder (default $SFA_MODEL_DIR). An unknown name exits 2 naming the valid ones."""
+    import argparse
+    import sys
+    ap = argparse.ArgumentParser(prog=prog)
+    ap.add_argument("--name", required=True)
+    ap.add_argument("--dir", type=Path, default=None, help="model directory (default $SFA_MODEL_DIR)")
+    args = ap.parse_args(argv)
+    catalog = load_catalog()
+    entry = catalog.get(args.name)
+    if entry is None:
+        print(f"unknown model {args.name!r}; expected one of {', '.join(catalog.names)}", file=sys.stderr)
+        raise SystemExit(2)
+    return entry, args.dir or model_dir_from_env()
 
 
 @dataclass(frozen=True)

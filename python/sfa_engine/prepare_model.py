@@ -8,29 +8,18 @@ which needs no preparation: the summary says why), 1 when it cannot be loaded.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import sys
 import time
-from pathlib import Path
 
-from .catalog import load_catalog
 from .errors import EngineError
-from .models import ModelCache, model_dir_from_env, pick_backend, pick_device
+from .models import ModelCache, model_command_args, pick_backend, pick_device
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m sfa_engine.prepare_model")
-    ap.add_argument("--name", required=True)
-    ap.add_argument("--dir", type=Path, default=None, help="model directory (default $SFA_MODEL_DIR)")
-    args = ap.parse_args(argv)
+    entry, model_dir = model_command_args("python -m sfa_engine.prepare_model", argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
-    entry = load_catalog().get(args.name)
-    if entry is None:
-        print(f"unknown model {args.name!r}; expected one of {', '.join(load_catalog().names)}", file=sys.stderr)
-        return 2
-    model_dir = args.dir or model_dir_from_env()
     started = time.monotonic()
     try:
         device = pick_device()
