@@ -175,6 +175,8 @@ export interface StageView {
   cached?: boolean;
   /** The worker is fetching the model before separating (first use). */
   fetch?: ModelFetchProgress;
+  /** A slow step within the stage, e.g. "preparing model for this CPU" (first use on this machine). */
+  note?: string;
 }
 
 export interface RequestView {
@@ -208,7 +210,8 @@ function stageStatus(stage: Stage, view: StageView, download: StageView | undefi
       return stage !== 'download' && download && download.status !== 'completed' ? 'waiting for the download' : 'queued';
     case 'downloading':
     case 'processing':
-      return view.fetch ? describeModelFetch(view.fetch) : progressBar(view.progress);
+      if (view.fetch) return describeModelFetch(view.fetch);
+      return view.note ? `${progressBar(view.progress)} ${plain(view.note, 100)} (first use, up to a minute)` : progressBar(view.progress);
     case 'completed':
       return view.cached ? 'done (from earlier work)' : 'done';
     case 'failed':

@@ -49,6 +49,8 @@ export interface RequestRow {
   p_error: string | null;
   /** processing_jobs.model_fetch: the model being fetched before the separation. */
   p_fetch: ModelFetchProgress | null;
+  /** processing_jobs.stage_note: a slow step within the separation ("preparing model for this CPU"). */
+  p_note: string | null;
   a_status: JobStatus | null;
   a_progress: number | null;
   a_error: string | null;
@@ -57,7 +59,7 @@ export interface RequestRow {
 const SELECT = `
 select r.*, t.title, t.artist, t.album, t.album_art_url, t.duration, t.spotify_url, t.source_url,
        d.status as d_status, d.progress as d_progress, d.error as d_error,
-       p.status as p_status, p.progress as p_progress, p.error as p_error, p.model_fetch as p_fetch,
+       p.status as p_status, p.progress as p_progress, p.error as p_error, p.model_fetch as p_fetch, p.stage_note as p_note,
        a.status as a_status, a.progress as a_progress, a.error as a_error
   from requests r
   join tracks t on t.id = r.track_id
@@ -129,7 +131,12 @@ export function stagesOf(row: RequestRow): RequestView['stages'] {
   if (download) stages.download = download;
   if (row.kind === 'separate') {
     const separation = stage(row.p_status, row.p_progress, row.p_error) ?? { status: 'queued', progress: 0 };
-    stages.separation = row.p_fetch && separation.status === 'processing' ? { ...separation, fetch: row.p_fetch } : separation;
+    const running = separation.status === 'processing';
+    stages.separation = {
+      ...separation,
+      ...(running && row.p_fetch ? { fetch: row.p_fetch } : {}),
+      ...(running && row.p_note ? { note: row.p_note } : {}),
+    };
   }
   const analysis = stage(row.a_status, row.a_progress, row.a_error);
   if (analysis) stages.analysis = analysis;

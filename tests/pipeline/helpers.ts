@@ -64,7 +64,8 @@ export interface TestPipeline {
   close(): Promise<void>;
 }
 
-export async function startTestPipeline(options: { modelDir: string; maxDurationSeconds: number }): Promise<TestPipeline> {
+/** `cacheDir`: the engine's converted-model cache (SFA_CACHE_DIR); a fresh one makes the first separation convert. */
+export async function startTestPipeline(options: { modelDir: string; maxDurationSeconds: number; cacheDir?: string }): Promise<TestPipeline> {
   const url = testDatabaseUrl();
   const orm = await openTestOrm();
   const bossSchema = `pgboss_test_${randomBytes(4).toString('hex')}`;
@@ -72,7 +73,7 @@ export async function startTestPipeline(options: { modelDir: string; maxDuration
   const dataDir = tempDir('data');
   const log = memoryLogger();
   const client = new EngineClient({
-    env: { SFA_MODEL_DIR: options.modelDir, SFA_DEVICE: 'cpu', SFA_TORCH_THREADS: '1' },
+    env: { SFA_MODEL_DIR: options.modelDir, SFA_DEVICE: 'cpu', SFA_TORCH_THREADS: '1', ...(options.cacheDir ? { SFA_CACHE_DIR: options.cacheDir } : {}) },
     logger: { info: () => undefined, warn: (m) => log.lines.push(`[engine] ${m}`), error: (m) => log.lines.push(`[engine] ${m}`) },
   });
   const engine = new CountingEngine(client);

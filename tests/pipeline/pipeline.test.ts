@@ -34,7 +34,7 @@ beforeAll(async () => {
   modelDir = await makeTinyModels(['htdemucs']);
   audioDir = tempDir('audio');
   tone = await toneWav(path.join(audioDir, 'tone.wav'), 3);
-  t = await startTestPipeline({ modelDir, maxDurationSeconds: 10 });
+  t = await startTestPipeline({ modelDir, maxDurationSeconds: 10, cacheDir: tempDir('ov-cache') }); // the first separation converts the model
 }, 180_000);
 
 afterAll(async () => {
@@ -71,7 +71,17 @@ describe('pipeline from a local file', () => {
     expect(b.processingJobId).toBe(a.processingJobId);
     expect(b.analysisJobId).toBe(a.analysisJobId);
 
+    // First use of the model on this machine (a fresh converted-model cache): while it converts, the row says so.
+    const noteOnRow = until(
+      'the separation row to say it is preparing the model',
+      async () =>
+        (await t.orm.em.fork().execute<{ stage_note: string | null }[]>(`select stage_note from processing_jobs where id = ?`, [a.processingJobId]))[0]
+          ?.stage_note,
+      120_000,
+      25,
+    );
     const rows = await waitForTicket(t.orm, a);
+    expect(await noteOnRow).toBe('preparing model for this CPU');
     expect(rows.download).toMatchObject({ status: 'completed', progress: 100, error: null });
     expect(rows.processing).toMatchObject({ status: 'completed', progress: 100, error: null });
     expect(rows.analysis).toMatchObject({ status: 'completed', progress: 100, error: null });
@@ -123,6 +133,10 @@ describe('pipeline from a local file', () => {
       expect(events.at(-1)).toMatchObject({ status: 'completed', progress: 100, trackId: a.trackId });
     }
     expect(eventsFor(a.processingJobId).some((e) => e.status === 'processing' && e.progress > 0 && e.progress < 100)).toBe(true);
+    // ... announced once to the followers (the CLI), and gone from the row once it separated.
+    const notes = eventsFor(a.processingJobId).filter((e) => e.note);
+    expect(notes.map((e) => e.note)).toEqual(['preparing model for this CPU']);
+    expect((await t.orm.em.fork().execute<{ stage_note: string | null }[]>(`select stage_note from processing_jobs where id = ?`, [a.processingJobId]))[0]!.stage_note).toBeNull();
     await expectNoLiveJobs(t, [a.downloadJobId, a.processingJobId, a.analysisJobId]);
   }, 180_000);
 

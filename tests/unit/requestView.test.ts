@@ -42,6 +42,8 @@ const row = (fields: Partial<RequestRow> = {}): RequestRow =>
     p_status: 'processing',
     p_progress: 40,
     p_error: null,
+    p_fetch: null,
+    p_note: null,
     a_status: 'completed',
     a_progress: 100,
     a_error: null,
@@ -86,6 +88,13 @@ describe('renderRequest', () => {
   it('shows no separation line for /analyze', () => {
     const payload = renderRequest(row({ kind: 'analyze', model: null, p_status: null }), NOW);
     expect(payload.embeds![0]!.description).not.toContain('Separate');
+  });
+  it('shows the separation preparing its model for this CPU while it does, and nothing of it afterwards', () => {
+    const line = (fields: Partial<RequestRow>) => renderRequest(row(fields), NOW).embeds![0]!.description!.split('\n').find((l) => l.includes('**Separate**'))!;
+    expect(line({ p_progress: 1, p_note: 'preparing model for this CPU' })).toMatch(/— .*1%.* preparing model for this CPU \(first use, up to a minute\)$/);
+    expect(line({ p_note: null })).not.toContain('preparing');
+    // A stale note on a row that ended is not shown.
+    expect(line({ p_status: 'completed', p_progress: 100, p_note: 'preparing model for this CPU' })).toBe('✅ **Separate** · htdemucs — done');
   });
   it('says a cancelled request was cancelled, and why a failed one stopped', () => {
     expect(renderRequest(row({ delivery_state: 'failed', delivery_error: CANCELLED_BY_REQUESTER }), NOW).content).toBe('Cancelled at your request.');

@@ -17,6 +17,8 @@ export const ProcessingJob = defineEntity({
     options: p.json<Record<string, unknown>>().nullable(),
     /** Set while the worker fetches the model files (first use): {model, totalBytes, doneBytes}. */
     modelFetch: p.json<{ model: string; totalBytes: number; doneBytes: number }>().nullable(),
+    /** A slow step within the separation, e.g. "preparing model for this CPU"; null otherwise. */
+    stageNote: p.text().nullable(),
     ...timestampColumns(),
     stems: () => p.oneToMany(Stem).mappedBy('processingJob'),
   },

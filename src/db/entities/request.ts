@@ -32,6 +32,15 @@ export type ModelSource = (typeof MODEL_SOURCES)[number];
 export const Request = defineEntity({
   name: 'Request',
   tableName: 'requests',
+  // The delivery-state guard (migration 0005), declared so the schema diff covers it.
+  triggers: [
+    {
+      name: 'requests_state_guard',
+      timing: 'before' as const,
+      events: ['update' as const],
+      expression: 'create trigger requests_state_guard before update of delivery_state, dm_state on requests for each row execute function sfa_request_state_guard()',
+    },
+  ],
   properties: {
     id: idColumn(),
     kind: p.enum(REQUEST_KINDS),

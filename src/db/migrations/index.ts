@@ -9,6 +9,7 @@ import { BotDelivery } from './0002_bot_delivery.ts';
 import { HostileInput } from './0003_hostile_input.ts';
 import { ModelFetch } from './0004_model_fetch.ts';
 import { RequestLifecycle } from './0005_request_lifecycle.ts';
+import { StageNote } from './0006_stage_note.ts';
 
 export const MIGRATIONS: MigrationObject[] = [
   { name: '0001_initial_schema', class: InitialSchema },
@@ -16,4 +17,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: '0003_hostile_input', class: HostileInput },
   { name: '0004_model_fetch', class: ModelFetch },
   { name: '0005_request_lifecycle', class: RequestLifecycle },
+  { name: '0006_stage_note', class: StageNote },
 ];

@@ -25,7 +25,7 @@ export const ProgressEvent = z.object({
   error: z.string().nullable().optional(),
   /** A separation fetching its model first (processing_jobs.model_fetch); null once fetched. */
   fetch: ModelFetch.nullable().optional(),
-  /** A slow step worth telling the user about, e.g. the engine's "preparing model for this CPU". Not stored in the row. */
+  /** A slow step worth telling the user about, e.g. the engine's "preparing model for this CPU" (processing_jobs.stage_note). */
   note: z.string().max(200).optional(),
 });
 export type ProgressEvent = z.infer<typeof ProgressEvent>;

@@ -44,6 +44,20 @@ export async function writeModelFetch(em: EntityManager, id: string, trackId: st
   return true;
 }
 
+/**
+ * A running separation's slow step (null: over), e.g. "preparing model for this CPU".
+ * Announced with the note so followers need not read the row; written only while the row is active.
+ */
+export async function writeStageNote(em: EntityManager, id: string, trackId: string, note: string | null): Promise<boolean> {
+  const rows = await em.execute<{ progress: number }[]>(
+    `update processing_jobs set stage_note = ?, updated_at = now() where id = ? and status = 'processing' returning progress`,
+    [note, id],
+  );
+  if (rows.length === 0) return false;
+  await announce(em, { kind: 'processing', jobId: id, trackId, status: 'processing', progress: Number(rows[0]!.progress), ...(note ? { note } : {}) });
+  return true;
+}
+
 export interface ThrottleOptions {
   /** Write at least this long after the previous write ... */
   minIntervalMs?: number;

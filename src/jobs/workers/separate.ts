@@ -6,8 +6,7 @@
 import { stat } from 'node:fs/promises';
 import { moveIntoPlace } from '../storage/atomicWrite.ts';
 import { findDownloadedAudio } from '../pipeline/reuse.ts';
-import { announce } from '../pipeline/progressEvents.ts';
-import { moveJob, ThrottledProgress, writeModelFetch } from '../pipeline/rowWrites.ts';
+import { moveJob, ThrottledProgress, writeModelFetch, writeStageNote } from '../pipeline/rowWrites.ts';
 import { DEFAULT_STEM_FORMAT, isStemFormat } from '../../domain/audioFormats.ts';
 import { fetchPercent, type ModelFetchProgress } from '../../domain/modelFiles.ts';
 import { provideModel, type ModelProvision } from '../models/provide.ts';
@@ -37,22 +36,30 @@ export function runSeparateJob(ctx: WorkerContext, payload: SeparatePayload, sig
     if (!audio) throw new UserFacingError('not_found', AUDIO_GONE);
 
     if (ctx.models) await fetchModelFirst(ctx, ctx.models, id, trackId, row.model, job.signal);
-    let announcedPreparing = false;
+    // The engine's slow first-use step is kept on the row while it lasts (said once, cleared when separating starts).
+    let note: string | null = null;
+    let noteWrites = Promise.resolve();
+    const setNote = (next: string | null) => {
+      if (next === note) return;
+      note = next;
+      noteWrites = noteWrites
+        .then(() => writeStageNote(ctx.orm.em.fork(), id, trackId, next))
+        .then(
+          () => undefined,
+          (e: unknown) => ctx.log.warn(`separate ${id}: progress note failed: ${String(e)}`),
+        );
+    };
     const result = await ctx.engine.request(
       { cmd: 'separate', input: audio.path, out_dir: await job.tempDir(), model: row.model, format, max_duration: ctx.maxDurationSeconds },
       {
         onProgress: (p, stage) => {
           job.reportProgress(p);
-          if (stage === PREPARING_MODEL && !announcedPreparing) {
-            announcedPreparing = true; // say it once: the conversion takes tens of seconds at one percentage
-            void announce(ctx.orm.em.fork(), { kind: 'processing', jobId: id, trackId, status: 'processing', progress: Math.floor(p), note: stage }).catch(
-              (e: unknown) => ctx.log.warn(`separate ${id}: progress note failed: ${String(e)}`),
-            );
-          }
+          setNote(stage === PREPARING_MODEL ? PREPARING_MODEL : null);
         },
         signal: job.signal,
       },
     );
+    await noteWrites;
     job.signal.throwIfAborted(); // cancelled as the result came in: publish nothing
     const stemsDir = ctx.paths.stemsDir(trackId, id);
     const stems: { name: string; path: string; size: number }[] = [];
