@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import type { Config } from '../../config.ts';
+import { SPOTIFY_ID_PATTERN } from '../../domain/spotifyInput.ts';
 import { SpotifyError, describeFetchFailure, cancelledError } from './errors.ts';
 
 export interface TrackMetadata {
@@ -33,6 +35,23 @@ export interface SpotifyMetadataOptions {
   tokenCache?: SpotifyTokenCache;
 }
 
+/** The Web API hosts and credentials of the configuration (workers' track lookups and the CLI's record lookups alike). */
+export function spotifyOptionsFrom(config: Config, signal?: AbortSignal): SpotifyMetadataOptions {
+  const creds = config.spotify.credentials;
+  return {
+    apiBase: config.spotify.apiBase,
+    accountsBase: config.spotify.accountsBase,
+    ...(creds ? { clientId: creds.clientId, clientSecret: creds.clientSecret.reveal() } : {}),
+    timeoutMs: 15_000,
+    signal,
+  };
+}
+
+/** The URL of the widest image Spotify lists (album art), or null. */
+export function widestImageUrl(images: readonly { url: string; width?: number | null | undefined }[]): string | null {
+  return [...images].sort((a, b) => (b.width ?? 0) - (a.width ?? 0))[0]?.url ?? null;
+}
+
 /** Client-credentials tokens, cached until shortly before they expire. */
 export class SpotifyTokenCache {
   private entries = new Map<string, { token: string; expiresAt: number }>();
@@ -54,7 +73,6 @@ export class SpotifyTokenCache {
 
 export const defaultTokenCache = new SpotifyTokenCache();
 
-const TRACK_ID = /^[A-Za-z0-9]{22}$/;
 
 const TokenResponse = z.object({ access_token: z.string().min(1), expires_in: z.number().positive() });
 const TrackResponse = z.object({
@@ -74,7 +92,7 @@ const TrackResponse = z.object({
 const OEmbedResponse = z.object({ title: z.string().min(1), thumbnail_url: z.string().optional() });
 
 export async function fetchTrackMetadata(trackId: string, opts: SpotifyMetadataOptions): Promise<TrackMetadata> {
-  if (!TRACK_ID.test(trackId)) {
+  if (!SPOTIFY_ID_PATTERN.test(trackId)) {
     throw new SpotifyError('invalid_input', `"${trackId.slice(0, 40)}" is not a Spotify track id. Paste a link like https://open.spotify.com/track/…`);
   }
   const client = new SpotifyHttp(opts);
@@ -99,14 +117,13 @@ export class SpotifyHttp {
     const parsed = TrackResponse.safeParse(await this.apiGet(`${trimSlash(this.opts.apiBase)}/tracks/${trackId}`, { notFound, lookups: 'track lookups' }));
     if (!parsed.success) throw badResponse(this.opts.apiBase, parsed.error.message);
     const t = parsed.data;
-    const images = [...(t.album?.images ?? [])].sort((a, b) => (b.width ?? 0) - (a.width ?? 0));
     return {
       spotifyId: trackId,
       title: t.name,
       artist: t.artists.length ? t.artists.map((a) => a.name).join(', ') : null,
       artists: t.artists.map((a) => a.name),
       album: t.album?.name ?? null,
-      albumArtUrl: images[0]?.url ?? null,
+      albumArtUrl: widestImageUrl(t.album?.images ?? []),
       durationSeconds: Math.round(t.duration_ms / 100) / 10,
       isrc: t.external_ids?.isrc?.toUpperCase() ?? null,
       url: t.external_urls?.spotify ?? canonicalTrackUrl(trackId),

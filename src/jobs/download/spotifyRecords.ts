@@ -11,10 +11,10 @@
  */
 import { z } from 'zod';
 import type { RecordEntry } from '../../domain/batchPlan.ts';
-import { canonicalSpotifyUrl } from '../../domain/spotifyInput.ts';
+import { canonicalSpotifyUrl, SPOTIFY_ID_PATTERN } from '../../domain/spotifyInput.ts';
 import { MAX_TRACK_NUMBER } from '../../domain/trackSelection.ts';
 import { SpotifyError } from './errors.ts';
-import { badResponse, SpotifyHttp, trimSlash, type SpotifyMetadataOptions } from './spotifyMetadata.ts';
+import { badResponse, SpotifyHttp, trimSlash, widestImageUrl, type SpotifyMetadataOptions } from './spotifyMetadata.ts';
 
 export type RecordKind = 'album' | 'playlist';
 
@@ -76,7 +76,7 @@ type TrackObject = z.infer<typeof Track>;
 /** Throws SpotifyError: credentials missing, not found (in plain words for playlists), rate limited, unreachable. */
 export async function fetchRecordMetadata(kind: RecordKind, spotifyId: string, opts: SpotifyMetadataOptions): Promise<RecordMetadata> {
   if (!opts.clientId || !opts.clientSecret) throw new SpotifyError('spotify_credentials_missing', CREDENTIALS_NEEDED);
-  if (!/^[0-9A-Za-z]{22}$/.test(spotifyId)) throw new SpotifyError('invalid_input', `That is not a Spotify ${kind} id.`);
+  if (!SPOTIFY_ID_PATTERN.test(spotifyId)) throw new SpotifyError('invalid_input', `That is not a Spotify ${kind} id.`);
   const http = new SpotifyHttp(opts);
   const base = `${trimSlash(opts.apiBase)}/${kind}s/${spotifyId}`;
   const notFound = () =>
@@ -95,7 +95,7 @@ export async function fetchRecordMetadata(kind: RecordKind, spotifyId: string, o
       spotifyId,
       name: album.name,
       by: album.artists.length ? album.artists.map((a) => a.name).join(', ') : null,
-      artUrl: largest(album.images),
+      artUrl: widestImageUrl(album.images),
       url: canonicalSpotifyUrl(kind, spotifyId),
       tracks: objects.map((t, i) => entryOf(i + 1, t, false)),
     };
@@ -107,7 +107,7 @@ export async function fetchRecordMetadata(kind: RecordKind, spotifyId: string, o
     spotifyId,
     name: playlist.name,
     by: playlist.owner?.display_name ?? playlist.owner?.id ?? null,
-    artUrl: largest(playlist.images ?? []),
+    artUrl: widestImageUrl(playlist.images ?? []),
     url: canonicalSpotifyUrl(kind, spotifyId),
     tracks: items.map((item, i) => (item.track ? entryOf(i + 1, item.track, item.is_local ?? false) : removed(i + 1))),
   };
@@ -138,14 +138,10 @@ function skipReason(t: TrackObject, localItem: boolean): string | undefined {
   if (t.type === 'episode') return 'a podcast episode, not a song';
   if (t.is_playable === false) return `not playable on Spotify${t.restrictions?.reason ? ` (${t.restrictions.reason})` : ''}`;
   if (Array.isArray(t.available_markets) && t.available_markets.length === 0) return 'not available on Spotify in any country';
-  if (!t.id || !/^[0-9A-Za-z]{22}$/.test(t.id)) return 'not available on Spotify (no track id)';
+  if (!t.id || !SPOTIFY_ID_PATTERN.test(t.id)) return 'not available on Spotify (no track id)';
   return undefined;
 }
 
 function removed(position: number): RecordTrack {
   return { position, title: 'unavailable track', artists: [], durationSeconds: null, skip: 'no longer available on Spotify (removed)' };
-}
-
-function largest(images: readonly { url: string; width?: number | null | undefined }[]): string | null {
-  return [...images].sort((a, b) => (b.width ?? 0) - (a.width ?? 0))[0]?.url ?? null;
 }

@@ -8,7 +8,7 @@ import type { PgBoss } from 'pg-boss';
 import type { Config } from '../../config.ts';
 import { createOrm, type Orm } from '../../db/orm.ts';
 import { createAudioSources } from '../download/sources.ts';
-import { fetchTrackMetadata, type TrackMetadata } from '../download/spotifyMetadata.ts';
+import { fetchTrackMetadata, spotifyOptionsFrom, type TrackMetadata } from '../download/spotifyMetadata.ts';
 import { EngineClient } from '../engine/client.ts';
 import { createBoss, type BossOptions } from '../queues/boss.ts';
 import { StoragePaths } from '../storage/paths.ts';
@@ -21,15 +21,7 @@ import { startWorkers, type RunningWorkers, type StartWorkersOptions } from './s
 
 /** Spotify track metadata with the configured API hosts and credentials (oEmbed without them). */
 export function spotifyMetadataFor(config: Config): (spotifyId: string, signal?: AbortSignal) => Promise<TrackMetadata> {
-  const creds = config.spotify.credentials;
-  return (spotifyId, signal) =>
-    fetchTrackMetadata(spotifyId, {
-      apiBase: config.spotify.apiBase,
-      accountsBase: config.spotify.accountsBase,
-      ...(creds ? { clientId: creds.clientId, clientSecret: creds.clientSecret.reveal() } : {}),
-      timeoutMs: 15_000,
-      signal,
-    });
+  return (spotifyId, signal) => fetchTrackMetadata(spotifyId, spotifyOptionsFrom(config, signal));
 }
 
 /** The worker side of a process, on an ORM, pg-boss and engine its caller owns (and stops). */
