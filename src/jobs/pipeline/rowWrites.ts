@@ -7,7 +7,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { setProgress, transitionJob, type JobEntity, type JobKind, type JobPatch } from '../../db/jobStatusWrites.ts';
 import type { JobStatus } from '../../domain/jobStatus.ts';
 import type { ModelFetchProgress } from '../../domain/modelFiles.ts';
-import { announce } from './progressEvents.ts';
+import { announce, type ProgressEvent } from './progressEvents.ts';
 
 /** transitionJob + announce. Throws what transitionJob throws (nothing written, nothing announced). */
 export async function moveJob<K extends JobKind>(
@@ -30,31 +30,35 @@ export async function writeProgress(em: EntityManager, kind: JobKind, id: string
   return wrote;
 }
 
-/**
- * A running separation's model fetch (null: done). Announced with the row's
- * current progress; written only while the row is active.
- */
-export async function writeModelFetch(em: EntityManager, id: string, trackId: string, fetch: ModelFetchProgress | null): Promise<boolean> {
-  const rows = await em.execute<{ progress: number }[]>(
-    `update processing_jobs set model_fetch = ?, updated_at = now() where id = ? and status = 'processing' returning progress`,
-    [fetch === null ? null : JSON.stringify(fetch), id],
-  );
-  if (rows.length === 0) return false;
-  await announce(em, { kind: 'processing', jobId: id, trackId, status: 'processing', progress: Number(rows[0]!.progress), fetch });
-  return true;
+/** A running separation's model fetch (null: done); see writeRunningSeparation. */
+export function writeModelFetch(em: EntityManager, id: string, trackId: string, fetch: ModelFetchProgress | null): Promise<boolean> {
+  return writeRunningSeparation(em, id, trackId, 'model_fetch', fetch === null ? null : JSON.stringify(fetch), { fetch });
+}
+
+/** A running separation's slow step (null: over), e.g. "preparing model for this CPU"; see writeRunningSeparation. */
+export function writeStageNote(em: EntityManager, id: string, trackId: string, note: string | null): Promise<boolean> {
+  return writeRunningSeparation(em, id, trackId, 'stage_note', note, note ? { note } : {});
 }
 
 /**
- * A running separation's slow step (null: over), e.g. "preparing model for this CPU".
- * Announced with the note so followers need not read the row; written only while the row is active.
+ * One column of what a separation is doing besides its percentage, written only
+ * while the row is active, then announced with the row's current progress (and
+ * the new value, so followers need not read the row).
  */
-export async function writeStageNote(em: EntityManager, id: string, trackId: string, note: string | null): Promise<boolean> {
+async function writeRunningSeparation(
+  em: EntityManager,
+  id: string,
+  trackId: string,
+  column: 'model_fetch' | 'stage_note',
+  value: string | null,
+  news: Pick<ProgressEvent, 'fetch' | 'note'>,
+): Promise<boolean> {
   const rows = await em.execute<{ progress: number }[]>(
-    `update processing_jobs set stage_note = ?, updated_at = now() where id = ? and status = 'processing' returning progress`,
-    [note, id],
+    `update processing_jobs set ${column} = ?, updated_at = now() where id = ? and status = 'processing' returning progress`,
+    [value, id],
   );
   if (rows.length === 0) return false;
-  await announce(em, { kind: 'processing', jobId: id, trackId, status: 'processing', progress: Number(rows[0]!.progress), ...(note ? { note } : {}) });
+  await announce(em, { kind: 'processing', jobId: id, trackId, status: 'processing', progress: Number(rows[0]!.progress), ...news });
   return true;
 }
 
