@@ -83,28 +83,29 @@ export async function enqueueDm(em: EntityManager, requestId: string, analysisJo
 }
 
 /** Fails an open request with its reason; a delivered or failed one is left as it is. */
-export async function failRequest(db: Orm | EntityManager, requestId: string, reason: string): Promise<void> {
-  const sql = `update requests set delivery_state = 'failed', delivery_error = ?, updated_at = now() where id = ? and delivery_state in (${from('failed')})`;
-  if ('em' in db) await conn(db).execute(sql, [reason, requestId]);
-  else await db.execute(sql, [reason, requestId]);
+export function failRequest(db: Orm | EntityManager, requestId: string, reason: string): Promise<void> {
+  return moveDelivery(db, requestId, 'failed', ', delivery_error = ?', [reason]);
 }
 
 /** A sender claims the upload of a pending request. */
-export async function markDelivering(orm: Orm, requestId: string): Promise<void> {
-  await conn(orm).execute(`update requests set delivery_state = 'delivering', updated_at = now() where id = ? and delivery_state = 'pending'`, [requestId]);
+export function markDelivering(orm: Orm, requestId: string): Promise<void> {
+  return moveDelivery(orm, requestId, 'delivering');
 }
 
 /** The sender gives its claim back after a failure that will be retried. */
-export async function releaseDelivering(orm: Orm, requestId: string): Promise<void> {
-  await conn(orm).execute(`update requests set delivery_state = 'pending', updated_at = now() where id = ? and delivery_state = 'delivering'`, [requestId]);
+export function releaseDelivering(orm: Orm, requestId: string): Promise<void> {
+  return moveDelivery(orm, requestId, 'pending');
 }
 
 /** Delivered (with a note when part of it failed); only an open request becomes delivered. */
-export async function markDelivered(orm: Orm, requestId: string, note: string | null = null): Promise<void> {
-  await conn(orm).execute(`update requests set delivery_state = 'delivered', delivery_error = ?, delivered_at = now(), updated_at = now() where id = ? and delivery_state in (${from('delivered')})`, [
-    note,
-    requestId,
-  ]);
+export function markDelivered(orm: Orm, requestId: string, note: string | null = null): Promise<void> {
+  return moveDelivery(orm, requestId, 'delivered', ', delivery_error = ?, delivered_at = now()', [note]);
+}
+
+/** The one delivery_state write: to `to`, only from the states the lifecycle allows, with `set` (its `?` taking `params`). */
+async function moveDelivery(db: Orm | EntityManager, requestId: string, to: DeliveryState, set = '', params: unknown[] = []): Promise<void> {
+  const sql = `update requests set delivery_state = '${to}'${set}, updated_at = now() where id = ? and delivery_state in (${from(to)})`;
+  await ('em' in db ? conn(db) : db).execute(sql, [...params, requestId]);
 }
 
 /** Settles the analysis DM (only a pending one moves). */
