@@ -81,7 +81,6 @@ export async function runClaimedJob(ctx: WorkerContext, kind: Stage, delivery: D
     workDir = undefined;
     await commitCompletion(ctx, kind, id, completion.write);
     placed = [];
-    attempt.end();
     ctx.log.info(`${name} ${id}: ${completion.summary}`);
   } catch (error) {
     await progress.flush();
