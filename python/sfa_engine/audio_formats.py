@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-DEFAULT_PATH = Path(__file__).resolve().parents[2] / "catalog" / "audio_formats.json"
+from . import REPO_ROOT
+
+DEFAULT_PATH = REPO_ROOT / "catalog" / "audio_formats.json"
 ACCEPTED_TEXT = "WAV, MP3, FLAC, OGG (Vorbis/Opus), M4A/AAC, WebM/MKA, AIFF, WMA, WavPack, APE or CAF"
 _NAME = re.compile(r"^[a-z0-9_]+$")
 

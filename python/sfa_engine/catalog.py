@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-DEFAULT_CATALOG_PATH = Path(__file__).resolve().parents[2] / "catalog" / "models.json"
+from . import REPO_ROOT
+
+DEFAULT_CATALOG_PATH = REPO_ROOT / "catalog" / "models.json"
 
 
 @dataclass(frozen=True)

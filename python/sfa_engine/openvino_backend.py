@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from . import REPO_ROOT
 from .backend_choice import Choice, choose_precision, has_native_bf16
 from .errors import Cancelled
 
@@ -96,7 +97,7 @@ def default_cache_dir() -> Path:
     """SFA_CACHE_DIR, else <repo>/.cache/openvino (next to the numba cache). Entries are
     keyed by the network's content, so every model directory shares one cache."""
     value = os.environ.get("SFA_CACHE_DIR")
-    return Path(value) if value else Path(__file__).resolve().parents[2] / ".cache" / "openvino"
+    return Path(value) if value else REPO_ROOT / ".cache" / "openvino"
 
 
 def training_length(net) -> int:

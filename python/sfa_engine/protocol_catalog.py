@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-PATH = Path(__file__).resolve().parents[2] / "catalog" / "engine_protocol.json"
+from . import REPO_ROOT
+
+PATH = REPO_ROOT / "catalog" / "engine_protocol.json"
 _SECTIONS = ("commands", "events", "errors")
 
 
