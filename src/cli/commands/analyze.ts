@@ -168,10 +168,7 @@ function runRecordAnalysis(options: AnalyzeOptions, record: SpotifyRecordRef, co
       },
       rowsOf: analysisRows,
       collect: async (session, ticket, outcome, track) => {
-        const problems = failedStages(outcome.stages).map((f) => `${f.stage} failed: ${f.reason}`);
-        const row = problems.length ? undefined : await readAnalysisResult(session.orm.em.fork(), outcome.ids.analyze ?? ticket.analysisJobId, true);
-        if (!row && !problems.length) problems.push('the analysis completed but its result is gone (removed meanwhile?); run the command again');
-        const result: AnalysisResult | null = row ? { ...row, features: { ...(row.features ?? {}), requested: requestedFeatures(options) } } : null;
+        const { problems, result } = await collectAnalysis(session, ticket, outcome, options);
         const fromStorage = Boolean(outcome.stages.download?.stored && outcome.stages.analyze?.stored);
         return {
           ok: problems.length === 0,
@@ -184,22 +181,28 @@ function runRecordAnalysis(options: AnalyzeOptions, record: SpotifyRecordRef, co
   );
 }
 
-function requestedFeatures(options: AnalyzeOptions): string[] {
-  return options.features.includes('all') ? [...ALL_FEATURES] : options.features;
+/** A settled analysis: why it failed (one line each), or its result with the features the command asked for. */
+async function collectAnalysis(
+  session: Session,
+  ticket: AnalysisTicket,
+  outcome: FollowOutcome,
+  options: AnalyzeOptions,
+): Promise<{ problems: string[]; result: AnalysisResult | null }> {
+  const problems = failedStages(outcome.stages).map((f) => `${f.stage} failed: ${f.reason}`);
+  if (problems.length) return { problems, result: null };
+  const row = await readAnalysisResult(session.orm.em.fork(), outcome.ids.analyze ?? ticket.analysisJobId, true);
+  if (!row) return { problems: ['the analysis completed but its result is gone (removed meanwhile?); run the command again'], result: null };
+  const requested = options.features.includes('all') ? [...ALL_FEATURES] : options.features;
+  return { problems, result: { ...row, features: { ...(row.features ?? {}), requested } } };
 }
 
 async function finish(session: Session, ticket: AnalysisTicket, outcome: FollowOutcome, options: AnalyzeOptions): Promise<number> {
-  const failed = failedStages(outcome.stages);
-  if (failed.length > 0) {
-    for (const f of failed) process.stderr.write(`sfa analyze: ${f.stage} failed: ${f.reason}\n`);
+  const { problems, result } = await collectAnalysis(session, ticket, outcome, options);
+  if (!result) {
+    for (const p of problems) process.stderr.write(`sfa analyze: ${p}\n`);
     return 1;
   }
-  const row = await readAnalysisResult(session.orm.em.fork(), outcome.ids.analyze ?? ticket.analysisJobId, true);
-  if (!row) {
-    process.stderr.write('sfa analyze: the analysis completed but its result is gone (removed meanwhile?); run the command again\n');
-    return 1;
-  }
-  const features: Record<string, unknown> = { ...(row.features ?? {}), requested: requestedFeatures(options) };
+  const features = result.features;
   if (options.png) {
     const stored = typeof features.overview_png === 'string' ? features.overview_png : undefined;
     const destination = path.resolve(options.png);
@@ -213,7 +216,6 @@ async function finish(session: Session, ticket: AnalysisTicket, outcome: FollowO
     }
     features.overview_png = destination;
   }
-  const result: AnalysisResult = { ...row, features };
   process.stdout.write(options.json ? `${JSON.stringify(result)}\n` : formatSummary(options.file, result));
   return 0;
 }
