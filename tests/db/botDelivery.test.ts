@@ -319,7 +319,7 @@ describe('entities', () => {
     });
     const loadedDelivery = await fresh.findOneOrFail(Delivery, delivery.id);
     expect(loadedDelivery).toMatchObject({ kind: 'stems', payload: { stemIds: ['x'] }, state: 'pending' });
-    expect(loadedDelivery.request.id).toBe(request.id);
+    expect(loadedDelivery.request?.id).toBe(request.id);
     expect(await fresh.findOneOrFail(ReactionChoice, reaction.id)).toMatchObject({
       state: 'pending',
       handledAt: null,

@@ -11,6 +11,8 @@ import { createDatabase, dropDatabase, openTestOrm, uniqueDatabaseName, withData
 const TABLES = [
   'analysis_jobs',
   'analysis_results',
+  'batch_tracks',
+  'batches',
   'deliveries',
   'download_jobs',
   'processing_jobs',

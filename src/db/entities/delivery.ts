@@ -8,8 +8,10 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { idColumn, timestampColumns } from './columns.ts';
 import { Request } from './request.ts';
+import { Batch } from './batch.ts';
 
-export const DELIVERY_KINDS = ['progress_edit', 'stems', 'dm', 'notice'] as const;
+/** batch_dm: an album's or playlist's one analysis DM (the row names the batch, not a request). */
+export const DELIVERY_KINDS = ['progress_edit', 'stems', 'dm', 'notice', 'batch_dm'] as const;
 export type DeliveryKind = (typeof DELIVERY_KINDS)[number];
 
 /** pending (due at next_attempt_at) -> sending (claimed) -> sent | failed (gave up; last_error says why). */
@@ -21,7 +23,8 @@ export const Delivery = defineEntity({
   tableName: 'deliveries',
   properties: {
     id: idColumn(),
-    request: () => p.manyToOne(Request).deleteRule('cascade').index('deliveries_request_id_index'),
+    request: () => p.manyToOne(Request).nullable().deleteRule('cascade').index('deliveries_request_id_index'),
+    batch: () => p.manyToOne(Batch).nullable().deleteRule('cascade').index('deliveries_batch_id_index'),
     kind: p.enum(DELIVERY_KINDS),
     /** What to send (rendered message, stem ids and plan, ...), as the sender for `kind` expects it. */
     payload: p.json<Record<string, unknown>>(),
@@ -36,6 +39,7 @@ export const Delivery = defineEntity({
     { name: 'deliveries_attempts_check', expression: 'attempts >= 0' },
     { name: 'deliveries_sent_at_check', expression: "(state = 'sent') = (sent_at is not null)" },
     { name: 'deliveries_failed_error_check', expression: "state <> 'failed' or last_error is not null" },
+    { name: 'deliveries_owner_check', expression: "(request_id is null) = (kind = 'batch_dm') and (batch_id is null) = (kind <> 'batch_dm')" },
   ],
   indexes: [
     { name: 'deliveries_state_next_attempt_at_index', properties: ['state', 'nextAttemptAt'] },
@@ -43,6 +47,10 @@ export const Delivery = defineEntity({
       name: 'deliveries_request_id_kind_unique',
       expression:
         "create unique index deliveries_request_id_kind_unique on deliveries (request_id, kind) where kind in ('progress_edit', 'dm')",
+    },
+    {
+      name: 'deliveries_batch_dm_unique',
+      expression: "create unique index deliveries_batch_dm_unique on deliveries (batch_id) where kind = 'batch_dm'",
     },
   ],
 });

@@ -29,6 +29,8 @@ export {
 } from './delivery.ts';
 export { ReactionChoice, type IReactionChoice, REACTION_STATES, type ReactionState } from './reactionChoice.ts';
 export { RequestSlot, type IRequestSlot } from './requestSlot.ts';
+export { Batch, type IBatch } from './batch.ts';
+export { BatchTrack, type IBatchTrack } from './batchTrack.ts';
 
 import { Track } from './track.ts';
 import { DownloadJob } from './downloadJob.ts';
@@ -40,5 +42,7 @@ import { Request } from './request.ts';
 import { Delivery } from './delivery.ts';
 import { ReactionChoice } from './reactionChoice.ts';
 import { RequestSlot } from './requestSlot.ts';
+import { Batch } from './batch.ts';
+import { BatchTrack } from './batchTrack.ts';
 
-export const ENTITIES = [Track, DownloadJob, ProcessingJob, AnalysisJob, Stem, AnalysisResult, Request, Delivery, ReactionChoice, RequestSlot];
+export const ENTITIES = [Track, DownloadJob, ProcessingJob, AnalysisJob, Stem, AnalysisResult, Request, Delivery, ReactionChoice, RequestSlot, Batch, BatchTrack];

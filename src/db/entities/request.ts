@@ -10,6 +10,7 @@ import { idColumn, timestampColumns } from './columns.ts';
 import { Track } from './track.ts';
 import { ProcessingJob } from './processingJob.ts';
 import { AnalysisJob } from './analysisJob.ts';
+import { Batch } from './batch.ts';
 import { DELIVERY_STATES, DM_STATES } from '../../domain/requestLifecycle.ts';
 
 export const REQUEST_KINDS = ['separate', 'analyze'] as const;
@@ -81,6 +82,8 @@ export const Request = defineEntity({
     /** Set once progress moved from the interaction reply (token lives 15 min) to a bot-token channel message. */
     channelMessageId: p.text().nullable(),
     dmState: p.enum(DM_STATES).nullable().default('pending'),
+    /** The album or playlist request this track belongs to; NULL for a single track. Its message, thread and DM are the batch's. */
+    batch: () => p.manyToOne(Batch).nullable().deleteRule('cascade').index('requests_batch_id_index'),
     ...timestampColumns(),
   },
   checks: [

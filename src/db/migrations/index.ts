@@ -10,6 +10,7 @@ import { HostileInput } from './0003_hostile_input.ts';
 import { ModelFetch } from './0004_model_fetch.ts';
 import { RequestLifecycle } from './0005_request_lifecycle.ts';
 import { StageNote } from './0006_stage_note.ts';
+import { Batches } from './0007_batches.ts';
 
 export const MIGRATIONS: MigrationObject[] = [
   { name: '0001_initial_schema', class: InitialSchema },
@@ -18,4 +19,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: '0004_model_fetch', class: ModelFetch },
   { name: '0005_request_lifecycle', class: RequestLifecycle },
   { name: '0006_stage_note', class: StageNote },
+  { name: '0007_batches', class: Batches },
 ];
