@@ -43,6 +43,8 @@ export interface BatchOptions {
   selection?: readonly number[] | undefined;
   /** Most tracks one request runs (at least 1). */
   limit: number;
+  /** Why tracks over the limit do not run (default: the per-request limit). */
+  limitReason?: string | undefined;
 }
 
 const plural = (n: number) => `${n} track${n === 1 ? '' : 's'}`;
@@ -59,7 +61,8 @@ export function planBatch(entries: readonly RecordEntry[], options: BatchOptions
   }
   const run = runnable.slice(0, limit);
   const over = runnable.slice(limit);
-  for (const e of over) skipped.push({ position: e.position, title: e.title, reason: `over the limit of ${plural(limit)} per request` });
+  const overReason = options.limitReason ?? `over the limit of ${plural(limit)} per request`;
+  for (const e of over) skipped.push({ position: e.position, title: e.title, reason: overReason });
   skipped.sort((a, b) => a.position - b.position);
   return { run, skipped, summary: summarise(entries.length, candidates.length, run.length, over.length > 0, limit, options.selection), rest: over.length ? trackSelectionText(over.map((e) => e.position)) : undefined };
 }

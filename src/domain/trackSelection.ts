@@ -12,33 +12,36 @@ export const MAX_TRACK_NUMBER = 10_000;
 
 const EXAMPLE = 'like 1,3,5-7';
 
-/** Sorted, without duplicates (a record runs in its own order whatever order was typed). */
-export function parseTrackSelection(text: string): SelectionResult {
+/**
+ * Sorted, without duplicates (a record runs in its own order whatever order was typed). `option` names
+ * the option in the reasons: `--tracks` on the command line, `` `tracks:` `` in Discord.
+ */
+export function parseTrackSelection(text: string, option = '--tracks'): SelectionResult {
   const parts = String(text).split(',').map((p) => p.trim());
-  if (parts.every((p) => p === '')) return { ok: false, reason: `--tracks needs track numbers, ${EXAMPLE}` };
+  if (parts.every((p) => p === '')) return { ok: false, reason: `${option} needs track numbers, ${EXAMPLE}` };
   const chosen = new Set<number>();
   for (const part of parts) {
-    if (part === '') return { ok: false, reason: `--tracks has an empty entry between commas; write the numbers ${EXAMPLE}` };
+    if (part === '') return { ok: false, reason: `${option} has an empty entry between commas; write the numbers ${EXAMPLE}` };
     const m = /^(\d+)(?:\s*-\s*(\d+))?$/.exec(part);
-    if (!m) return { ok: false, reason: `--tracks: "${part.slice(0, 20)}" is not a track number or a range (${EXAMPLE})` };
+    if (!m) return { ok: false, reason: `${option}: "${part.slice(0, 20)}" is not a track number or a range (${EXAMPLE})` };
     const first = Number(m[1]);
     const last = m[2] === undefined ? first : Number(m[2]);
     for (const n of [first, last]) {
-      if (n === 0) return { ok: false, reason: '--tracks: track numbers start at 1 (the first track is 1, not 0)' };
-      if (n > MAX_TRACK_NUMBER) return { ok: false, reason: `--tracks: ${n} is more tracks than any album or playlist has (at most ${MAX_TRACK_NUMBER})` };
+      if (n === 0) return { ok: false, reason: `${option}: track numbers start at 1 (the first track is 1, not 0)` };
+      if (n > MAX_TRACK_NUMBER) return { ok: false, reason: `${option}: ${n} is more tracks than any album or playlist has (at most ${MAX_TRACK_NUMBER})` };
     }
-    if (last < first) return { ok: false, reason: `--tracks: the range ${first}-${last} runs backwards; write ${last}-${first}` };
+    if (last < first) return { ok: false, reason: `${option}: the range ${first}-${last} runs backwards; write ${last}-${first}` };
     for (let n = first; n <= last; n++) chosen.add(n);
   }
   return { ok: true, numbers: [...chosen].sort((a, b) => a - b) };
 }
 
 /** The problem with a selection for a record of `total` tracks, or undefined when every number is in it. */
-export function checkSelection(numbers: readonly number[], total: number, what: string): string | undefined {
+export function checkSelection(numbers: readonly number[], total: number, what: string, option = '--tracks'): string | undefined {
   const outside = numbers.filter((n) => n > total);
   if (outside.length === 0) return undefined;
   const named = outside.length === 1 ? `track ${outside[0]} is` : `tracks ${formatTrackNumbers(outside)} are`;
-  return `--tracks: ${named} out of range: the ${what} has ${total} track${total === 1 ? '' : 's'}`;
+  return `${option}: ${named} out of range: the ${what} has ${total} track${total === 1 ? '' : 's'}`;
 }
 
 /** Runs of consecutive numbers as ranges, sorted and without duplicates: [1, 3, 5, 6, 7] -> ['1', '3', '5-7']. */

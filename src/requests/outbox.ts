@@ -13,8 +13,10 @@ const from = (to: DeliveryState) => deliverySources(to).map((s) => `'${s}'`).joi
 
 export interface ClaimedDelivery {
   id: string;
-  request_id: string;
-  kind: 'stems' | 'dm';
+  /** The request the row is for; null for a batch's DM (batch_id instead). */
+  request_id: string | null;
+  batch_id: string | null;
+  kind: 'stems' | 'dm' | 'batch_dm';
   payload: Record<string, string>;
   attempts: number;
 }
@@ -28,11 +30,11 @@ export async function claimDueDelivery(orm: Orm, staleSeconds: number): Promise<
   const rows = await conn(orm).execute<ClaimedDelivery[]>(
     `update deliveries set state = 'sending', attempts = attempts + 1, updated_at = now()
       where id = (select id from deliveries
-                   where kind in ('stems', 'dm')
+                   where kind in ('stems', 'dm', 'batch_dm')
                      and ((state = 'pending' and next_attempt_at <= now())
                        or (state = 'sending' and updated_at < now() - make_interval(secs => ?)))
                    order by next_attempt_at for update skip locked limit 1)
-      returning id, request_id, kind, payload, attempts`,
+      returning id, request_id, batch_id, kind, payload, attempts`,
     [staleSeconds],
   );
   return rows[0];

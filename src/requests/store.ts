@@ -36,17 +36,25 @@ export interface NewRequest {
   analysisJobId: string;
   reactionWindowEndsAt: Date | null;
   attachmentSizeLimit: number | null;
+  /** A track of an album or playlist request: its message, thread and DM are the batch's (no DM of its own). */
+  batchId?: string;
 }
 
 /** Writes a command's Request row in place of its slot, in one transaction: the user's count never has a gap nor a double. */
 export async function createRequest(orm: Orm, slotId: string, r: NewRequest): Promise<string> {
-  const rows = await orm.em.fork().transactional(async (em) => {
+  return orm.em.fork().transactional(async (em) => {
     await dropSlot(em, slotId);
-    return em.execute<{ id: string }[]>(
+    return insertRequest(em, r);
+  });
+}
+
+/** The Request row, inside the caller's transaction. */
+export async function insertRequest(em: EntityManager, r: NewRequest): Promise<string> {
+  const rows = await em.execute<{ id: string }[]>(
       `insert into requests (kind, requester_id, guild_id, channel_id, application_id, interaction_token, interaction_expires_at,
                              model, model_source, format, track_id, processing_job_id, analysis_job_id, reaction_window_ends_at,
-                             attachment_size_limit, dm_state)
-       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending') returning id`,
+                             attachment_size_limit, dm_state, batch_id)
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) returning id`,
       [
         r.kind,
         r.requesterId,
@@ -63,9 +71,10 @@ export async function createRequest(orm: Orm, slotId: string, r: NewRequest): Pr
         r.analysisJobId,
         r.reactionWindowEndsAt,
         r.attachmentSizeLimit,
+        r.batchId ? null : 'pending',
+        r.batchId ?? null,
       ],
     );
-  });
   return rows[0]!.id;
 }
 
@@ -102,7 +111,7 @@ export interface CancelledRequest {
 }
 
 /**
- * Fails the user's latest pending request as cancelled (only if still pending): the window timer,
+ * Fails the user's latest pending single-track request as cancelled (an album's tracks are cancelled with their batch) (only if still pending): the window timer,
  * deliveries and other /cancel calls then leave it alone. FOR UPDATE waits for a progress edit or
  * delivery holding the row; SKIP LOCKED would answer "nothing to cancel".
  */
@@ -110,7 +119,7 @@ export async function cancelLatestPending(orm: Orm, userId: string): Promise<Can
   const rows = await orm.em.getConnection().execute<CancelledRequest[]>(
     `update requests r set delivery_state = 'failed', delivery_error = ?, updated_at = now()
       from tracks t
-      where t.id = r.track_id and r.id = (select id from requests where requester_id = ? and delivery_state = 'pending' order by inserted_at desc limit 1 for update)
+      where t.id = r.track_id and r.id = (select id from requests where requester_id = ? and batch_id is null and delivery_state = 'pending' order by inserted_at desc limit 1 for update)
         and r.delivery_state = 'pending'
       returning r.id, r.track_id, r.processing_job_id, r.analysis_job_id, t.title`,
     [CANCELLED_BY_REQUESTER, userId],
@@ -201,11 +210,14 @@ export function requestsFollowing(orm: Orm, event: { download: string } | { proc
   );
 }
 
+/** The tables whose rows own a progress message (a request's, or an album's or playlist's): the same columns on both. */
+export type MessageTable = 'requests' | 'batches';
+
 /** The progress message that reached Discord: a new channel message replaced the interaction reply. */
-export async function recordProgressPosted(orm: Orm, requestId: string, hash: string, at: Date, channelMessageId: string): Promise<void> {
+export async function recordProgressPosted(orm: Orm, table: MessageTable, requestId: string, hash: string, at: Date, channelMessageId: string): Promise<void> {
   await orm.em
     .getConnection()
-    .execute(`update requests set progress_hash = ?, progress_edited_at = ?, channel_message_id = ?, progress_message_posted_at = ?, updated_at = now() where id = ?`, [
+    .execute(`update ${table} set progress_hash = ?, progress_edited_at = ?, channel_message_id = ?, progress_message_posted_at = ?, updated_at = now() where id = ?`, [
       hash,
       at,
       channelMessageId,
@@ -215,10 +227,10 @@ export async function recordProgressPosted(orm: Orm, requestId: string, hash: st
 }
 
 /** The progress message that reached Discord: an edit (the reply's id is kept once known). */
-export async function recordProgressEdited(orm: Orm, requestId: string, hash: string, at: Date, replyMessageId: string | null): Promise<void> {
+export async function recordProgressEdited(orm: Orm, table: MessageTable, requestId: string, hash: string, at: Date, replyMessageId: string | null): Promise<void> {
   await orm.em
     .getConnection()
-    .execute(`update requests set progress_hash = ?, progress_edited_at = ?, message_id = coalesce(message_id, ?), updated_at = now() where id = ?`, [
+    .execute(`update ${table} set progress_hash = ?, progress_edited_at = ?, message_id = coalesce(message_id, ?), updated_at = now() where id = ?`, [
       hash,
       at,
       replyMessageId,
@@ -273,9 +285,21 @@ export async function runningModelsOfMessage(em: EntityManager, requestId: strin
   return rows.map((r) => r.model);
 }
 
-/** When the user's requests of the last hour were made (epoch ms). */
-export async function requestTimesOfLastHour(em: EntityManager, userId: string): Promise<number[]> {
-  const rows = await em.execute<{ at: Date | string }[]>(`select inserted_at as at from requests where requester_id = ? and inserted_at > now() - interval '1 hour'`, [userId]);
+/**
+ * When the user asked for each track of the last hour (epoch ms): the hourly allowance counts tracks.
+ * A single request is one; an album or playlist counts every track it was to run, at the time it was
+ * asked for (its started tracks' own rows are not counted again); tracks a cancel kept from starting
+ * are given back.
+ */
+export async function requestTimesOfLastHour(em: EntityManager | Orm, userId: string): Promise<number[]> {
+  const db = 'em' in em ? em.em.getConnection() : em;
+  const rows = await db.execute<{ at: Date | string }[]>(
+    `select inserted_at as at from requests where requester_id = ? and batch_id is null and inserted_at > now() - interval '1 hour'
+     union all
+     select b.inserted_at from batches b join batch_tracks t on t.batch_id = b.id
+      where b.requester_id = ? and t.skip_reason is null and (t.request_id is not null or b.state = 'running') and b.inserted_at > now() - interval '1 hour'`,
+    [userId, userId],
+  );
   // Raw queries may hand timestamps back as Date or as text.
   return rows.map((r) => new Date(r.at).getTime());
 }

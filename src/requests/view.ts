@@ -33,6 +33,8 @@ export interface RequestRow {
   progress_message_posted_at: Date | null;
   channel_message_id: string | null;
   dm_state: lifecycle.DmState | null;
+  /** The album or playlist request this track belongs to; null for a single track. */
+  batch_id: string | null;
   inserted_at: Date;
   title: string;
   artist: string | null;
@@ -82,6 +84,12 @@ function withDates(row: RequestRow): RequestRow {
 export async function loadRequest(orm: Orm, requestId: string): Promise<RequestRow | undefined> {
   const rows = await orm.em.getConnection().execute<RequestRow[]>(`${SELECT} where r.id = ?`, [requestId]);
   return rows[0] && withDates(rows[0]);
+}
+
+/** The started tracks of an album or playlist request. */
+export async function loadRequestsOfBatch(orm: Orm, batchId: string): Promise<RequestRow[]> {
+  const rows = await orm.em.getConnection().execute<RequestRow[]>(`${SELECT} where r.batch_id = ?`, [batchId]);
+  return rows.map(withDates);
 }
 
 /** A user's requests, newest first; at most `limit` rows. */
