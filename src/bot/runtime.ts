@@ -28,7 +28,11 @@ import { startFileServer, type FileServer } from './files/server.ts';
 import type { Logger } from '../log.ts';
 import { Dispatcher } from './outbox/dispatcher.ts';
 import { enqueueDue } from './outbox/enqueue.ts';
-import { ProgressTracker } from './progress/tracker.ts';
+import { ProgressTracker, type ProgressSource } from './progress/tracker.ts';
+import { advanceBatch } from './batches/advance.ts';
+import { batchesWaitingToStart, loadBatchSnapshot, unfinishedBatches, type BatchRow } from '../requests/batches.ts';
+import { renderBatch } from '../requests/batchView.ts';
+import { isFinal, loadRequest, renderRequest, type RequestRow } from '../requests/view.ts';
 import { catchUpReactions } from './reactions/catchUp.ts';
 import { drainPendingReactionChoices, offerModelReactions } from './reactions/index.ts';
 import { applyModelChoice, resumeUnlinkedChoices } from './requests/chooseModel.ts';
@@ -84,18 +88,68 @@ export async function startBotRuntime(options: BotRuntimeOptions): Promise<BotRu
   }
 
   let deps: BotDeps | undefined;
+  let stopped = false;
   const getDeps = () => {
     if (!deps) throw new Error('the bot is not ready yet');
     return deps;
   };
-  const tracker = new ProgressTracker(getDeps);
+  // A track of an album or playlist has no message of its own: its batch's message shows it.
+  const requestMessages: ProgressSource<RequestRow> = {
+    table: 'requests',
+    async load(db, id) {
+      const row = await loadRequest(db, id);
+      if (row?.batch_id) {
+        batchChanged(row.batch_id);
+        return undefined;
+      }
+      return row;
+    },
+    render: (row) => ({ payload: renderRequest(row), final: isFinal(row) }),
+  };
+  const batchMessages: ProgressSource<BatchRow & { snapshot: NonNullable<Awaited<ReturnType<typeof loadBatchSnapshot>>> }> = {
+    table: 'batches',
+    async load(db, id) {
+      const snapshot = await loadBatchSnapshot(db, id);
+      return snapshot && { ...snapshot.batch, snapshot };
+    },
+    render: (row) => renderBatch(row.snapshot),
+  };
+  const tracker = new ProgressTracker(getDeps, requestMessages);
+  const batchTracker = new ProgressTracker(getDeps, batchMessages);
   const links = config.publicBaseUrl ? { publicBaseUrl: config.publicBaseUrl, secret, playerDays: config.playerLinkDays } : undefined;
   // The request message exists: offer the model reactions while the requester may still choose.
   tracker.onMessage = (requestId, row, messageId) => {
     if (row.kind !== 'separate' || row.model !== null) return;
     void offerModelReactions(getDeps(), row.channel_id, messageId).catch((e: unknown) => log.warn(`request ${requestId}: offering reactions failed: ${(e as Error).message}`));
   };
-  const dispatcher = new Dispatcher(getDeps, { encoder, links }, (requestId) => void tracker.refresh(requestId));
+  const dispatcher = new Dispatcher(getDeps, { encoder, links }, (owner) => ('batch' in owner ? batchChanged(owner.batch) : void tracker.refresh(owner.request)));
+
+  /**
+   * An album's or playlist's request changed: start what may start, settle it, re-render its message.
+   * Serialised per batch; a change while it runs runs it once more afterwards.
+   */
+  const advancing = new Map<string, { again: boolean }>();
+  function batchChanged(batchId: string): void {
+    const running = advancing.get(batchId);
+    if (running) {
+      running.again = true;
+      return;
+    }
+    const state = { again: false };
+    advancing.set(batchId, state);
+    const run = async (): Promise<void> => {
+      do {
+        state.again = false;
+        const result = await advanceBatch(getDeps(), batchId);
+        for (const id of result.started) requestChanged(id);
+        if (result.dm) dispatcher.poke();
+        await batchTracker.refresh(batchId);
+      } while (state.again && !stopped);
+    };
+    void run()
+      .catch((e: unknown) => log.warn(`batch ${batchId}: ${(e as Error).message}`))
+      .finally(() => advancing.delete(batchId));
+  }
 
   /** A request's rows changed: deliver what became due, re-render its message. */
   const requestChanged = (requestId: string) => {
@@ -124,11 +178,12 @@ export async function startBotRuntime(options: BotRuntimeOptions): Promise<BotRu
   stops.push(() => follower.close());
 
   let windowTimer: NodeJS.Timeout | undefined;
-  let stopped = false;
   const catchUpAbort = new AbortController();
   let catchUp: Promise<void> = Promise.resolve();
   const scanWindows = async () => {
     for (const id of await endedWindows(orm, 20)) await applyModelChoice(getDeps(), id, DEFAULT_MODEL, 'default');
+    // A slot freed by the user's other requests lets a waiting album track start.
+    for (const id of await batchesWaitingToStart(orm, 20)) batchChanged(id);
   };
   const windowLoop = () => {
     if (stopped) return;
@@ -150,6 +205,7 @@ export async function startBotRuntime(options: BotRuntimeOptions): Promise<BotRu
         log,
         botUserId: client.user.id,
         requestChanged,
+        batchChanged,
       };
       return deps;
     },
@@ -159,9 +215,11 @@ export async function startBotRuntime(options: BotRuntimeOptions): Promise<BotRu
       await drainPendingReactionChoices(d);
       const open = await unfinishedRequests(orm);
       for (const id of open) requestChanged(id);
+      const batches = await unfinishedBatches(orm);
+      for (const id of batches) batchChanged(id);
       dispatcher.start();
       windowLoop();
-      if (open.length) log.info(`resumed ${open.length} unfinished request(s)`);
+      if (open.length || batches.length) log.info(`resumed ${open.length} unfinished request(s) and ${batches.length} album/playlist request(s)`);
       // In the background: reading Discord must not hold up the start, and its failures only warn.
       catchUp = catchUpReactions(d, { signal: catchUpAbort.signal })
         .then((r) => {
@@ -176,6 +234,7 @@ export async function startBotRuntime(options: BotRuntimeOptions): Promise<BotRu
       if (windowTimer) clearTimeout(windowTimer);
       await dispatcher.close();
       await tracker.close();
+      await batchTracker.close();
       await stopAll();
     },
   };

@@ -2,14 +2,16 @@
  * /cancel: stops the user's latest unfinished request (cancelTicket). Work
  * that another user's pending request shares (the same track and model) keeps
  * running for them; the answer says so. The request message shows it was
- * cancelled.
+ * cancelled. For an album or playlist, the rest of it stops: no queued
+ * track starts, running ones are cancelled, finished ones are kept.
  */
 import { outsideText } from '../domain/outsideText.ts';
 import { SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import { cancelTicket } from '../jobs/pipeline/index.ts';
 import { cancelLatestPending, otherOpenRequestsOfTrack } from '../requests/store.ts';
+import { cancelBatch, latestRunningBatch } from '../requests/batches.ts';
 import { NOT_READY } from './requestFlow.ts';
-import type { CommandDeps } from './types.ts';
+import type { CommandDeps, RequestContext } from './types.ts';
 
 export const data = new SlashCommandBuilder().setName('cancel').setDescription('Stop your request that is still running');
 
@@ -23,7 +25,18 @@ export async function execute(interaction: ChatInputCommandInteraction, _input: 
     await interaction.editReply(NOT_READY);
     return;
   }
-  const conn = bot.orm.em.getConnection();
+  const batchId = await latestRunningBatch(bot.orm, interaction.user.id);
+  if (batchId) {
+    const batch = await cancelBatch(bot.orm, batchId);
+    if (batch) {
+      for (const r of batch.open) await stopWork(bot, r);
+      bot.batchChanged(batchId);
+      for (const r of batch.open) bot.requestChanged(r.id);
+      const name = outsideText(batch.name, 100) || 'Untitled';
+      await interaction.editReply({ content: `Cancelled the rest of **${name}**. Tracks that finished are kept.`, allowedMentions: { parse: [] } });
+      return;
+    }
+  }
   // Mark it first (and only if still pending): the window timer, deliveries and other /cancel calls then leave it alone.
   const request = await cancelLatestPending(bot.orm, interaction.user.id);
   if (!request) {
@@ -32,11 +45,28 @@ export async function execute(interaction: ChatInputCommandInteraction, _input: 
   }
   // For the answer: other requests of the song still run even when none of the named work is kept (e.g. another model).
   const others = await otherOpenRequestsOfTrack(bot.orm, request.track_id, request.id);
-  // The download is shared by every request of the track: cancelTicket keeps it while another pending request needs it.
+  const result = await stopWork(bot, request);
+  bot.requestChanged(request.id);
+  const title = outsideText(request.title, 100) || 'Untitled';
+  const kept = result.kept.length > 0 || others > 0 ? ' The same song is also being processed for someone else, so that shared work keeps running for them.' : '';
+  await interaction.editReply({ content: `Cancelled your request for **${title}**.${kept}`, allowedMentions: { parse: [] } });
+}
+
+interface StoppedRequest {
+  id: string;
+  track_id: string;
+  processing_job_id: string | null;
+  analysis_job_id: string | null;
+}
+
+/** Stops a cancelled request's work; the download is shared by every request of the track, so cancelTicket keeps it while another needs it. */
+async function stopWork(bot: RequestContext, request: StoppedRequest) {
   const download = (
-    await conn.execute<{ id: string }[]>(`select id from download_jobs where track_id = ? and status in ('queued', 'downloading') order by inserted_at desc limit 1`, [request.track_id])
+    await bot.orm.em
+      .getConnection()
+      .execute<{ id: string }[]>(`select id from download_jobs where track_id = ? and status in ('queued', 'downloading') order by inserted_at desc limit 1`, [request.track_id])
   )[0]?.id;
-  const result = await cancelTicket(
+  return cancelTicket(
     bot.pipeline,
     {
       trackId: request.track_id,
@@ -46,8 +76,4 @@ export async function execute(interaction: ChatInputCommandInteraction, _input: 
     },
     { reason: 'by the requester', requestId: request.id },
   );
-  bot.requestChanged(request.id);
-  const title = outsideText(request.title, 100) || 'Untitled';
-  const kept = result.kept.length > 0 || others > 0 ? ' The same song is also being processed for someone else, so that shared work keeps running for them.' : '';
-  await interaction.editReply({ content: `Cancelled your request for **${title}**.${kept}`, allowedMentions: { parse: [] } });
 }

@@ -9,7 +9,9 @@
  */
 import { MessageFlags, type ChatInputCommandInteraction } from 'discord.js';
 import { releaseSlot, takeSlot } from '../requests/slots.ts';
-import { createRequest } from '../requests/store.ts';
+import { createRequest, requestTimesOfLastHour } from '../requests/store.ts';
+import { allowanceUsedUp, hourlyAllowance } from '../domain/batchLifecycle.ts';
+import { queueBatch } from './batchFlow.ts';
 import { pipelineInputFor, SourceError } from './source.ts';
 import { InputError, requestAnalysis, requestSeparation } from '../jobs/pipeline/index.ts';
 import { TOKEN_LIFETIME_MS } from '../domain/deliveryPolicy.ts';
@@ -45,13 +47,31 @@ export async function startRequest(interaction: ChatInputCommandInteraction, inp
     return;
   }
   try {
-    await queueRequest(interaction, input, bot, kind, slot.slotId);
+    if (input.source.kind === 'record') {
+      const started = await queueBatch(interaction, { kind, source: input.source, model: input.model, format: input.format }, bot, slot.slotId, attachmentLimit(interaction));
+      if (!started.ok) await privateAnswer(interaction, started.message);
+      else {
+        bot.log.info(`batch ${started.batchId}: /${kind} of a ${input.source.record.kind} by ${interaction.user.id}`);
+        bot.batchChanged(started.batchId);
+      }
+      return;
+    }
+    // The hourly allowance counts tracks (an album's count as many as it runs): this is one.
+    const { userRequestsPerHour } = bot.config.limits;
+    const allowance = hourlyAllowance(await requestTimesOfLastHour(bot.orm, interaction.user.id), userRequestsPerHour, Date.now());
+    if (allowance.left === 0) {
+      await privateAnswer(interaction, allowanceUsedUp(userRequestsPerHour, allowance.nextAt!));
+      return;
+    }
+    await queueRequest(interaction, { ...input, source: input.source }, bot, kind, slot.slotId);
   } finally {
     await releaseSlot(bot.orm, slot.slotId).catch((error: unknown) => bot.log.warn(`could not give back a request slot: ${(error as Error).message}`));
   }
 }
 
-async function queueRequest(interaction: ChatInputCommandInteraction, input: SourceOptions, bot: RequestContext, kind: 'separate' | 'analyze', slotId: string): Promise<void> {
+type SingleSource = SourceOptions & { source: Exclude<SourceOptions['source'], { kind: 'record' }> };
+
+async function queueRequest(interaction: ChatInputCommandInteraction, input: SingleSource, bot: RequestContext, kind: 'separate' | 'analyze', slotId: string): Promise<void> {
   let pipelineInput: string;
   let ticket: { trackId: string; processingJobId?: string; analysisJobId: string };
   try {

@@ -30,7 +30,7 @@ function literalRangesOf(bases: readonly string[]): IpRange[] {
   return parsed.ok ? parsed.ranges : [];
 }
 
-export async function pipelineInputFor(deps: { config: Config }, source: SongSource): Promise<string> {
+export async function pipelineInputFor(deps: { config: Config }, source: Exclude<SongSource, { kind: 'record' }>): Promise<string> {
   if (source.kind === 'spotify') return source.url; // its audio comes from YouTube, not from the link
   if (source.kind === 'url') {
     await refusePrivateLink(source.url, deps.config.limits.allowedPrivateRanges);

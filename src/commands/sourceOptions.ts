@@ -8,10 +8,16 @@
 import { z } from 'zod';
 import { isStemFormat, STEM_FORMATS, type StemFormat } from '../domain/audioFormats.ts';
 import { isModelName, unknownModelMessage, type ModelName } from '../domain/modelCatalog.ts';
-import { parseLink } from '../domain/spotifyInput.ts';
+import { parseLink, parseSpotifyRecord, type SpotifyRecordRef } from '../domain/spotifyInput.ts';
+import { parseTrackSelection } from '../domain/trackSelection.ts';
+
+/** How the Discord option is named in answers. */
+export const TRACKS_OPTION = '`tracks:`';
 
 export type SongSource =
   | { kind: 'spotify'; spotifyId: string; url: string }
+  /** An album or playlist: its tracks, narrowed by `tracks:` (1-based positions, sorted). */
+  | { kind: 'record'; record: SpotifyRecordRef; tracks: number[] | undefined }
   | { kind: 'url'; url: string }
   | { kind: 'file'; name: string; url: string; size: number; contentType: string | null };
 
@@ -45,10 +51,12 @@ export const rawSourceOptions = z.object({
   file: attachmentShape.nullish(),
   model: z.string().nullish(),
   format: z.string().nullish(),
+  tracks: z.string().nullish(),
 });
 export type RawSourceOptions = z.input<typeof rawSourceOptions>;
 
-const NEED_SONG = 'Give me a song: `url:` with a Spotify track link or a direct link to an audio file, or attach an audio file with `file:`.';
+const NEED_SONG = 'Give me a song: `url:` with a Spotify track, album or playlist link or a direct link to an audio file, or attach an audio file with `file:`.';
+const TRACKS_FOR_RECORDS = `${TRACKS_OPTION} picks tracks of an album or playlist; give a Spotify album or playlist link with it, or leave it out.`;
 const ONE_SONG = 'Give either `url:` or `file:`, not both: one song per request.';
 
 /** Printable, clipped: file names come from the user. */
@@ -65,7 +73,14 @@ function extension(name: string): string {
   return /\.([a-z0-9]+)$/i.exec(name)?.[1]?.toLowerCase() ?? '';
 }
 
-function checkLink(raw: string): Parsed<SongSource> {
+function checkLink(raw: string, tracks: string | undefined): Parsed<SongSource> {
+  const record = parseSpotifyRecord(raw);
+  if (record) {
+    if (tracks === undefined) return { ok: true, value: { kind: 'record', record, tracks: undefined } };
+    const selection = parseTrackSelection(tracks, TRACKS_OPTION);
+    return selection.ok ? { ok: true, value: { kind: 'record', record, tracks: selection.numbers } } : { ok: false, message: selection.reason };
+  }
+  if (tracks !== undefined) return { ok: false, message: TRACKS_FOR_RECORDS };
   const link = parseLink(raw);
   if (!link.ok) return { ok: false, message: link.reason };
   return { ok: true, value: link.kind === 'url' ? { kind: 'url', url: link.url } : { kind: 'spotify', spotifyId: link.spotifyId, url: link.url } };
@@ -97,11 +112,13 @@ function sourceOptionsSchema(limits: SourceLimits, accepts: { model: boolean; fo
     const problem = (message: string) => ctx.addIssue({ code: 'custom', message });
     const url = raw.url?.trim() ? raw.url : undefined;
     const file = raw.file ?? undefined;
+    const tracks = raw.tracks?.trim() ? raw.tracks : undefined;
     let source: SongSource | undefined;
     if (url !== undefined && file !== undefined) problem(ONE_SONG);
     else if (url === undefined && file === undefined) problem(NEED_SONG);
+    else if (file !== undefined && tracks !== undefined) problem(TRACKS_FOR_RECORDS);
     else {
-      const checked = url !== undefined ? checkLink(url) : checkFile(file!, limits);
+      const checked = url !== undefined ? checkLink(url, tracks) : checkFile(file!, limits);
       if (checked.ok) source = checked.value;
       else problem(checked.message);
     }
@@ -139,6 +156,8 @@ export function describeSource(source: SongSource): string {
   switch (source.kind) {
     case 'spotify':
       return `Spotify track ${source.spotifyId}`;
+    case 'record':
+      return `Spotify ${source.record.kind} ${source.record.id}`;
     case 'url':
       return `the audio at ${new URL(source.url).host}`;
     case 'file':

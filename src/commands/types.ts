@@ -23,6 +23,8 @@ export interface RequestContext {
   log: Logger;
   /** Something about the request changed (model chosen, rows linked): re-render its message. */
   requestChanged(requestId: string): void;
+  /** An album's or playlist's request changed (created, cancelled): start its next tracks, re-render its message. */
+  batchChanged(batchId: string): void;
 }
 
 

@@ -109,7 +109,7 @@ function parsePath(path: string): SpotifyInput {
 
 const SCHEME = /^([a-z][a-z0-9+.-]*):/i;
 
-/** Parses a Spotify link or URI; albums and playlists are recognised so callers can say they are not supported yet. */
+/** Parses a Spotify link or URI; albums and playlists are recognised so a caller that takes one track can say where they go. */
 export function parseSpotifyInput(raw: string): SpotifyInput {
   const s = clean(raw, EXPECTED_TRACK);
   if (typeof s !== 'string') return s;
@@ -177,12 +177,12 @@ export function classifyInput(raw: string): ClassifiedInput {
 
 export type SpotifyTrackInput = (SpotifyRef & { kind: 'track' }) | InputProblem;
 
-/** parseSpotifyInput narrowed to tracks, so every front end words "not supported yet" the same way. */
+/** parseSpotifyInput narrowed to tracks, so every caller that takes one track words the refusal of a record the same way. */
 export function parseSpotifyTrack(raw: string): SpotifyTrackInput {
   const result = parseSpotifyInput(raw);
   if (!result.ok) return result;
   if (result.kind === 'track') return { ...result, kind: 'track' };
-  return fail(`Spotify ${result.kind}s are not supported here yet (\`sfa separate\` and \`sfa analyze\` take them); paste a link to a single track from it. ${EXPECTED_TRACK}`);
+  return fail(`A Spotify ${result.kind} is several tracks and this takes one; \`/separate\`, \`/analyze\`, \`sfa separate\` and \`sfa analyze\` take whole ${result.kind}s. ${EXPECTED_TRACK}`);
 }
 
 export type SpotifyRecordRef = SpotifyRef & { kind: 'album' | 'playlist' };

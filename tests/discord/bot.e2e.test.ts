@@ -81,7 +81,8 @@ describe('the bot against the fake Discord', () => {
     const user = bot.fake.createUser('badlinks');
     const album = await answer(bot, bot.fake.interact({ user, command: 'separate', options: { url: 'https://open.spotify.com/album/4aawyAB9vmqN3uQ7FjRGTy' } }));
     expect(isEphemeral(album)).toBe(true);
-    expect(album.content).toMatch(/^Spotify albums are not supported here yet \(`sfa separate` and `sfa analyze` take them\); paste a link to a single track from it\./);
+    // Albums need the Spotify Web API; this bot has no credentials, and says which settings enable it.
+    expect(album.content).toMatch(/^Albums and playlists need the Spotify Web API, which needs app credentials: set SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET/);
 
     const ftp = await answer(bot, bot.fake.interact({ user, command: 'analyze', options: { url: 'ftp://example.com/song.mp3' } }));
     expect(isEphemeral(ftp)).toBe(true);

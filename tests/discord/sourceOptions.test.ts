@@ -18,7 +18,7 @@ const ID = '4uLU6hMCjMI75M1A2tKUQC';
 const TRACK = `https://open.spotify.com/track/${ID}`;
 const CDN = 'https://cdn.discordapp.com/attachments/1/2/song.mp3';
 const file = (name: string, contentType: string | null, size = 1000) => ({ name, contentType, size, url: CDN });
-const NEED_SONG = 'Give me a song: `url:` with a Spotify track link or a direct link to an audio file, or attach an audio file with `file:`.';
+const NEED_SONG = 'Give me a song: `url:` with a Spotify track, album or playlist link or a direct link to an audio file, or attach an audio file with `file:`.';
 const UNKNOWN_MODEL = (m: string) => `Unknown model "${m}". Valid models: ${MODEL_NAMES.join(', ')} (default ${DEFAULT_MODEL}). \`/models\` describes them.`;
 
 function problem(raw: RawSourceOptions): string {
@@ -43,9 +43,33 @@ describe('/separate options: the song', () => {
     });
   });
 
+  it('accepts album and playlist links and URIs, narrowed by tracks:', () => {
+    const album = { kind: 'album', id: ID, url: `https://open.spotify.com/album/${ID}` };
+    expect(parseSeparateOptions({ url: `https://open.spotify.com/intl-de/album/${ID}?si=x` }, LIMITS)).toEqual({
+      ok: true,
+      value: { source: { kind: 'record', record: { ok: true, ...album }, tracks: undefined }, model: undefined, format: undefined },
+    });
+    expect(parseSeparateOptions({ url: `spotify:album:${ID}`, tracks: ' 5-7, 1,3 ,3' }, LIMITS)).toMatchObject({
+      ok: true,
+      value: { source: { kind: 'record', record: album, tracks: [1, 3, 5, 6, 7] } },
+    });
+    expect(parseAnalyzeOptions({ url: `spotify:user:someone:playlist:${ID}`, tracks: '2' }, LIMITS)).toMatchObject({
+      ok: true,
+      value: { source: { kind: 'record', record: { kind: 'playlist', id: ID }, tracks: [2] } },
+    });
+  });
+
   it.for([
-    ['album', `https://open.spotify.com/album/${ID}`, `Spotify albums are not supported here yet (\`sfa separate\` and \`sfa analyze\` take them); paste a link to a single track from it. ${EXPECTED_TRACK}`],
-    ['playlist', `https://open.spotify.com/playlist/${ID}`, `Spotify playlists are not supported here yet (\`sfa separate\` and \`sfa analyze\` take them); paste a link to a single track from it. ${EXPECTED_TRACK}`],
+    ['a backwards range', { url: `https://open.spotify.com/album/${ID}`, tracks: '7-5' }, '`tracks:`: the range 7-5 runs backwards; write 5-7'],
+    ['track 0', { url: `https://open.spotify.com/playlist/${ID}`, tracks: '0,1' }, '`tracks:`: track numbers start at 1 (the first track is 1, not 0)'],
+    ['words', { url: `https://open.spotify.com/album/${ID}`, tracks: 'all' }, '`tracks:`: "all" is not a track number or a range (like 1,3,5-7)'],
+    ['a track link', { url: TRACK, tracks: '1' }, '`tracks:` picks tracks of an album or playlist; give a Spotify album or playlist link with it, or leave it out.'],
+    ['a file', { file: file('a.flac', 'audio/flac'), tracks: '1' }, '`tracks:` picks tracks of an album or playlist; give a Spotify album or playlist link with it, or leave it out.'],
+  ] as const)('refuses tracks: with %s', ([, raw, expected]) => {
+    expect(problem(raw)).toBe(expected);
+  });
+
+  it.for([
     ['artist', `https://open.spotify.com/artist/${ID}`, /^That is a Spotify link to an artist, not a track\./],
     ['short link', 'https://spotify.link/abc', /^Short Spotify links \(spotify\.link\) cannot be followed here\./],
     ['malformed id', 'https://open.spotify.com/track/abc', /malformed id/],
@@ -125,7 +149,7 @@ describe('/analyze options', () => {
     expect(parseAnalyzeOptions({ url: TRACK }, LIMITS)).toEqual({ ok: true, value: { source: { kind: 'spotify', spotifyId: ID, url: TRACK } } });
     expect(parseAnalyzeOptions({ file: file('a.flac', 'audio/flac') }, LIMITS)).toMatchObject({ ok: true, value: { source: { kind: 'file' } } });
     expect(parseAnalyzeOptions({}, LIMITS)).toEqual({ ok: false, message: NEED_SONG });
-    expect(parseAnalyzeOptions({ url: 'https://open.spotify.com/playlist/37i9dQZF1DXcBWIGoYBM5M' }, LIMITS)).toMatchObject({ ok: false, message: /^Spotify playlists are not supported here yet/ });
+    expect(parseAnalyzeOptions({ url: 'https://open.spotify.com/playlist/37i9dQZF1DXcBWIGoYBM5M' }, LIMITS)).toMatchObject({ ok: true, value: { source: { kind: 'record' } } });
   });
 });
 

@@ -49,7 +49,7 @@ describe('pipeline input', () => {
     expect(parsePipelineInput('file:///tmp/x.flac')).toEqual({ kind: 'file', path: '/tmp/x.flac' });
   });
   it('refuses albums, look-alikes and empty input with a reason', () => {
-    expect(() => parsePipelineInput('https://open.spotify.com/album/4uLU6hMCjMI75M1A2tKUQC')).toThrow(/not supported here yet/);
+    expect(() => parsePipelineInput('https://open.spotify.com/album/4uLU6hMCjMI75M1A2tKUQC')).toThrow(/^A Spotify album is several tracks and this takes one/);
     expect(() => parsePipelineInput('https://open.spotify.com.evil.example/track/4uLU6hMCjMI75M1A2tKUQC')).toThrow(InputError);
     expect(() => parsePipelineInput('   ')).toThrow(/No input/);
   });

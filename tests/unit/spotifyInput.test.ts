@@ -159,9 +159,9 @@ describe('parseSpotifyTrack', () => {
     expect(parseSpotifyTrack(`https://open.spotify.com/artist/${ID}`)).toEqual(parseSpotifyInput(`https://open.spotify.com/artist/${ID}`));
   });
 
-  it.each(['album', 'playlist'])('says %ss are not supported yet', (kind) => {
+  it.each(['album', 'playlist'])('says where %ss go when one track is expected', (kind) => {
     const result = parseSpotifyTrack(`https://open.spotify.com/${kind}/${ID2}`);
-    expect(result).toEqual({ ok: false, reason: expect.stringMatching(new RegExp(`^Spotify ${kind}s are not supported here yet \\(\`sfa separate\` and \`sfa analyze\` take them\\)`)) });
+    expect(result).toEqual({ ok: false, reason: expect.stringMatching(new RegExp(`^A Spotify ${kind} is several tracks and this takes one; \`/separate\`, \`/analyze\`, \`sfa separate\` and \`sfa analyze\` take whole ${kind}s\\.`)) });
   });
 });
 

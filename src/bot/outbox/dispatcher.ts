@@ -1,5 +1,6 @@
 /**
- * Sends what the outbox (`deliveries`) holds: stems and analysis DMs. A row is
+ * Sends what the outbox (`deliveries`) holds: stems, analysis DMs and an
+ * album's or playlist's DM. A row is
  * claimed with FOR UPDATE SKIP LOCKED and marked `sending` in the same
  * statement, so two bot processes never send the same row; a failure goes
  * back to `pending` with a backoff (`next_attempt_at`, `last_error`) until
@@ -8,10 +9,15 @@
  */
 import { probeAndDeliverStems, type StemsContext } from './stemsDelivery.ts';
 import { deliverDm } from './dmDelivery.ts';
+import { deliverBatchDm } from './batchDmDelivery.ts';
 import type { Outcome } from './outcome.ts';
 import type { BotDeps } from '../deps.ts';
 import { stemsNotSent } from '../../domain/requestLifecycle.ts';
-import { claimDueDelivery, failRequest, markDeliveryFailed, markDeliverySent, retryDeliveryLater } from '../../requests/outbox.ts';
+import { claimDueDelivery, failRequest, markDeliveryFailed, markDeliverySent, retryDeliveryLater, type ClaimedDelivery } from '../../requests/outbox.ts';
+import { settleBatchDm } from '../../requests/batches.ts';
+
+/** Whose message a delivery changes: a request's, or an album's or playlist's. */
+export type DeliveredFor = { request: string } | { batch: string };
 
 export const MAX_ATTEMPTS = 5;
 export const STALE_SENDING_MS = 10 * 60_000;
@@ -21,14 +27,14 @@ export type { Outcome } from './outcome.ts';
 export class Dispatcher {
   private readonly deps: () => BotDeps;
   private readonly stems: StemsContext;
-  private readonly afterDelivery: (requestId: string) => void;
+  private readonly afterDelivery: (owner: DeliveredFor) => void;
   private readonly intervalMs: number;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
   private closed = false;
 
-  constructor(deps: () => BotDeps, stems: StemsContext, afterDelivery: (requestId: string) => void, intervalMs = 1000) {
+  constructor(deps: () => BotDeps, stems: StemsContext, afterDelivery: (owner: DeliveredFor) => void, intervalMs = 1000) {
     this.deps = deps;
     this.stems = stems;
     this.afterDelivery = afterDelivery;
@@ -68,23 +74,37 @@ export class Dispatcher {
       if (this.closed) return;
       const row = await claimDueDelivery(orm, STALE_SENDING_MS / 1000);
       if (!row) return;
+      const owner: DeliveredFor = row.batch_id ? { batch: row.batch_id } : { request: row.request_id! };
+      const what = 'batch' in owner ? `batch ${owner.batch}` : `request ${owner.request}`;
       let outcome: Outcome;
       try {
-        outcome = row.kind === 'stems' ? await probeAndDeliverStems(this.deps(), this.stems, row.request_id, row.payload) : await deliverDm(this.deps(), row.request_id, row.payload);
+        outcome = await this.send(row);
       } catch (error) {
         outcome = { ok: false, error: (error as Error).message, retry: true };
       }
       if (outcome.ok) {
         await markDeliverySent(orm, row.id);
       } else if (outcome.retry && row.attempts < MAX_ATTEMPTS) {
-        log.warn(`delivery ${row.kind} of request ${row.request_id} failed (attempt ${row.attempts}), will retry: ${outcome.error}`);
+        log.warn(`delivery ${row.kind} of ${what} failed (attempt ${row.attempts}), will retry: ${outcome.error}`);
         await retryDeliveryLater(orm, row.id, outcome.error, 2 ** row.attempts);
       } else {
-        log.error(`delivery ${row.kind} of request ${row.request_id} failed: ${outcome.error}`);
+        log.error(`delivery ${row.kind} of ${what} failed: ${outcome.error}`);
         await markDeliveryFailed(orm, row.id, outcome.error);
-        if (row.kind === 'stems') await failRequest(orm, row.request_id, stemsNotSent(outcome.error));
+        if (row.kind === 'stems') await failRequest(orm, row.request_id!, stemsNotSent(outcome.error));
+        if (row.kind === 'batch_dm') await settleBatchDm(orm, row.batch_id!, 'failed');
       }
-      this.afterDelivery(row.request_id);
+      this.afterDelivery(owner);
+    }
+  }
+
+  private send(row: ClaimedDelivery): Promise<Outcome> {
+    switch (row.kind) {
+      case 'stems':
+        return probeAndDeliverStems(this.deps(), this.stems, row.request_id!, row.payload);
+      case 'dm':
+        return deliverDm(this.deps(), row.request_id!, row.payload);
+      case 'batch_dm':
+        return deliverBatchDm(this.deps(), row.batch_id!);
     }
   }
 

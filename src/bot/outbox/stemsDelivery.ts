@@ -13,6 +13,10 @@ import type { BotDeps } from '../deps.ts';
 import { inCatalogOrder } from '../../domain/modelCatalog.ts';
 import { partialDelivery } from '../../domain/requestLifecycle.ts';
 import { markDelivered, markDelivering, releaseDelivering } from '../../requests/outbox.ts';
+import { setEntryLink } from '../../requests/batches.ts';
+import { playerExpiry, playerUrl } from '../../domain/playerLink.ts';
+import { stemsDestination } from '../batches/stemsPlace.ts';
+import { DEFAULT_PLAYER_DAYS } from '../delivery/stems.ts';
 import { loadRequest, trackCard } from '../../requests/view.ts';
 import type { Outcome } from './outcome.ts';
 
@@ -37,6 +41,19 @@ export async function probeAndDeliverStems(deps: BotDeps, ctx: StemsContext, req
   const sources = inCatalogOrder(model, stems, (s) => s.stem_type)
     .filter((s) => s.file_path)
     .map((s) => ({ id: s.id, name: s.stem_type, filePath: s.file_path!, durationSeconds: row.duration }));
+  // A track of an album or playlist: its stems go into the batch's thread, or become a link on its line.
+  let channelId = row.channel_id;
+  if (row.batch_id) {
+    const place = await stemsDestination(deps, row.batch_id, ctx.links !== undefined);
+    if (!place.ok) return { ok: false, error: place.retry, retry: true };
+    if (place.place === 'links' && ctx.links && processingJobId) {
+      const expiresAt = playerExpiry(Date.now(), ctx.links.playerDays ?? DEFAULT_PLAYER_DAYS);
+      await setEntryLink(deps.orm, requestId, playerUrl(ctx.links.publicBaseUrl, ctx.links.secret, processingJobId, expiresAt));
+      await markDelivered(deps.orm, requestId);
+      return { ok: true };
+    }
+    channelId = place.channelId;
+  }
   await markDelivering(deps.orm, requestId);
 
   const tokenGood = row.interaction_expires_at.getTime() - TOKEN_MARGIN_MS > Date.now();
@@ -54,9 +71,9 @@ export async function probeAndDeliverStems(deps: BotDeps, ctx: StemsContext, req
       ...(ctx.links ? { links: ctx.links } : {}),
       encoder: ctx.encoder,
     });
-  let result = await run(tokenGood ? { via: 'interaction', applicationId: row.application_id, token: row.interaction_token, first: 'followup' } : { via: 'channel', channelId: row.channel_id });
+  let result = await run(tokenGood ? { via: 'interaction', applicationId: row.application_id, token: row.interaction_token, first: 'followup' } : { via: 'channel', channelId });
   const tokenRefused = result.state === 'failed' && result.failures.some(isTokenRefused);
-  if (tokenGood && tokenRefused) result = await run({ via: 'channel', channelId: row.channel_id });
+  if (tokenGood && tokenRefused) result = await run({ via: 'channel', channelId });
 
   if (result.state === 'failed') {
     const why = result.failures[0]?.text ?? result.outcomes.find((o) => o.status === 'failed')?.['reason' as never] ?? 'nothing could be sent';

@@ -21,34 +21,59 @@ import { initialDeliveryState, step, type DeliveryAction, type DeliveryEvent, ty
 import { payloadHash, renderMovedNotice, type MessagePayload } from '../../domain/messages.ts';
 import { isTokenRefused, restFailure } from '../delivery/restErrors.ts';
 import type { BotDeps } from '../deps.ts';
-import { recordProgressEdited, recordProgressPosted } from '../../requests/store.ts';
-import { isFinal, loadRequest, renderRequest, type RequestRow } from '../../requests/view.ts';
+import { recordProgressEdited, recordProgressPosted, type MessageTable } from '../../requests/store.ts';
+import type { Orm } from '../../db/orm.ts';
 
-interface Entry {
+/** The columns of a row that owns a progress message (requests and batches have them alike). */
+export interface MessageRow {
+  guild_id: string | null;
+  channel_id: string;
+  message_id: string | null;
+  application_id: string;
+  interaction_token: string;
+  interaction_expires_at: Date;
+  progress_hash: string | null;
+  progress_edited_at: Date | null;
+  progress_message_posted_at: Date | null;
+  channel_message_id: string | null;
+  inserted_at: Date;
+}
+
+/** What the tracker edits: a single request's message, or an album's or playlist's. */
+export interface ProgressSource<Row extends MessageRow> {
+  table: MessageTable;
+  /** undefined: nothing to show (gone, or shown by another message). */
+  load(orm: Orm, id: string): Promise<Row | undefined>;
+  render(row: Row): { payload: MessagePayload; final: boolean };
+}
+
+interface Entry<Row> {
   state: ProgressDeliveryState;
   payloads: Map<string, MessagePayload>;
-  row: RequestRow;
+  row: Row;
   timer: NodeJS.Timeout | undefined;
 }
 
-export class ProgressTracker {
+export class ProgressTracker<Row extends MessageRow> {
   private readonly deps: () => BotDeps;
-  private readonly entries = new Map<string, Entry>();
-  /** Serialises renders and sends per request. */
+  private readonly source: ProgressSource<Row>;
+  private readonly entries = new Map<string, Entry<Row>>();
+  /** Serialises renders and sends per message. */
   private readonly chains = new Map<string, Promise<void>>();
   private closed = false;
-  /** Called once a request's message exists (first successful edit) with its id. */
-  onMessage: (requestId: string, row: RequestRow, messageId: string) => void = () => undefined;
+  /** Called once a message exists (first successful edit) with its id. */
+  onMessage: (id: string, row: Row, messageId: string) => void = () => undefined;
 
-  constructor(deps: () => BotDeps) {
+  constructor(deps: () => BotDeps, source: ProgressSource<Row>) {
     this.deps = deps;
+    this.source = source;
   }
 
-  /** Re-render a request and deliver it according to the policy. Never throws. */
+  /** Re-render a request's (or batch's) message and deliver it according to the policy. Never throws. */
   refresh(requestId: string): Promise<void> {
     if (this.closed) return Promise.resolve();
     const run = async () => {
-      const row = await loadRequest(this.deps().orm, requestId);
+      const row = await this.source.load(this.deps().orm, requestId);
       if (!row) return;
       let entry = this.entries.get(requestId);
       if (!entry) {
@@ -63,17 +88,21 @@ export class ProgressTracker {
         this.entries.set(requestId, entry);
       }
       entry.row = row;
-      const payload = renderRequest(row);
+      const { payload, final } = this.source.render(row);
       const hash = payloadHash(payload);
       entry.payloads.set(hash, payload);
-      await this.apply(requestId, entry, { type: 'render', hash, final: isFinal(row) });
+      await this.apply(requestId, entry, { type: 'render', hash, final });
     };
     return this.enqueue(requestId, run);
   }
 
+  private what(id: string): string {
+    return `${this.source.table === 'batches' ? 'batch' : 'request'} ${id}`;
+  }
+
   private enqueue(requestId: string, work: () => Promise<void>): Promise<void> {
     const next = (this.chains.get(requestId) ?? Promise.resolve()).then(work).catch((error: unknown) => {
-      this.deps().log.warn(`progress of request ${requestId}: ${(error as Error).message}`);
+      this.deps().log.warn(`progress of ${this.what(requestId)}: ${(error as Error).message}`);
     });
     this.chains.set(requestId, next);
     void next.then(() => {
@@ -82,7 +111,7 @@ export class ProgressTracker {
     return next;
   }
 
-  private async apply(requestId: string, entry: Entry, event: DeliveryEvent): Promise<void> {
+  private async apply(requestId: string, entry: Entry<Row>, event: DeliveryEvent): Promise<void> {
     const result = step(entry.state, event, Date.now());
     entry.state = result.state;
     for (const action of result.actions) await this.run(requestId, entry, action);
@@ -92,7 +121,7 @@ export class ProgressTracker {
     }
   }
 
-  private async run(requestId: string, entry: Entry, action: DeliveryAction): Promise<void> {
+  private async run(requestId: string, entry: Entry<Row>, action: DeliveryAction): Promise<void> {
     const { rest, orm, log } = this.deps();
     const row = entry.row;
     switch (action.type) {
@@ -106,7 +135,7 @@ export class ProgressTracker {
         return;
       }
       case 'abandon':
-        log.warn(`request ${requestId}: progress message abandoned (${action.reason})`);
+        log.warn(`${this.what(requestId)}: progress message abandoned (${action.reason})`);
         return;
       case 'retire': {
         const newId = entry.state.target.via === 'channel' ? entry.state.target.messageId : null;
@@ -117,7 +146,7 @@ export class ProgressTracker {
             await rest.patch(Routes.webhookMessage(row.application_id, row.interaction_token, '@original'), { body, auth: false });
           } else await rest.patch(Routes.channelMessage(row.channel_id, action.target.messageId), { body });
         } catch (error) {
-          log.warn(`request ${requestId}: pointing the old message at the new one failed: ${restFailure(error).text}`);
+          log.warn(`${this.what(requestId)}: pointing the old message at the new one failed: ${restFailure(error).text}`);
         }
         return;
       }
@@ -142,14 +171,14 @@ export class ProgressTracker {
           }
         } catch (error) {
           event = failureEvent(error, action.type === 'edit' ? action.target.via : 'channel');
-          log.warn(`request ${requestId}: progress ${action.type} failed: ${restFailure(error).text}`);
+          log.warn(`${this.what(requestId)}: progress ${action.type} failed: ${restFailure(error).text}`);
         }
         if (event.type === 'edited' || event.type === 'posted') {
           const now = new Date();
           if (event.type === 'posted') {
-            await recordProgressPosted(orm, requestId, action.hash, now, event.messageId);
+            await recordProgressPosted(orm, this.source.table, requestId, action.hash, now, event.messageId);
           } else {
-            await recordProgressEdited(orm, requestId, action.hash, now, messageId ?? null);
+            await recordProgressEdited(orm, this.source.table, requestId, action.hash, now, messageId ?? null);
             if (messageId && row.message_id === null) {
               row.message_id = messageId;
               this.onMessage(requestId, row, messageId);
