@@ -1,7 +1,8 @@
 /**
- * An album's or playlist's request (a batch) as decisions (pure): which of
- * its tracks may start now, where each track stands, when the batch is
- * settled, and how much of the user's hourly allowance it may use.
+ * An album's or playlist's request (a batch) as decisions (pure): where each
+ * track stands, when the batch is settled, and how much of the user's hourly
+ * allowance it may use. (Which tracks may start is the per-user slot count,
+ * src/requests/slots.ts, shared with every other request.)
  *
  * A batch is `running` until every track that was to run has started and
  * ended, then `done`; /cancel makes it `cancelled` (queued tracks never
@@ -44,16 +45,6 @@ export function entryState(entry: EntryFacts, batch: BatchState): EntryState {
     case 'cancelled':
       return 'cancelled';
   }
-}
-
-/**
- * How many of the batch's queued tracks may start now: tracks start in order, and the user never holds
- * more than `limit` requests in progress (SFA_USER_CONCURRENCY), the batch's own running tracks and
- * their other requests counted alike.
- */
-export function tracksToStart(batch: BatchState, queued: number, userInProgress: number, limit: number): number {
-  if (batch !== 'running') return 0;
-  return Math.max(0, Math.min(queued, limit - userInProgress));
 }
 
 /** Every track that was to run has ended (a cancelled batch: every started one). */
