@@ -401,7 +401,7 @@ export function describeTempo(facts: AnalysisFacts): string {
 
 /** The engine names keys "F# minor"; anything else is shown as escaped plain text. */
 const ENGINE_KEY_NAME = /^[A-G]#? (major|minor)$/;
-const keyText = (name: string) => (ENGINE_KEY_NAME.test(name) ? name : plain(name, 60));
+export const keyText = (name: string) => (ENGINE_KEY_NAME.test(name) ? name : plain(name, 60));
 
 export function describeKey(facts: AnalysisFacts): string {
   const words = keyWords(facts);

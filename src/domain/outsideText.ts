@@ -35,3 +35,20 @@ export function outsideText(raw: unknown, max = 200): string {
     .replace(/@(everyone|here)/gi, '@\u200b$1')
     .replace(/([a-z][a-z0-9+.-]*):\/\//gi, '$1:\u200b//');
 }
+
+/**
+ * Outside text for a code block (a monospace table): markdown is not read
+ * there, so it is not escaped (a backslash would show), but a backtick could
+ * close the block, so backticks become `ˋ` (U+02CB). Invisible and control
+ * characters and server paths are handled as in outsideText; cut to `max`.
+ */
+export function outsideCodeText(raw: unknown, max = 200): string {
+  const text = String(raw ?? '')
+    .replace(INVISIBLE, '')
+    .replace(CONTROLS, ' ')
+    .replace(ABSOLUTE_PATH, (_m, before: string, last: string) => `${before}${last || '…'}`)
+    .trim()
+    .replace(/`/g, '\u02cb');
+  const chars = [...text];
+  return chars.length > max ? `${chars.slice(0, Math.max(0, max - 1)).join('').trimEnd()}…` : text;
+}
