@@ -9,12 +9,15 @@ import {
   AttachmentBuilder,
   ButtonBuilder,
   ButtonStyle,
+  ChannelType,
   Client,
   DiscordAPIError,
   Events,
   GatewayIntentBits,
   MessageFlags,
   Partials,
+  Routes,
+  type AnyThreadChannel,
   type ButtonInteraction,
   type ChatInputCommandInteraction,
   type Interaction,
@@ -425,6 +428,92 @@ describe('fake Discord with the real discord.js client', () => {
 
   it('had no internal errors', () => {
     expect(fake.internalErrors).toEqual([]);
+  });
+});
+
+describe('threads on a message', () => {
+  let fake: FakeDiscord;
+  let client: Client;
+  let channel: TextChannel;
+
+  beforeAll(async () => {
+    fake = await FakeDiscord.start();
+    client = newClient(fake);
+    await login(client, fake.token);
+    channel = (await client.channels.fetch(fake.channelId)) as TextChannel;
+  });
+
+  afterAll(async () => {
+    await client?.destroy();
+    await fake?.close();
+  });
+
+  it('starts a public thread on a message (the id is the message\'s), takes messages with files, and shows it on the message', async () => {
+    const created: AnyThreadChannel[] = [];
+    client.on(Events.ThreadCreate, (thread, newly) => void (newly && created.push(thread)));
+    const card = await channel.send('Mezzanine: 10 tracks');
+    const thread = await card.startThread({ name: 'Mezzanine · stems', autoArchiveDuration: 10080 });
+    expect(thread).toMatchObject({ id: card.id, name: 'Mezzanine · stems', type: ChannelType.PublicThread, parentId: channel.id, ownerId: fake.bot.id, autoArchiveDuration: 10080 });
+    expect(fake.requestsTo('POST', '/channels/:channel_id/messages/:message_id/threads').map((r) => [r.path, r.body, r.status])).toEqual([
+      [`/channels/${channel.id}/messages/${card.id}/threads`, expect.objectContaining({ name: 'Mezzanine · stems', auto_archive_duration: 10080 }), 200],
+    ]);
+    await fake.waitUntil('THREAD_CREATE', () => created.length === 1);
+    expect(created[0]!.id).toBe(thread.id);
+
+    // Multipart with a file, and plain JSON.
+    const data = randomBytes(2048);
+    const withFile = await thread.send({ content: '01 Angel', files: [new AttachmentBuilder(data, { name: 'vocals.mp3' })] });
+    expect(withFile.channelId).toBe(thread.id);
+    await client.rest.post(Routes.channelMessages(thread.id), { body: { content: '02 Risingson' } });
+    const posted = fake.messages(thread.id);
+    expect(posted.map((m) => m.content)).toEqual(['01 Angel', '02 Risingson']);
+    expect(posted[0]!.attachments).toHaveLength(1);
+    expect(sha256(posted[0]!.attachments[0]!.data)).toBe(sha256(data));
+    expect(sha256(Buffer.from(await (await fetch(posted[0]!.attachments[0]!.url)).arrayBuffer()))).toBe(sha256(data));
+    // The thread's messages are not the channel's.
+    expect(fake.messages().map((m) => m.content)).toEqual(['Mezzanine: 10 tracks']);
+
+    expect(fake.threads().map((t) => [t.id, t.name, t.thread?.parentId])).toEqual([[card.id, 'Mezzanine · stems', channel.id]]);
+    expect(fake.threadOf(card.id)?.id).toBe(thread.id);
+    expect(fake.threadOf(withFile.id)).toBeUndefined();
+    const fetched = await channel.messages.fetch({ message: card.id, force: true });
+    expect(fetched.thread?.id).toBe(thread.id);
+    const fetchedThread = await client.channels.fetch(thread.id, { force: true });
+    expect(fetchedThread).toMatchObject({ id: thread.id, type: ChannelType.PublicThread, parentId: channel.id, messageCount: 2, lastMessageId: posted[1]!.id });
+
+    // One thread per message; the name must be 1-100 characters.
+    const again = await rejection(card.startThread({ name: 'again' }));
+    expect([again.status, again.code]).toEqual([400, 160004]);
+    const other = await channel.send('another');
+    const badName = await rejection(other.startThread({ name: 'x'.repeat(101) }));
+    expect([badName.status, badName.code]).toEqual([400, 50035]);
+    expect(fake.threads()).toHaveLength(1);
+  });
+
+  it('refuses with 403 / 50013 where the bot may not create threads, until allowed again', async () => {
+    const card = await channel.send('no threads here');
+    fake.denyThreads(channel.id);
+    const denied = await rejection(card.startThread({ name: 'stems' }));
+    expect([denied.status, denied.code, denied.message]).toEqual([403, 50013, 'Missing Permissions']);
+    expect(fake.threadOf(card.id)).toBeUndefined();
+    fake.denyThreads(channel.id, false);
+    expect((await card.startThread({ name: 'stems' })).id).toBe(card.id);
+  });
+
+  it('answers 404 / 10008 for an unknown message or one in another channel, 400 / 50024 in a DM', async () => {
+    const unknown = await rejection(client.rest.post(Routes.threads(channel.id, '123456789012345678'), { body: { name: 'x' } }));
+    expect([unknown.status, unknown.code]).toEqual([404, 10008]);
+    const card = await channel.send('in general');
+    const thread = await card.startThread({ name: 'elsewhere' });
+    const wrongChannel = await rejection(client.rest.post(Routes.threads(thread.id, card.id), { body: { name: 'x' } }));
+    // A thread is not a channel threads can be started in.
+    expect([wrongChannel.status, wrongChannel.code]).toEqual([400, 50024]);
+    const user = fake.createUser('dora');
+    const dm = await (await client.users.fetch(user.id)).send('your table');
+    const inDm = await rejection(client.rest.post(Routes.threads(dm.channelId, dm.id), { body: { name: 'x' } }));
+    expect([inDm.status, inDm.code, inDm.message]).toEqual([400, 50024, 'Cannot execute action on this channel type']);
+    expect(fake.internalErrors).toEqual([]);
+    expect(fake.violations).toEqual([]);
   });
 });
 

@@ -14,8 +14,10 @@ import {
   MessageType,
   ReactionType,
   type APIInteractionResponse,
+  type APIPublicThreadChannel,
   type APIUser,
   type RESTPostAPIInteractionCallbackWithResponseResult,
+  type ThreadAutoArchiveDuration,
 } from 'discord-api-types/v10';
 import type { FakeGateway } from './gateway.ts';
 import { DiscordError, invalidFormBody, notFound, type UploadedFile } from './http.ts';
@@ -197,6 +199,44 @@ export class Core {
       throw new DiscordError(403, 50007, 'Cannot send messages to this user');
     }
     return this.createMessage(channelId, json, files, { uploadLimit: this.uploadLimitFor(channelId) });
+  }
+
+  // ---- threads ----
+
+  /**
+   * POST /channels/:id/messages/:id/threads: a public thread on a message of a guild text
+   * channel, with the message's id (as on Discord); THREAD_CREATE goes out on the gateway.
+   * DM channels and threads take none (400 / 50024), a channel switched off with
+   * World.threadsDenied refuses (403 / 50013), a message has at most one (400 / 160004).
+   */
+  startThread(channelId: string, messageId: string, json: unknown): APIPublicThreadChannel {
+    const parent = this.world.channels.get(channelId);
+    if (!parent) throw notFound(10003, 'Channel');
+    if (parent.type !== ChannelType.GuildText || !parent.guildId) throw new DiscordError(400, 50024, 'Cannot execute action on this channel type');
+    if (this.world.threadsDenied.has(channelId)) throw new DiscordError(403, 50013, 'Missing Permissions');
+    const message = this.message(channelId, messageId);
+    if (isEphemeral(message)) throw notFound(10008, 'Message');
+    if (this.world.channels.has(message.id)) throw new DiscordError(400, 160004, 'A thread has already been created for this message');
+    const body = (json && typeof json === 'object' ? json : {}) as { name?: unknown; auto_archive_duration?: unknown };
+    if (typeof body.name !== 'string' || body.name.length === 0) throw invalidFormBody(['name'], 'BASE_TYPE_REQUIRED', 'This field is required');
+    if (body.name.length > 100) throw invalidFormBody(['name'], 'BASE_TYPE_BAD_LENGTH', 'Must be between 1 and 100 in length.');
+    const duration = body.auto_archive_duration ?? 1440;
+    if (![60, 1440, 4320, 10080].includes(duration as number)) {
+      throw invalidFormBody(['auto_archive_duration'], 'BASE_TYPE_CHOICES', 'Value must be one of {60, 1440, 4320, 10080}.');
+    }
+    this.world.channels.set(message.id, {
+      id: message.id,
+      name: body.name,
+      type: ChannelType.PublicThread,
+      guildId: parent.guildId,
+      recipientId: undefined,
+      lastMessageId: null,
+      thread: { parentId: channelId, ownerId: this.world.bot.id, autoArchiveDuration: duration as ThreadAutoArchiveDuration, createdAt: Date.now() },
+    });
+    const thread = this.world.threadChannel(this.world.channel(message.id));
+    this.gateway.dispatch(GatewayDispatchEvents.ThreadCreate, { ...thread, newly_created: true }, GatewayIntentBits.Guilds);
+    this.changed();
+    return thread;
   }
 
   // ---- reactions ----

@@ -22,10 +22,10 @@ import { ImpossibleInteraction, buildOptions, buttonPayload, hasButton, interact
 import { RateLimiter, type InjectedRateLimit, type RateLimitOptions } from './rateLimits.ts';
 import { installRoutes } from './routes.ts';
 import { snowflake } from './snowflake.ts';
-import { isLoading, type FakeGuild, type StoredMessage } from './world.ts';
+import { isLoading, type FakeChannel, type FakeGuild, type StoredMessage } from './world.ts';
 
 export type { Acknowledgement, ClickParams, InteractParams } from './interactions.ts';
-export type { StoredAttachment, StoredMessage, MessageSnapshot } from './world.ts';
+export type { FakeChannel, FakeThread, StoredAttachment, StoredMessage, MessageSnapshot } from './world.ts';
 export type { InjectedRateLimit, RateLimitOptions } from './rateLimits.ts';
 export { ImpossibleInteraction } from './interactions.ts';
 
@@ -351,6 +351,12 @@ export class FakeDiscord {
     this.gateway.disconnect(options);
   }
 
+  /** Takes away (or gives back) the bot's right to create threads in a text channel: creating one is 403 / 50013. */
+  denyThreads(channelId: string = this.channelId, denied = true): void {
+    if (denied) this.core.world.threadsDenied.add(channelId);
+    else this.core.world.threadsDenied.delete(channelId);
+  }
+
   /** The next `count` (default 1) matching requests get 429 with Retry-After. */
   injectRateLimit(limit: InjectedRateLimit): void {
     this.rateLimiter.inject(limit);
@@ -365,6 +371,17 @@ export class FakeDiscord {
   /** Messages in a channel, oldest first (deleted ones left out; ephemeral ones only if asked for). */
   messages(channelId: string = this.channelId, options: { includeEphemeral?: boolean } = {}): StoredMessage[] {
     return this.core.world.channelMessages(channelId, options);
+  }
+
+  /** The threads started in a text channel, oldest first; `messages(thread.id)` lists what was posted in one. */
+  threads(channelId: string = this.channelId): FakeChannel[] {
+    return this.core.world.channelThreads(channelId);
+  }
+
+  /** The thread started from a message, if any (its id is the message's). */
+  threadOf(messageId: string): FakeChannel | undefined {
+    const channel = this.core.world.channels.get(messageId);
+    return channel?.thread ? channel : undefined;
   }
 
   /** What the bot sent a user in DMs, oldest first. */

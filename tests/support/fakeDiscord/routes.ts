@@ -18,6 +18,7 @@ import type {
   RESTGetAPIGuildResult,
   RESTPatchAPIWebhookWithTokenMessageResult,
   RESTPostAPIChannelMessageResult,
+  RESTPostAPIChannelMessagesThreadsResult,
   RESTPostAPICurrentUserCreateDMChannelResult,
   RESTPostAPIWebhookWithTokenWaitResult,
   RESTPutAPIApplicationCommandsResult,
@@ -145,6 +146,9 @@ export function installRoutes(router: Router, { core, gatewayUrl }: RouteEnv): v
     core.deleteMessage(core.message(channel(params.channel_id!).id, params.message_id!));
     return noContent;
   });
+  router.add('POST', `${messagePath}/threads`, { major: 'channel_id' }, ({ params, body }) =>
+    ok<RESTPostAPIChannelMessagesThreadsResult>(core.startThread(params.channel_id!, params.message_id!, body.json)),
+  );
   const reactionPath = `${messagePath}/reactions/:emoji`;
   router.add('GET', reactionPath, { major: 'channel_id' }, ({ params, query }) =>
     ok<RESTGetAPIChannelMessageReactionUsersResult>(core.reactionUsers(channel(params.channel_id!).id, params.message_id!, params.emoji!, query)),

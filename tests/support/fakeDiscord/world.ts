@@ -28,6 +28,8 @@ import {
   type APIGuildMember,
   type APIMessage,
   type APIMessageTopLevelComponent,
+  type APIPublicThreadChannel,
+  type ChannelFlags,
   type APIReaction,
   type APIRole,
   type APITextChannel,
@@ -35,6 +37,7 @@ import {
   type GuildMemberFlags,
   type RoleFlags,
   type GatewayGuildCreateDispatchData,
+  type ThreadAutoArchiveDuration,
 } from 'discord-api-types/v10';
 import { snowflake } from './snowflake.ts';
 
@@ -46,7 +49,9 @@ export const BOT_PERMISSIONS =
   PermissionFlagsBits.AddReactions |
   PermissionFlagsBits.EmbedLinks |
   PermissionFlagsBits.ReadMessageHistory |
-  PermissionFlagsBits.UseApplicationCommands;
+  PermissionFlagsBits.UseApplicationCommands |
+  PermissionFlagsBits.CreatePublicThreads |
+  PermissionFlagsBits.SendMessagesInThreads;
 
 const EVERYONE_PERMISSIONS =
   PermissionFlagsBits.ViewChannel |
@@ -77,11 +82,20 @@ export interface FakeGuild {
 export interface FakeChannel {
   id: string;
   name: string;
-  type: ChannelType.GuildText | ChannelType.DM;
+  type: ChannelType.GuildText | ChannelType.DM | ChannelType.PublicThread;
   guildId: string | undefined;
   /** DM channels: the user on the other side. */
   recipientId: string | undefined;
   lastMessageId: string | null;
+  /** Threads: the text channel it is in, who started it, and when. */
+  thread?: FakeThread;
+}
+
+export interface FakeThread {
+  parentId: string;
+  ownerId: string;
+  autoArchiveDuration: ThreadAutoArchiveDuration;
+  createdAt: number;
 }
 
 export interface StoredAttachment {
@@ -146,6 +160,8 @@ export class World {
   readonly dmChannels = new Map<string, string>();
   /** Registered commands: key 'global' or a guild id. */
   readonly commands = new Map<string, APIApplicationCommand[]>();
+  /** Text channels where the bot may not create threads (403 / 50013). */
+  readonly threadsDenied = new Set<string>();
   readonly bot: APIUser;
   readonly applicationId: string;
 
@@ -218,6 +234,13 @@ export class World {
     return [...this.messages.values()]
       .filter((m) => m.channelId === channelId && !m.deleted && (options.includeEphemeral || !isEphemeral(m)))
       .sort((a, b) => a.createdAt - b.createdAt || (BigInt(a.id) < BigInt(b.id) ? -1 : BigInt(a.id) > BigInt(b.id) ? 1 : 0));
+  }
+
+  /** The threads started in a text channel, oldest first. */
+  channelThreads(parentId: string): FakeChannel[] {
+    return [...this.channels.values()]
+      .filter((c) => c.thread?.parentId === parentId)
+      .sort((a, b) => a.thread!.createdAt - b.thread!.createdAt || (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
   }
 
   // ---- API shapes ----
@@ -297,7 +320,31 @@ export class World {
     return { id: channel.id, type: ChannelType.DM, name: null, last_message_id: channel.lastMessageId, recipients: [this.user(channel.recipientId).user] };
   }
 
-  channelObject(channel: FakeChannel): APITextChannel | APIDMChannel {
+  /** A thread started from a message: its id is the message's, as on Discord. */
+  threadChannel(channel: FakeChannel): APIPublicThreadChannel {
+    const { thread } = channel;
+    if (channel.type !== ChannelType.PublicThread || !thread || !channel.guildId) throw new Error(`fake Discord: ${channel.id} is not a thread`);
+    const count = this.channelMessages(channel.id).length;
+    const created = new Date(thread.createdAt).toISOString();
+    return {
+      id: channel.id,
+      type: ChannelType.PublicThread,
+      guild_id: channel.guildId,
+      name: channel.name,
+      parent_id: thread.parentId,
+      owner_id: thread.ownerId,
+      last_message_id: channel.lastMessageId,
+      rate_limit_per_user: 0,
+      flags: 0 as ChannelFlags, // a bitfield with nothing set
+      message_count: count,
+      total_message_sent: count,
+      member_count: 1,
+      thread_metadata: { archived: false, auto_archive_duration: thread.autoArchiveDuration, archive_timestamp: created, locked: false, create_timestamp: created },
+    };
+  }
+
+  channelObject(channel: FakeChannel): APITextChannel | APIDMChannel | APIPublicThreadChannel {
+    if (channel.type === ChannelType.PublicThread) return this.threadChannel(channel);
     return channel.type === ChannelType.DM ? this.dmChannel(channel) : this.textChannel(channel);
   }
 
@@ -349,7 +396,7 @@ export class World {
       voice_states: [],
       members: [...guild.memberIds].map((id) => this.member(guild, id)),
       channels: guild.channelIds.map((id) => this.textChannel(this.channel(id))),
-      threads: [],
+      threads: guild.channelIds.flatMap((id) => this.channelThreads(id).map((t) => this.threadChannel(t))),
       presences: [],
       stage_instances: [],
       guild_scheduled_events: [],
@@ -379,6 +426,7 @@ export class World {
       burst_colors: [],
     }));
     const author = this.user(message.authorId).user;
+    const thread = this.channels.get(message.id);
     return {
       id: message.id,
       channel_id: message.channelId,
@@ -397,6 +445,7 @@ export class World {
       type: message.type,
       flags: message.flags,
       ...(reactions.length ? { reactions } : {}),
+      ...(thread?.thread?.parentId === message.channelId ? { thread: this.threadChannel(thread) } : {}),
       ...(message.webhookId ? { webhook_id: message.webhookId, application_id: this.applicationId } : {}),
       ...(message.interaction
         ? {
