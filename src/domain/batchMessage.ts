@@ -141,6 +141,8 @@ function trackLine(track: BatchTrackLine, width: number, recordBy: string | null
   return `${ICON[track.status.state]} \`${position}\` ${title}${artist} — ${statusText(track.status)}`;
 }
 
+const GIVE_UP_AFTER = 50;
+
 type Counts = Record<BatchTrackState, number>;
 const noCounts = (): Counts => ({ queued: 0, running: 0, done: 0, failed: 0, skipped: 0, cancelled: 0 });
 
@@ -170,8 +172,11 @@ export function chooseTrackLines(tracks: readonly BatchTrackLine[], budget: numb
     return `… ${to - from + 1} more (${countsText(counts, ', ')})`;
   };
   const gapCost = (from: number, to: number) => (to < from ? 0 : gapLine(from, to).length + 1);
-  const all = tracks.map(render);
-  if (all.reduce((sum, l) => sum + l.length + 1, -1) <= budget) return all;
+  const rendered: (string | undefined)[] = new Array(n);
+  const lineOf = (i: number) => (rendered[i] ??= render(tracks[i]!));
+  let whole = -1;
+  for (let i = 0; i < n && whole <= budget; i++) whole += lineOf(i).length + 1;
+  if (whole <= budget) return rendered as string[];
   if (gapCost(0, n - 1) - 1 > budget) return budget > 0 ? [truncate(gapLine(0, n - 1), budget)] : [];
 
   let anchor = tracks.findIndex((t) => t.status.state === 'running');
@@ -185,7 +190,11 @@ export function chooseTrackLines(tracks: readonly BatchTrackLine[], budget: numb
   const chosen: number[] = []; // sorted indices
   // Each item costs its length + 1 (its newline); the last newline is not written.
   let total = gapCost(0, n - 1);
+  // After this many lines in a row that did not fit the description is as good as full: stop looking
+  // (a later short line might still fit, but trying all 10,000 costs a render 15 times as long).
+  let misses = 0;
   for (const { i } of order) {
+    if (misses >= GIVE_UP_AFTER) break;
     let at = 0;
     let hi = chosen.length;
     while (at < hi) {
@@ -195,10 +204,14 @@ export function chooseTrackLines(tracks: readonly BatchTrackLine[], budget: numb
     }
     const before = at > 0 ? chosen[at - 1]! : -1;
     const after = at < chosen.length ? chosen[at]! : n;
-    const line = all[i]!;
+    const line = lineOf(i);
     const delta = gapCost(before + 1, i - 1) + line.length + 1 + gapCost(i + 1, after - 1) - gapCost(before + 1, after - 1);
     // A line that does not fit is passed over: a later one may (its gap line is shorter than it).
-    if (total + delta - 1 > budget) continue;
+    if (total + delta - 1 > budget) {
+      misses += 1;
+      continue;
+    }
+    misses = 0;
     total += delta;
     chosen.splice(at, 0, i);
   }
@@ -207,7 +220,7 @@ export function chooseTrackLines(tracks: readonly BatchTrackLine[], budget: numb
   let next = 0;
   for (const i of chosen) {
     if (i > next) out.push(gapLine(next, i - 1));
-    out.push(all[i]!);
+    out.push(lineOf(i));
     next = i + 1;
   }
   if (next < n) out.push(gapLine(next, n - 1));
