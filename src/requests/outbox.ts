@@ -100,8 +100,8 @@ export function releaseDelivering(orm: Orm, requestId: string): Promise<void> {
 }
 
 /** Delivered (with a note when part of it failed); only an open request becomes delivered. */
-export function markDelivered(orm: Orm, requestId: string, note: string | null = null): Promise<void> {
-  return moveDelivery(orm, requestId, 'delivered', ', delivery_error = ?, delivered_at = now()', [note]);
+export function markDelivered(db: Orm | EntityManager, requestId: string, note: string | null = null): Promise<void> {
+  return moveDelivery(db, requestId, 'delivered', ', delivery_error = ?, delivered_at = now()', [note]);
 }
 
 /** The one delivery_state write: to `to`, only from the states the lifecycle allows, with `set` (its `?` taking `params`). */
