@@ -295,7 +295,7 @@ const schemaFor = (home: string | undefined) =>
     SFA_MAX_DURATION_SECONDS: integer(1, 86_400, 'the longest track to accept in seconds'),
     SFA_MAX_FILE_MB: integer(1, 100_000, 'the largest download to accept in MB'),
     SFA_USER_CONCURRENCY: integer(1, 100, 'how many requests one user may have in progress'),
-    SFA_USER_REQUESTS_PER_HOUR: integer(1, 10_000, 'how many requests one user may make per hour by reaction'),
+    SFA_USER_REQUESTS_PER_HOUR: integer(1, 10_000, 'how many tracks one user may ask for per hour (commands and reactions)'),
     SFA_MAX_BATCH_TRACKS: integer(1, 10_000, 'the most tracks of an album or playlist one request runs'),
     SFA_HTTP_PORT: integer(0, 65_535, 'a TCP port (0 picks a free one)'),
     SFA_HTTP_HOST: listenHost,

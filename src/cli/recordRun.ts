@@ -96,6 +96,8 @@ export async function runRecord<T extends CancelTicket>(spec: RecordRunSpec<T>):
 
   const done: { track: PlannedTrack; report: TrackReport }[] = [];
   let interruptedExit: number | undefined;
+  /** The track Ctrl-C stopped while it ran (the others after it never started). */
+  let stoppedRunning: PlannedTrack | undefined;
   const exit = await withPipelineSession(spec, async (runner) => {
     for (const [i, track] of plan.run.entries()) {
       if (runner.interrupted) {
@@ -107,6 +109,7 @@ export async function runRecord<T extends CancelTicket>(spec: RecordRunSpec<T>):
       const followed = await runner.follow(ticket, spec.rowsOf(ticket));
       if ('exit' in followed) {
         interruptedExit = followed.exit;
+        stoppedRunning = track;
         break;
       }
       const report = await spec.collect(runner.session, ticket, followed.outcome, track, record);
@@ -116,7 +119,7 @@ export async function runRecord<T extends CancelTicket>(spec: RecordRunSpec<T>):
     return 0;
   });
   const notRun = plan.run.slice(done.length);
-  const cancelled: SkippedTrack[] = interruptedExit === undefined && exit === 0 ? [] : notRun.map((t) => ({ position: t.position, title: t.title, reason: 'cancelled before it ran' }));
+  const cancelled: SkippedTrack[] = interruptedExit === undefined && exit === 0 ? [] : notRun.map((t) => ({ position: t.position, title: t.title, reason: t === stoppedRunning ? 'cancelled while it ran' : 'cancelled before it ran' }));
   if (spec.json) printJson(record, plan, done, cancelled);
   else printText(done, cancelled);
   if (exit !== 0) return exit;

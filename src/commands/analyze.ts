@@ -14,7 +14,7 @@ export const data = addSongOptions(new SlashCommandBuilder().setName('analyze').
 export const ephemeral = false;
 
 export function parse(interaction: ChatInputCommandInteraction, deps: CommandDeps): Parsed<Pick<SourceOptions, 'source'>> {
-  return parseAnalyzeOptions(readSongOptions(interaction), { maxFileBytes: deps.config.limits.maxFileBytes });
+  return parseAnalyzeOptions(readSongOptions(interaction), { maxFileBytes: deps.config.limits.maxFileBytes, spotifyCredentials: deps.config.spotify.credentials !== undefined });
 }
 
 export async function execute(interaction: ChatInputCommandInteraction, input: Pick<SourceOptions, 'source'>, deps: CommandDeps): Promise<void> {

@@ -31,7 +31,7 @@ export const ephemeral = false;
 export function parse(interaction: ChatInputCommandInteraction, deps: CommandDeps): Parsed<SourceOptions> {
   return parseSeparateOptions(
     { ...readSongOptions(interaction), model: interaction.options.getString('model'), format: interaction.options.getString('format') },
-    { maxFileBytes: deps.config.limits.maxFileBytes },
+    { maxFileBytes: deps.config.limits.maxFileBytes, spotifyCredentials: deps.config.spotify.credentials !== undefined },
   );
 }
 

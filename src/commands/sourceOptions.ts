@@ -10,6 +10,7 @@ import { isStemFormat, STEM_FORMATS, type StemFormat } from '../domain/audioForm
 import { isModelName, unknownModelMessage, type ModelName } from '../domain/modelCatalog.ts';
 import { parseLink, parseSpotifyRecord, type SpotifyRecordRef } from '../domain/spotifyInput.ts';
 import { parseTrackSelection } from '../domain/trackSelection.ts';
+import { CREDENTIALS_NEEDED } from '../jobs/download/spotifyRecords.ts';
 
 /** How the Discord option is named in answers. */
 export const TRACKS_OPTION = '`tracks:`';
@@ -32,6 +33,8 @@ export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
 export interface SourceLimits {
   /** SFA_MAX_FILE_MB in bytes: the largest attachment accepted. */
   maxFileBytes: number;
+  /** false: no Spotify app credentials, so album and playlist links are refused at once (saying which settings enable them). */
+  spotifyCredentials?: boolean;
 }
 
 
@@ -73,9 +76,10 @@ function extension(name: string): string {
   return /\.([a-z0-9]+)$/i.exec(name)?.[1]?.toLowerCase() ?? '';
 }
 
-function checkLink(raw: string, tracks: string | undefined): Parsed<SongSource> {
+function checkLink(raw: string, tracks: string | undefined, limits: SourceLimits): Parsed<SongSource> {
   const record = parseSpotifyRecord(raw);
   if (record) {
+    if (limits.spotifyCredentials === false) return { ok: false, message: CREDENTIALS_NEEDED };
     if (tracks === undefined) return { ok: true, value: { kind: 'record', record, tracks: undefined } };
     const selection = parseTrackSelection(tracks, TRACKS_OPTION);
     return selection.ok ? { ok: true, value: { kind: 'record', record, tracks: selection.numbers } } : { ok: false, message: selection.reason };
@@ -118,7 +122,7 @@ function sourceOptionsSchema(limits: SourceLimits, accepts: { model: boolean; fo
     else if (url === undefined && file === undefined) problem(NEED_SONG);
     else if (file !== undefined && tracks !== undefined) problem(TRACKS_FOR_RECORDS);
     else {
-      const checked = url !== undefined ? checkLink(url, tracks) : checkFile(file!, limits);
+      const checked = url !== undefined ? checkLink(url, tracks, limits) : checkFile(file!, limits);
       if (checked.ok) source = checked.value;
       else problem(checked.message);
     }

@@ -12,12 +12,14 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTinyModels, tempDir, toneWav } from '../pipeline/helpers.ts';
 import { startFakeSpotify, type FakeSpotify } from '../support/fakeSpotify.ts';
-import { cliEnv, count, createCliDatabase, sfa, type CliDatabase } from './helpers.ts';
+import { until } from '../support/wait.ts';
+import { cliEnv, count, createCliDatabase, processesUsing, sfa, startSfa, type CliDatabase } from './helpers.ts';
 
 const id = (tag: string, n: number) => `${tag}${String(n).padStart(22 - tag.length, '0')}`;
 const ALBUM = id('album', 7);
 const PLAYLIST = id('list', 7);
 const EDITORIAL = '37i9dQZF1DXcBWIGoYBM5M';
+const INTERRUPTED = id('ctrlc', 7);
 const isrc = (n: number) => `USFAK${String(26000 + n).padStart(7, '0')}`;
 const STEMS = ['bass.wav', 'drums.wav', 'other.wav', 'vocals.wav'];
 
@@ -35,8 +37,9 @@ beforeAll(async () => {
   const library = path.join(work, 'library');
   mkdirSync(library, { recursive: true });
   // Tracks 1 and 2 of the album have audio (2 s tones, one pitch each, tagged with the track's ISRC).
-  for (const n of [1, 2]) {
-    const wav = await toneWav(path.join(work, `tone${n}.wav`), 2, 200 + 70 * n);
+  // Track 8 is long (its separation takes a while, to be interrupted); 9 is never asked for.
+  for (const n of [1, 2, 8, 9]) {
+    const wav = await toneWav(path.join(work, `tone${n}.wav`), n === 8 ? 180 : 2, 200 + 70 * n);
     await execa('ffmpeg', ['-v', 'error', '-y', '-i', wav, '-metadata', `ISRC=${isrc(n)}`, '-metadata', `title=Song ${n}`, path.join(library, `song${n}.flac`)]);
   }
   spotify.addAlbum({
@@ -44,6 +47,12 @@ beforeAll(async () => {
     name: 'Fake Record',
     artists: ['The Fakes'],
     tracks: [1, 2, 3, 4, 5].map((n) => ({ id: id('song', n), name: `Song ${n}`, durationMs: 2000, isrc: isrc(n) })),
+  });
+  spotify.addAlbum({
+    id: INTERRUPTED,
+    name: 'Cut Short',
+    artists: ['The Fakes'],
+    tracks: [1, 8, 9].map((n) => ({ id: id('song', n), name: `Song ${n}`, durationMs: n === 8 ? 180_000 : 2000, isrc: isrc(n) })),
   });
   spotify.addPlaylist({
     id: PLAYLIST,
@@ -179,6 +188,40 @@ describe('sfa separate <playlist>', () => {
     expect(r.stdout).toBe('');
     expect(await rowCount()).toEqual(before);
   }, 60_000);
+});
+
+describe('Ctrl-C in the middle of an album', () => {
+  it('cancels the running track, asks for no further one, reports what finished, exits 130', async () => {
+    const out = path.join(work, 'cut');
+    const data = path.join(work, 'cut-data');
+    const child = startSfa(['separate', `spotify:album:${INTERRUPTED}`, '--out', out, '--json'], { env: { ...env, SFA_DATA_DIR: data }, timeoutMs: 400_000 });
+    const running = await until(
+      'track 2 to be separating',
+      async () => {
+        const rows = await db.orm.em.fork().execute<{ id: string; status: string; progress: number }[]>(
+          `select p.id, p.status, p.progress from processing_jobs p join tracks t on t.id = p.track_id where t.spotify_id = ?`,
+          [id('song', 8)],
+        );
+        return rows[0]?.status === 'processing' && rows[0].progress > 0 ? rows[0] : undefined;
+      },
+      300_000,
+    );
+    child.kill('SIGINT');
+    const r = await child;
+    expect(r.exitCode, String(r.stderr)).toBe(130);
+    const json = JSON.parse(String(r.stdout)) as RecordJson;
+    expect(json.tracks.map((t) => [t.position, t.ok])).toEqual([[1, true]]);
+    expect(json.cancelled).toEqual([
+      { position: 2, title: 'Song 8', reason: 'cancelled while it ran' },
+      { position: 3, title: 'Song 9', reason: 'cancelled before it ran' },
+    ]);
+    expect(readdirSync(out)).toEqual(['01 - song-1']);
+    const row = (await db.orm.em.fork().execute<{ status: string; error: string }[]>(`select status, error from processing_jobs where id = ?`, [running.id]))[0]!;
+    expect(row).toEqual({ status: 'failed', error: 'cancelled: interrupted from the command line (Ctrl-C)' });
+    // Track 3 was never asked for; nothing is left running.
+    expect(await count(db.orm, `select 1 from tracks where spotify_id = ?`, [id('song', 9)])).toBe(0);
+    expect(processesUsing(data)).toEqual([]);
+  }, 420_000);
 });
 
 describe('refusals before any work', () => {

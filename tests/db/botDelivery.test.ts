@@ -159,7 +159,8 @@ describe('deliveries', () => {
 
   it('accept every kind, and every state with what it requires', async () => {
     const requestId = await newRequest();
-    for (const kind of DELIVERY_KINDS) await insertDelivery(db.em, requestId, { kind });
+    const requestKinds = DELIVERY_KINDS.filter((k) => k !== 'batch_dm');
+    for (const kind of requestKinds) await insertDelivery(db.em, requestId, { kind });
     for (const state of OUTBOX_STATES) {
       await insertDelivery(db.em, requestId, {
         state,
@@ -167,7 +168,22 @@ describe('deliveries', () => {
         last_error: state === 'failed' ? 'Missing Access' : null,
       });
     }
-    expect(await countRows(db.em, 'deliveries', 'request_id = ?', [requestId])).toBe(DELIVERY_KINDS.length + OUTBOX_STATES.length);
+    expect(await countRows(db.em, 'deliveries', 'request_id = ?', [requestId])).toBe(requestKinds.length + OUTBOX_STATES.length);
+  });
+
+  it('a batch_dm row names a batch and no request, one per batch; other kinds name a request', async () => {
+    const batch = await db.em.execute<{ id: string }[]>(
+      `insert into batches (kind, requester_id, channel_id, application_id, interaction_token, interaction_expires_at, record_kind, spotify_id, name, url, track_count, summary)
+       values ('analyze', 'u', 'c', 'a', 't', now(), 'album', 'x', 'Album', 'https://open.spotify.com/album/x', 1, 'its one track') returning id`,
+    );
+    const batchId = batch[0]!.id;
+    const insert = (requestId: string | null, owner: string | null, kind: string) =>
+      db.em.execute(`insert into deliveries (request_id, batch_id, kind, payload) values (?, ?, ?, '{}'::jsonb)`, [requestId, owner, kind]);
+    await insert(null, batchId, 'batch_dm');
+    await rejects(insert(null, batchId, 'batch_dm'), UniqueConstraintViolationException, 'deliveries_batch_dm_unique');
+    await rejects(insert(await newRequest(), null, 'batch_dm'), CheckConstraintViolationException, 'deliveries_owner_check');
+    await rejects(insert(await newRequest(), batchId, 'batch_dm'), CheckConstraintViolationException, 'deliveries_owner_check');
+    await rejects(insert(null, batchId, 'dm'), CheckConstraintViolationException, 'deliveries_owner_check');
   });
 
   it.each([

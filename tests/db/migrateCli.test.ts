@@ -90,6 +90,8 @@ describe('sfa db migrate', () => {
       expect(await publicTables(database.url)).toEqual([
         'analysis_jobs',
         'analysis_results',
+        'batch_tracks',
+        'batches',
         'deliveries',
         'download_jobs',
         'mikro_orm_migrations',

@@ -149,6 +149,8 @@ function mostAtOnce(rows: { inserted_at: Date | null; updated_at: Date | null; d
 describe('/analyze <album> over the limit', () => {
   it('says "the first 10 of 12 tracks", runs them in order under the per-user limit, and sends one DM with a table and a CSV', async () => {
     const user = bot.fake.createUser('dj');
+    // Spotify asks the bot to wait once: it does, and carries on.
+    spotify.rateLimitOnce(`/v1/albums/${TWELVE}`, 1);
     const handle = await ask(user, 'analyze', { url: `https://open.spotify.com/album/${TWELVE}?si=abc` });
     const b = await settled(user.id);
     expect(b.state).toBe('done');
@@ -187,6 +189,21 @@ describe('/analyze <album> over the limit', () => {
     // No per-track DM, no stems (an analysis), nothing else in the channel from this request.
     expect(handle.followups()).toHaveLength(0);
   }, 600_000);
+});
+
+describe('records that cannot run', () => {
+  it('answers privately and writes nothing: an editorial playlist (404), tracks: out of range', async () => {
+    const user = bot.fake.createUser('editorial');
+    const editorial = bot.fake.interact({ user, command: 'separate', options: { url: 'https://open.spotify.com/playlist/37i9dQZF1DXcBWIGoYBM5M' } });
+    const first = await bot.fake.waitUntil('the private answer', () => editorial.followups()[0], 30_000);
+    expect(first.flags & 64).toBe(64);
+    expect(first.content).toMatch(/^Spotify answered that this playlist does not exist\. Playlists made by Spotify itself/);
+    const outside = bot.fake.interact({ user, command: 'analyze', options: { url: `https://open.spotify.com/album/${FOUR}`, tracks: '3-6' } });
+    const second = await bot.fake.waitUntil('the private answer', () => outside.followups()[0], 30_000);
+    expect(second.content).toBe('`tracks:`: tracks 5-6 are out of range: the album has 4 tracks');
+    expect(await batchOf(user.id)).toBeUndefined();
+    expect(await orm.em.fork().execute(`select 1 from requests where requester_id = ?`, [user.id])).toHaveLength(0);
+  }, 120_000);
 });
 
 describe('/separate <album> tracks:', () => {

@@ -45,7 +45,7 @@ describe('the bot against the fake Discord', () => {
     expect(fake.commands()).toEqual([]); // not globally
     const separate = commands.find((c) => c.name === 'separate')!;
     const options = Object.fromEntries((separate.options ?? []).map((o) => [o.name, o]));
-    expect(Object.keys(options)).toEqual(['url', 'file', 'model', 'format']);
+    expect(Object.keys(options)).toEqual(['url', 'file', 'tracks', 'model', 'format']);
     expect(options.model && 'choices' in options.model ? options.model.choices?.map((c) => c.value) : undefined).toEqual([...MODEL_NAMES]);
     expect(options.format && 'choices' in options.format ? options.format.choices?.map((c) => c.value) : undefined).toEqual(['wav', 'flac', 'mp3']);
     expect(bot.output()).toContain(`6 commands registered in guild ${fake.guild.id}`);
@@ -58,6 +58,7 @@ describe('the bot against the fake Discord', () => {
     expect(isEphemeral(reply)).toBe(true);
     for (const name of COMMAND_NAMES) expect(reply.content).toContain(`/${name}`);
     expect(reply.content).toContain('Spotify track link');
+    expect(reply.content).toContain('Spotify album or playlist link');
     // Deferred first, then edited: the defer is the first thing the bot does.
     expect(reply.history[0]!.flags & MessageFlags.Loading).toBe(MessageFlags.Loading);
   });
@@ -89,7 +90,7 @@ describe('the bot against the fake Discord', () => {
     expect(ftp.content).toMatch(/^Only http\(s\) links are accepted\./);
 
     const nothing = await answer(bot, bot.fake.interact({ user, command: 'separate', options: { format: 'flac' } }));
-    expect(nothing.content).toBe('Give me a song: `url:` with a Spotify track link or a direct link to an audio file, or attach an audio file with `file:`.');
+    expect(nothing.content).toBe('Give me a song: `url:` with a Spotify track, album or playlist link or a direct link to an audio file, or attach an audio file with `file:`.');
     // Nothing public was posted for any of them.
     expect(bot.fake.messages()).toEqual([]);
   });

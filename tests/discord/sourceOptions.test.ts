@@ -59,6 +59,14 @@ describe('/separate options: the song', () => {
     });
   });
 
+  it('refuses albums and playlists at once when the bot has no Spotify app credentials, naming the settings', () => {
+    const without = { ...LIMITS, spotifyCredentials: false };
+    for (const url of [`https://open.spotify.com/album/${ID}`, `spotify:playlist:${ID}`]) {
+      expect(parseSeparateOptions({ url }, without)).toEqual({ ok: false, message: expect.stringMatching(/^Albums and playlists need the Spotify Web API, which needs app credentials: set SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET/) });
+    }
+    expect(parseAnalyzeOptions({ url: TRACK }, without).ok).toBe(true);
+  });
+
   it.for([
     ['a backwards range', { url: `https://open.spotify.com/album/${ID}`, tracks: '7-5' }, '`tracks:`: the range 7-5 runs backwards; write 5-7'],
     ['track 0', { url: `https://open.spotify.com/playlist/${ID}`, tracks: '0,1' }, '`tracks:`: track numbers start at 1 (the first track is 1, not 0)'],

@@ -155,7 +155,7 @@ describe('parseConfig problems', () => {
     ['SFA_MAX_FILE_MB', '1.5', 'SFA_MAX_FILE_MB: expected the largest download to accept in MB, a whole number from 1 to 100000 (got "1.5")'],
     ['SFA_MAX_FILE_MB', '-5', 'SFA_MAX_FILE_MB: expected'],
     ['SFA_USER_CONCURRENCY', '0', 'SFA_USER_CONCURRENCY: expected how many requests one user may have in progress, a whole number from 1 to 100 (got "0")'],
-    ['SFA_USER_REQUESTS_PER_HOUR', '0', 'SFA_USER_REQUESTS_PER_HOUR: expected how many requests one user may make per hour by reaction, a whole number from 1 to 10000 (got "0")'],
+    ['SFA_USER_REQUESTS_PER_HOUR', '0', 'SFA_USER_REQUESTS_PER_HOUR: expected how many tracks one user may ask for per hour (commands and reactions), a whole number from 1 to 10000 (got "0")'],
     ['SFA_MAX_BATCH_TRACKS', '0', 'SFA_MAX_BATCH_TRACKS: expected the most tracks of an album or playlist one request runs, a whole number from 1 to 10000 (got "0")'],
     ['SFA_HTTP_PORT', '65536', 'SFA_HTTP_PORT: expected a TCP port (0 picks a free one), a whole number from 0 to 65535 (got "65536")'],
     ['SFA_HTTP_PORT', '0x50', 'SFA_HTTP_PORT: expected a TCP port'],
