@@ -8,8 +8,7 @@
  * allow (src/bot/batches/advance.ts). Problems found here are answered
  * privately and write nothing.
  */
-import type { ChatInputCommandInteraction } from 'discord.js';
-import { allowanceUsedUp, hourlyAllowance } from '../domain/batchLifecycle.ts';
+import { allowanceUsedUp } from '../domain/batchLifecycle.ts';
 import { planBatch } from '../domain/batchPlan.ts';
 import { DEFAULT_MODEL, type ModelName } from '../domain/modelCatalog.ts';
 import type { StemFormat } from '../domain/audioFormats.ts';
@@ -18,13 +17,11 @@ import { UserFacingError } from '../jobs/download/errors.ts';
 import { spotifyOptionsFrom } from '../jobs/download/spotifyMetadata.ts';
 import { fetchRecordMetadata, type RecordMetadata } from '../jobs/download/spotifyRecords.ts';
 import { createBatch, type NewBatchEntry } from '../requests/batches.ts';
-import { requestTimesOfLastHour } from '../requests/store.ts';
-import { TOKEN_LIFETIME_MS } from '../domain/deliveryPolicy.ts';
+import { allowanceLeft, type RequestOrigin } from '../requests/store.ts';
 import { TRACKS_OPTION, type SongSource } from './sourceOptions.ts';
 import type { RequestContext } from './types.ts';
 
 export interface BatchAsk {
-  kind: 'separate' | 'analyze';
   source: Extract<SongSource, { kind: 'record' }>;
   model: ModelName | undefined;
   format: StemFormat | undefined;
@@ -32,7 +29,7 @@ export interface BatchAsk {
 
 export type BatchStart = { ok: true; batchId: string } | { ok: false; message: string };
 
-export async function queueBatch(interaction: ChatInputCommandInteraction, ask: BatchAsk, bot: RequestContext, slotId: string, attachmentSizeLimit: number | null): Promise<BatchStart> {
+export async function queueBatch(origin: RequestOrigin, ask: BatchAsk, bot: RequestContext, slotId: string, attachmentSizeLimit: number | null): Promise<BatchStart> {
   const { record: ref, tracks: selection } = ask.source;
   let record: RecordMetadata;
   try {
@@ -47,7 +44,7 @@ export async function queueBatch(interaction: ChatInputCommandInteraction, ask: 
     if (outside) return { ok: false, message: outside };
   }
   const { maxBatchTracks, userRequestsPerHour } = bot.config.limits;
-  const allowance = hourlyAllowance(await requestTimesOfLastHour(bot.orm, interaction.user.id), userRequestsPerHour, Date.now());
+  const allowance = await allowanceLeft(bot.orm, origin.requesterId, userRequestsPerHour);
   if (allowance.left === 0) return { ok: false, message: allowanceUsedUp(userRequestsPerHour, allowance.nextAt!) };
   const byAllowance = allowance.left < maxBatchTracks;
   const limit = Math.min(maxBatchTracks, allowance.left);
@@ -73,13 +70,7 @@ export async function queueBatch(interaction: ChatInputCommandInteraction, ask: 
     });
   const durations = record.tracks.map((t) => t.durationSeconds).filter((d): d is number => d !== null);
   const batchId = await createBatch(bot.orm, slotId, {
-    kind: ask.kind,
-    requesterId: interaction.user.id,
-    guildId: interaction.guildId,
-    channelId: interaction.channelId,
-    applicationId: interaction.applicationId,
-    interactionToken: interaction.token,
-    interactionExpiresAt: new Date(interaction.createdTimestamp + TOKEN_LIFETIME_MS),
+    ...origin,
     recordKind: record.kind,
     spotifyId: record.spotifyId,
     name: record.name,
@@ -90,8 +81,8 @@ export async function queueBatch(interaction: ChatInputCommandInteraction, ask: 
     durationSeconds: durations.length ? Math.round(durations.reduce((a, b) => a + b, 0)) : null,
     summary: cutByAllowance ? `${plan.summary} (what is left of your ${userRequestsPerHour} tracks per hour)` : plan.summary,
     rest: plan.rest ?? null,
-    model: ask.kind === 'separate' ? (ask.model ?? DEFAULT_MODEL) : null,
-    format: ask.kind === 'separate' ? (ask.format ?? 'wav') : null,
+    model: origin.kind === 'separate' ? (ask.model ?? DEFAULT_MODEL) : null,
+    format: origin.kind === 'separate' ? (ask.format ?? 'wav') : null,
     attachmentSizeLimit,
     entries,
   });

@@ -9,8 +9,8 @@
  */
 import { MessageFlags, type ChatInputCommandInteraction } from 'discord.js';
 import { releaseSlot, takeSlot } from '../requests/slots.ts';
-import { createRequest, requestTimesOfLastHour } from '../requests/store.ts';
-import { allowanceUsedUp, hourlyAllowance } from '../domain/batchLifecycle.ts';
+import { allowanceLeft, createRequest, type RequestOrigin } from '../requests/store.ts';
+import { allowanceUsedUp } from '../domain/batchLifecycle.ts';
 import { queueBatch } from './batchFlow.ts';
 import { pipelineInputFor, SourceError } from './source.ts';
 import { InputError, requestAnalysis, requestSeparation } from '../jobs/pipeline/index.ts';
@@ -48,7 +48,7 @@ export async function startRequest(interaction: ChatInputCommandInteraction, inp
   }
   try {
     if (input.source.kind === 'record') {
-      const started = await queueBatch(interaction, { kind, source: input.source, model: input.model, format: input.format }, bot, slot.slotId, attachmentLimit(interaction));
+      const started = await queueBatch(originOf(interaction, kind), { source: input.source, model: input.model, format: input.format }, bot, slot.slotId, attachmentLimit(interaction));
       if (!started.ok) await privateAnswer(interaction, started.message);
       else {
         bot.log.info(`batch ${started.batchId}: /${kind} of a ${input.source.record.kind} by ${interaction.user.id}`);
@@ -58,7 +58,7 @@ export async function startRequest(interaction: ChatInputCommandInteraction, inp
     }
     // The hourly allowance counts tracks (an album's count as many as it runs): this is one.
     const { userRequestsPerHour } = bot.config.limits;
-    const allowance = hourlyAllowance(await requestTimesOfLastHour(bot.orm, interaction.user.id), userRequestsPerHour, Date.now());
+    const allowance = await allowanceLeft(bot.orm, interaction.user.id, userRequestsPerHour);
     if (allowance.left === 0) {
       await privateAnswer(interaction, allowanceUsedUp(userRequestsPerHour, allowance.nextAt!));
       return;
@@ -91,13 +91,7 @@ async function queueRequest(interaction: ChatInputCommandInteraction, input: Sin
   const choosing = kind === 'separate' && !input.model;
   // The Request row replaces the slot in one transaction: the user's count never has a gap nor a double.
   const requestId = await createRequest(bot.orm, slotId, {
-    kind,
-    requesterId: interaction.user.id,
-    guildId: interaction.guildId,
-    channelId: interaction.channelId,
-    applicationId: interaction.applicationId,
-    interactionToken: interaction.token,
-    interactionExpiresAt: new Date(interaction.createdTimestamp + TOKEN_LIFETIME_MS),
+    ...originOf(interaction, kind),
     model: kind === 'separate' ? (input.model ?? null) : null,
     modelSource: kind === 'separate' && input.model ? 'option' : null,
     format: kind === 'separate' ? (input.format ?? 'wav') : null,
@@ -109,6 +103,19 @@ async function queueRequest(interaction: ChatInputCommandInteraction, input: Sin
   });
   bot.log.info(`request ${requestId}: /${kind} by ${interaction.user.id} (track ${ticket.trackId})`);
   bot.requestChanged(requestId);
+}
+
+/** The request's origin: its message is the interaction's reply. */
+export function originOf(interaction: ChatInputCommandInteraction, kind: 'separate' | 'analyze'): RequestOrigin {
+  return {
+    kind,
+    requesterId: interaction.user.id,
+    guildId: interaction.guildId,
+    channelId: interaction.channelId,
+    applicationId: interaction.applicationId,
+    interactionToken: interaction.token,
+    interactionExpiresAt: new Date(interaction.createdTimestamp + TOKEN_LIFETIME_MS),
+  };
 }
 
 function attachmentLimit(interaction: ChatInputCommandInteraction): number | null {

@@ -15,8 +15,8 @@ import { isSettled, nextBatchState, type BatchState, type EntryFacts, type Recor
 import type { DmState } from '../domain/requestLifecycle.ts';
 import { CANCELLED_BY_REQUESTER } from '../domain/requestLifecycle.ts';
 import { dropSlot } from './slots.ts';
-import { insertRequest, type NewRequest } from './store.ts';
-import { loadRequestsOfBatch, type RequestRow } from './view.ts';
+import { insertRequest, type NewRequest, type RequestOrigin } from './store.ts';
+import { loadRequestsOfBatch, withDates, type MessageRow, type RequestRow } from './view.ts';
 
 const conn = (orm: Orm) => orm.em.getConnection();
 
@@ -31,14 +31,7 @@ export interface NewBatchEntry {
   skipReason: string | null;
 }
 
-export interface NewBatch {
-  kind: 'separate' | 'analyze';
-  requesterId: string;
-  guildId: string | null;
-  channelId: string;
-  applicationId: string;
-  interactionToken: string;
-  interactionExpiresAt: Date;
+export interface NewBatch extends RequestOrigin {
   recordKind: RecordKind;
   spotifyId: string;
   name: string;
@@ -87,16 +80,10 @@ export async function createBatch(orm: Orm, slotId: string, b: NewBatch): Promis
   });
 }
 
-export interface BatchRow {
+export interface BatchRow extends MessageRow {
   id: string;
   kind: 'separate' | 'analyze';
   requester_id: string;
-  guild_id: string | null;
-  channel_id: string;
-  message_id: string | null;
-  application_id: string;
-  interaction_token: string;
-  interaction_expires_at: Date;
   record_kind: RecordKind;
   spotify_id: string;
   name: string;
@@ -114,11 +101,6 @@ export interface BatchRow {
   stems_place: StemsPlace | null;
   thread_id: string | null;
   dm_state: DmState | null;
-  progress_hash: string | null;
-  progress_edited_at: Date | null;
-  progress_message_posted_at: Date | null;
-  channel_message_id: string | null;
-  inserted_at: Date;
 }
 
 export interface BatchEntryRow {
@@ -140,17 +122,6 @@ export interface BatchSnapshot {
   requests: Map<string, RequestRow>;
   /** Analysis results by analysis job id. */
   analyses: Map<string, AnalysisRowLike>;
-}
-
-const DATE_FIELDS = ['interaction_expires_at', 'progress_edited_at', 'progress_message_posted_at', 'inserted_at'] as const;
-
-function withDates(row: BatchRow): BatchRow {
-  const out = { ...row } as Record<string, unknown>;
-  for (const f of DATE_FIELDS) {
-    const v = out[f];
-    if (v !== null && v !== undefined && !(v instanceof Date)) out[f] = new Date(v as string);
-  }
-  return out as unknown as BatchRow;
 }
 
 export async function loadBatch(orm: Orm, batchId: string): Promise<BatchRow | undefined> {

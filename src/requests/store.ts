@@ -11,6 +11,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { ModelSource } from '../db/entities/request.ts';
 import type { Orm } from '../db/orm.ts';
 import { CANCELLED_BY_REQUESTER } from '../domain/requestLifecycle.ts';
+import { hourlyAllowance, type Allowance } from '../domain/batchLifecycle.ts';
 import { dropSlot } from './slots.ts';
 
 const OPEN = `delivery_state in ('pending', 'delivering')`;
@@ -20,7 +21,8 @@ async function ids(orm: Orm, sql: string, params: unknown[] = []): Promise<strin
   return rows.map((r) => r.id);
 }
 
-export interface NewRequest {
+/** Who asked, where, and the interaction whose reply is the request's message (a single track's or an album's). */
+export interface RequestOrigin {
   kind: 'separate' | 'analyze';
   requesterId: string;
   guildId: string | null;
@@ -28,6 +30,9 @@ export interface NewRequest {
   applicationId: string;
   interactionToken: string;
   interactionExpiresAt: Date;
+}
+
+export interface NewRequest extends RequestOrigin {
   model: string | null;
   modelSource: ModelSource | null;
   format: string | null;
@@ -329,4 +334,9 @@ export async function jobsAwaitingDelivery(em: EntityManager): Promise<{ process
 export async function isJobAwaitingDelivery(em: EntityManager, jobId: string): Promise<boolean> {
   const waiting = await em.execute(`select 1 from requests r where (processing_job_id = ? or analysis_job_id = ?) and ${WAITING_REQUEST} limit 1`, [jobId, jobId]);
   return waiting.length > 0;
+}
+
+/** What is left of the user's hourly allowance (SFA_USER_REQUESTS_PER_HOUR), in tracks. */
+export async function allowanceLeft(orm: Orm, userId: string, perHour: number): Promise<Allowance> {
+  return hourlyAllowance(await requestTimesOfLastHour(orm, userId), perHour, Date.now());
 }

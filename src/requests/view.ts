@@ -9,16 +9,25 @@ import type { ModelFetchProgress } from '../domain/modelFiles.ts';
 import { renderRequestMessage, type MessagePayload, type RequestView, type StageView, type TrackCard } from '../domain/messages.ts';
 import * as lifecycle from '../domain/requestLifecycle.ts';
 
-export interface RequestRow {
-  id: string;
-  kind: 'separate' | 'analyze';
-  requester_id: string;
+/** The columns of a row that owns a progress message: requests and batches have them alike. */
+export interface MessageRow {
   guild_id: string | null;
   channel_id: string;
   message_id: string | null;
   application_id: string;
   interaction_token: string;
   interaction_expires_at: Date;
+  progress_hash: string | null;
+  progress_edited_at: Date | null;
+  progress_message_posted_at: Date | null;
+  channel_message_id: string | null;
+  inserted_at: Date;
+}
+
+export interface RequestRow extends MessageRow {
+  id: string;
+  kind: 'separate' | 'analyze';
+  requester_id: string;
   model: string | null;
   format: 'wav' | 'flac' | 'mp3' | null;
   track_id: string;
@@ -28,14 +37,9 @@ export interface RequestRow {
   delivery_error: string | null;
   reaction_window_ends_at: Date | null;
   attachment_size_limit: string | number | null;
-  progress_hash: string | null;
-  progress_edited_at: Date | null;
-  progress_message_posted_at: Date | null;
-  channel_message_id: string | null;
   dm_state: lifecycle.DmState | null;
   /** The album or playlist request this track belongs to; null for a single track. */
   batch_id: string | null;
-  inserted_at: Date;
   title: string;
   artist: string | null;
   album: string | null;
@@ -69,33 +73,35 @@ select r.*, t.title, t.artist, t.album, t.album_art_url, t.duration, t.spotify_u
   left join analysis_jobs a on a.id = r.analysis_job_id
   left join lateral (select status, progress, error from download_jobs where track_id = r.track_id order by inserted_at desc, id desc limit 1) d on true`;
 
-const DATE_FIELDS = ['interaction_expires_at', 'reaction_window_ends_at', 'progress_edited_at', 'progress_message_posted_at', 'inserted_at'] as const;
+/** A message row's timestamps; raw queries may hand them back as strings. */
+const MESSAGE_DATES = ['interaction_expires_at', 'progress_edited_at', 'progress_message_posted_at', 'inserted_at'] as const;
 
-/** Raw queries may hand timestamps back as strings. */
-function withDates(row: RequestRow): RequestRow {
+export function withDates<Row extends MessageRow>(row: Row, more: readonly (keyof Row & string)[] = []): Row {
   const out = { ...row } as Record<string, unknown>;
-  for (const f of DATE_FIELDS) {
+  for (const f of [...MESSAGE_DATES, ...more]) {
     const v = out[f];
     if (v !== null && v !== undefined && !(v instanceof Date)) out[f] = new Date(v as string);
   }
-  return out as unknown as RequestRow;
+  return out as Row;
 }
+
+const requestDates = (row: RequestRow) => withDates(row, ['reaction_window_ends_at']);
 
 export async function loadRequest(orm: Orm, requestId: string): Promise<RequestRow | undefined> {
   const rows = await orm.em.getConnection().execute<RequestRow[]>(`${SELECT} where r.id = ?`, [requestId]);
-  return rows[0] && withDates(rows[0]);
+  return rows[0] && requestDates(rows[0]);
 }
 
 /** The started tracks of an album or playlist request. */
 export async function loadRequestsOfBatch(orm: Orm, batchId: string): Promise<RequestRow[]> {
   const rows = await orm.em.getConnection().execute<RequestRow[]>(`${SELECT} where r.batch_id = ?`, [batchId]);
-  return rows.map(withDates);
+  return rows.map(requestDates);
 }
 
 /** A user's requests, newest first; at most `limit` rows. */
 export async function loadRequestsOf(orm: Orm, userId: string, limit: number): Promise<RequestRow[]> {
   const rows = await orm.em.getConnection().execute<RequestRow[]>(`${SELECT} where r.requester_id = ? order by r.inserted_at desc limit ?`, [userId, limit]);
-  return rows.map(withDates);
+  return rows.map(requestDates);
 }
 
 export function trackCard(row: RequestRow): TrackCard {

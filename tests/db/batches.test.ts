@@ -8,20 +8,34 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { cancelBatch, createBatch, latestRunningBatch, nextQueuedEntry, settleBatch, startEntry, type NewBatch } from '../../src/requests/batches.ts';
 import { takeSlot } from '../../src/requests/slots.ts';
-import { requestTimesOfLastHour, type NewRequest } from '../../src/requests/store.ts';
+import { requestTimesOfLastHour, type NewRequest, type RequestOrigin } from '../../src/requests/store.ts';
 import { insertJob, insertRequest, insertTrack, useTestOrm } from '../support/db.ts';
 
 const db = useTestOrm();
 
+const origin = (userId: string): RequestOrigin => ({
+  kind: 'analyze',
+  requesterId: userId,
+  guildId: 'g',
+  channelId: 'c',
+  applicationId: 'a',
+  interactionToken: 't',
+  interactionExpiresAt: new Date(Date.now() + 60_000),
+});
+
+/** An analyze request of a new track and analysis row (a started track). */
+async function trackRequest(userId: string): Promise<{ request: NewRequest; analysisJobId: string }> {
+  const trackId = await insertTrack(db.em);
+  const analysisJobId = await insertJob(db.em, 'analysis', trackId);
+  return {
+    request: { ...origin(userId), model: null, modelSource: null, format: null, trackId, processingJobId: null, analysisJobId, reactionWindowEndsAt: null, attachmentSizeLimit: null },
+    analysisJobId,
+  };
+}
+
 function newBatch(userId: string, entries: NewBatch['entries']): NewBatch {
   return {
-    kind: 'analyze',
-    requesterId: userId,
-    guildId: 'g',
-    channelId: 'c',
-    applicationId: 'a',
-    interactionToken: 't',
-    interactionExpiresAt: new Date(Date.now() + 60_000),
+    ...origin(userId),
     recordKind: 'album',
     spotifyId: 'x'.repeat(22),
     name: 'An Album',
@@ -58,28 +72,10 @@ async function created(userId: string, entries: NewBatch['entries']): Promise<st
 async function startNext(userId: string, batchId: string): Promise<{ requestId: string | undefined; analysisJobId: string }> {
   const next = await nextQueuedEntry(db.orm, batchId);
   if (!next) throw new Error('nothing queued');
-  const trackId = await insertTrack(db.em);
-  const analysisJobId = await insertJob(db.em, 'analysis', trackId);
+  const { request, analysisJobId } = await trackRequest(userId);
   const slot = await takeSlot(db.orm, userId, 5);
   if (!slot.ok) throw new Error('no slot');
-  const r: NewRequest = {
-    kind: 'analyze',
-    requesterId: userId,
-    guildId: 'g',
-    channelId: 'c',
-    applicationId: 'a',
-    interactionToken: 't',
-    interactionExpiresAt: new Date(0),
-    model: null,
-    modelSource: null,
-    format: null,
-    trackId,
-    processingJobId: null,
-    analysisJobId,
-    reactionWindowEndsAt: null,
-    attachmentSizeLimit: null,
-  };
-  return { requestId: await startEntry(db.orm, slot.slotId, batchId, next.id, r), analysisJobId };
+  return { requestId: await startEntry(db.orm, slot.slotId, batchId, next.id, request), analysisJobId };
 }
 
 const one = async <T>(sql: string, params: unknown[]) => (await db.orm.em.fork().execute<T[]>(sql, params))[0]!;
@@ -129,12 +125,7 @@ describe('a batch', () => {
     const queued = await one<{ id: string }>(`select id from batch_tracks where batch_id = ? and position = 2`, [batchId]);
     const slot = await takeSlot(db.orm, user, 5);
     if (!slot.ok) throw new Error('no slot');
-    const trackId = await insertTrack(db.em);
-    const r = await startEntry(db.orm, slot.slotId, batchId, queued.id, {
-      kind: 'analyze', requesterId: user, guildId: null, channelId: 'c', applicationId: 'a', interactionToken: 't', interactionExpiresAt: new Date(0),
-      model: null, modelSource: null, format: null, trackId, processingJobId: null, analysisJobId: await insertJob(db.em, 'analysis', trackId),
-      reactionWindowEndsAt: null, attachmentSizeLimit: null,
-    });
+    const r = await startEntry(db.orm, slot.slotId, batchId, queued.id, (await trackRequest(user)).request);
     expect(r).toBeUndefined();
     expect(await one<{ n: string }>(`select count(*) as n from request_slots where id = ?`, [slot.slotId])).toEqual({ n: '1' });
     // Settled (its one started track ended): the DM of what finished is owed.

@@ -15,7 +15,8 @@
 import { canonicalSpotifyUrl } from '../../domain/spotifyInput.ts';
 import { UnknownModelError } from '../../domain/modelCatalog.ts';
 import { InputError, requestAnalysis, requestSeparation } from '../../jobs/pipeline/index.ts';
-import { loadBatch, nextQueuedEntry, settleBatch, skipEntry, startEntry } from '../../requests/batches.ts';
+import { loadBatch, nextQueuedEntry, settleBatch, skipEntry, startEntry, type BatchRow } from '../../requests/batches.ts';
+import type { RequestOrigin } from '../../requests/store.ts';
 import { releaseSlot, takeSlot } from '../../requests/slots.ts';
 import type { BotDeps } from '../deps.ts';
 
@@ -24,6 +25,19 @@ export interface AdvanceResult {
   started: string[];
   /** The batch's DM became due. */
   dm: boolean;
+}
+
+/** A track's request: the batch's message is the interaction's reply, so a track's stems go out with the bot token. */
+function originOfBatch(batch: BatchRow): RequestOrigin {
+  return {
+    kind: batch.kind,
+    requesterId: batch.requester_id,
+    guildId: batch.guild_id,
+    channelId: batch.channel_id,
+    applicationId: batch.application_id,
+    interactionToken: batch.interaction_token,
+    interactionExpiresAt: new Date(0),
+  };
 }
 
 export async function advanceBatch(deps: BotDeps, batchId: string): Promise<AdvanceResult> {
@@ -49,14 +63,7 @@ export async function advanceBatch(deps: BotDeps, batchId: string): Promise<Adva
         continue;
       }
       const requestId = await startEntry(deps.orm, slot.slotId, batchId, entry.id, {
-        kind: batch.kind,
-        requesterId: batch.requester_id,
-        guildId: batch.guild_id,
-        channelId: batch.channel_id,
-        applicationId: batch.application_id,
-        interactionToken: batch.interaction_token,
-        // The batch's message is the interaction's reply; a track's stems go out with the bot token.
-        interactionExpiresAt: new Date(0),
+        ...originOfBatch(batch),
         model: batch.model,
         modelSource: batch.model ? 'option' : null,
         format: batch.format,

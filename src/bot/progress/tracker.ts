@@ -23,21 +23,7 @@ import { isTokenRefused, restFailure } from '../delivery/restErrors.ts';
 import type { BotDeps } from '../deps.ts';
 import { recordProgressEdited, recordProgressPosted, type MessageTable } from '../../requests/store.ts';
 import type { Orm } from '../../db/orm.ts';
-
-/** The columns of a row that owns a progress message (requests and batches have them alike). */
-export interface MessageRow {
-  guild_id: string | null;
-  channel_id: string;
-  message_id: string | null;
-  application_id: string;
-  interaction_token: string;
-  interaction_expires_at: Date;
-  progress_hash: string | null;
-  progress_edited_at: Date | null;
-  progress_message_posted_at: Date | null;
-  channel_message_id: string | null;
-  inserted_at: Date;
-}
+import type { MessageRow } from '../../requests/view.ts';
 
 /** What the tracker edits: a single request's message, or an album's or playlist's. */
 export interface ProgressSource<Row extends MessageRow> {
