@@ -30,6 +30,7 @@ import {
 } from '../../src/domain/messages.ts';
 import { MODELS } from '../../src/domain/modelCatalog.ts';
 import { parseSpotifyTrack } from '../../src/domain/spotifyInput.ts';
+import { embedTotal, expectWithinLimits, hasLoneSurrogate } from '../support/discordLimits.ts';
 
 const USER = '100000000000000001';
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
@@ -42,32 +43,6 @@ const TRACK = {
   url: 'https://open.spotify.com/track/67Hna13dNDkZvBpTXRIaOJ',
 };
 
-/** Discord's own count, independently of the code under test. */
-function embedTotal(e: APIEmbed): number {
-  let n = (e.title ?? '').length + (e.description ?? '').length + (e.footer?.text ?? '').length + (e.author?.name ?? '').length;
-  for (const f of e.fields ?? []) n += f.name.length + f.value.length;
-  return n;
-}
-function expectWithinLimits(payload: MessagePayload) {
-  expect((payload.content ?? '').length).toBeLessThanOrEqual(2000);
-  for (const e of payload.embeds ?? []) {
-    expect((e.title ?? '').length).toBeLessThanOrEqual(256);
-    expect((e.description ?? '').length).toBeLessThanOrEqual(4096);
-    expect((e.fields ?? []).length).toBeLessThanOrEqual(25);
-    for (const f of e.fields ?? []) {
-      expect(f.name.length).toBeGreaterThan(0);
-      expect(f.name.length).toBeLessThanOrEqual(256);
-      expect(f.value.length).toBeGreaterThan(0);
-      expect(f.value.length).toBeLessThanOrEqual(1024);
-    }
-    expect((e.footer?.text ?? '').length).toBeLessThanOrEqual(2048);
-    expect(embedTotal(e)).toBeLessThanOrEqual(6000);
-  }
-  expect((payload.attachments ?? []).length).toBeLessThanOrEqual(10);
-  // Plain JSON, ready for payload_json.
-  expect(JSON.parse(JSON.stringify(payload))).toEqual(payload);
-}
-const hasLoneSurrogate = (s: string) => /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
 
 describe('text helpers', () => {
   it('truncate keeps short text, cuts long text to exactly the limit with an ellipsis', () => {
