@@ -13,9 +13,9 @@ demucs' splitting, shifting and bag weighting are untouched: only each member's
 
 Windows in flight: with 2+ cores the compiled network has two streams (THROUGHPUT
 hint, cores split between them) and one infer request per stream, so the
-separator can run two windows at once (f32 on 2 cores: one window's 2 threads
-leave cores idle in the network's serial parts and in the torch STFT/iSTFT
-around it). One core keeps one stream and one window (LATENCY hint).
+separator runs two windows at once: the torch STFT/iSTFT and Python work of one
+window overlap the other's inference. f32 only, by default (bf16 is unmeasured);
+one core keeps one stream and one window (LATENCY hint).
 
 Cache: one directory per (checkpoint hash, OpenVINO version, precision, CPU
 features, format) holding the IR (model.xml/.bin), the compiled blob and a
@@ -279,18 +279,18 @@ class OpenVinoRuntime:
     def __init__(self, cache_dir: Path, precision_setting: str = "auto", threads: int | None = None,
                  capabilities: list[str] | None = None, windows: int | None = None):
         """`threads`: OpenVINO threads in all (None: every core this process may use).
-        `windows`: windows in flight (None: 2 with 2+ threads, else 1).
+        `windows`: windows in flight (None: see windows_in_flight).
         `capabilities` replaces OpenVINO's CPU capability list (to simulate another CPU)."""
         import openvino as ov
         self.ov = ov
         self.core = ov.Core()
         self.cache_dir = Path(cache_dir)
         self.threads = threads
-        self.windows = windows or windows_in_flight(threads or usable_cores())
         caps = cpu_capabilities(self.core) if capabilities is None else capabilities
         self.precision: Choice = choose_precision(precision_setting, has_native_bf16(caps))
         if self.precision.note:
             log.warning("%s", self.precision.note)
+        self.windows = windows or windows_in_flight(threads or usable_cores(), self.precision.value)
         self.builds = 0  # IR conversions this process did (tests and logs)
 
     def config(self) -> dict:
@@ -444,9 +444,10 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def windows_in_flight(threads: int) -> int:
-    """Two windows at once from 2 threads up (one thread each at 2), one on a single core."""
-    return 2 if threads >= 2 else 1
+def windows_in_flight(threads: int, precision: str) -> int:
+    """Two windows at once in f32 from 2 threads up (one thread each at 2), one on a
+    single core. bf16 keeps one: its gain from a second window is not measured yet."""
+    return 2 if threads >= 2 and precision == "f32" else 1
 
 
 def model_windows(model) -> int:
