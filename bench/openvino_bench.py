@@ -34,6 +34,10 @@ VARIANTS = {
     # Tuning candidates, run only when named with --variants:
     "ours_auto_omp_passive": {"SFA_SEPARATION_BACKEND": "auto", "OMP_WAIT_POLICY": "PASSIVE"},
     "ours_f32_omp_passive": {"SFA_SEPARATION_BACKEND": "openvino", "SFA_INFERENCE_PRECISION": "f32", "OMP_WAIT_POLICY": "PASSIVE"},
+    # One window in flight (the default on 1 core), to compare with the 2+-core default:
+    "ours_f32_one_window": {"SFA_SEPARATION_BACKEND": "openvino", "SFA_INFERENCE_PRECISION": "f32", "SFA_OPENVINO_WINDOWS": "1"},
+    "ours_auto_one_window": {"SFA_SEPARATION_BACKEND": "auto", "SFA_OPENVINO_WINDOWS": "1"},
+    "ours_auto_two_windows": {"SFA_SEPARATION_BACKEND": "auto", "SFA_OPENVINO_WINDOWS": "2"},
 }
 DEFAULT_VARIANTS = ("ours_openvino_f32", "ours_openvino_auto", "ours_torch")
 CLI_DEFAULTS = {"shifts": 1, "overlap": 0.25}  # what `python -m demucs` does without flags
@@ -82,6 +86,9 @@ def main() -> int:
         else:
             runs[f"prepare_first_{precision}"] = timed(prepare, env)
             runs[f"prepare_cached_{precision}"] = timed(prepare, env)
+        # Variants with another windows-in-flight setting compile their own blob (unmeasured).
+        for windows in sorted({v["SFA_OPENVINO_WINDOWS"] for v in variants.values() if "SFA_OPENVINO_WINDOWS" in v}):
+            timed(prepare, {**env, "SFA_OPENVINO_WINDOWS": windows})
     cache_mb = dir_mb(cache)
 
     for trial in range(1, args.trials + 1):
@@ -113,6 +120,10 @@ def main() -> int:
             "wall_median": round(med(name, "wall"), 1), "peak_rss_mb_median": round(med(name, "peak_rss_mb")),
             "loads": [runs[f"{name}_{t}"]["load_before"] for t in range(1, args.trials + 1)],
         }
+        if name != "cli":  # each round's ratio to the CLI run beside it: less exposed to load changes
+            ratios = [runs[f"{name}_{t}"]["cpu"] / runs[f"cli_{t}"]["cpu"] for t in range(1, args.trials + 1)]
+            summary["variants"][name]["round_ratios"] = [round(r, 3) for r in ratios]
+            summary["variants"][name]["vs_cli_round_median"] = round(statistics.median(ratios), 3)
     if args.batch:
         cli_batch, ours_batch = med("cli-batch", "cpu"), med("ours-batch", "cpu")
         summary["batch"] = {

@@ -170,7 +170,7 @@ def pick_device(setting: str | None = None) -> str:
 
 def pick_backend(device: str):
     """(OpenVinoRuntime or None, note) from SFA_SEPARATION_BACKEND / SFA_INFERENCE_PRECISION /
-    SFA_CACHE_DIR. Raises ValueError on a bad setting (the engine refuses to start)."""
+    SFA_OPENVINO_THREADS / SFA_OPENVINO_WINDOWS / SFA_CACHE_DIR. Raises ValueError on a bad setting (the engine refuses to start)."""
     from .backend_choice import BACKENDS, PRECISIONS, choose_backend, parse_setting
     backend = parse_setting("SFA_SEPARATION_BACKEND", os.environ.get("SFA_SEPARATION_BACKEND"), BACKENDS)
     precision = parse_setting("SFA_INFERENCE_PRECISION", os.environ.get("SFA_INFERENCE_PRECISION"), PRECISIONS)
@@ -181,4 +181,6 @@ def pick_backend(device: str):
     if choice.value == "torch":
         return None, choice.note
     threads = int(os.environ.get("SFA_OPENVINO_THREADS") or 0) or None
-    return OpenVinoRuntime(default_cache_dir(), precision, threads), choice.note
+    windows = parse_setting("SFA_OPENVINO_WINDOWS", os.environ.get("SFA_OPENVINO_WINDOWS"), ("auto", "1", "2"))
+    return OpenVinoRuntime(default_cache_dir(), precision, threads,
+                           windows=None if windows == "auto" else int(windows)), choice.note

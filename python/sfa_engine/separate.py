@@ -29,7 +29,10 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -40,6 +43,7 @@ from .audio_io import SAMPLE_RATE, StemWriter, decode_blocks, probe
 from .catalog import Catalog
 from .errors import Cancelled, EngineError
 from .models import ModelCache
+from .openvino_backend import model_windows
 from .protocol import SeparateRequest
 
 log = logging.getLogger("sfa_engine.separate")
@@ -227,23 +231,50 @@ class StreamingSeparator:
 
     # -- main loop -------------------------------------------------------------
     def run(self, path: str, emit: Callable[[np.ndarray], None], progress: ProgressFn,
-            cancelled: CancelledFn, lo: float, hi: float) -> None:
+            cancelled: CancelledFn, lo: float, hi: float, in_flight: int = 1) -> None:
+        """`in_flight` > 1: that many windows run at once on worker threads (the
+        OpenVINO backend has one infer request per window); results are still
+        accumulated and written in window order, so the output is the same."""
         from demucs.apply import TensorChunk, apply_model
         torch = self.torch
         blocks = decode_blocks(path, DECODE_BLOCK_FRAMES)
         n_windows = len(self.windows)
         members = len(_members(self.model))
-        state = {"window": 0}
+        lock = threading.Lock()
+        state = {"done": 0.0, "reported": lo}
 
         def on_model_event(info: dict) -> None:
-            # apply_model reports start/end per bag member; turn it into one monotonic %.
+            # apply_model reports start/end per bag member, from whichever window's
+            # thread; turn them into one monotonic %.
             if cancelled():
                 raise Cancelled()
             if info.get("state") == "end":
-                done = state["window"] + (info.get("model_idx_in_bag", 0) + 1) / members
-                progress(lo + (hi - lo) * done / n_windows, "separating")
+                with lock:
+                    state["done"] += 1 / members
+                    value = lo + (hi - lo) * state["done"] / n_windows
+                    if value > state["reported"]:
+                        state["reported"] = value
+                        progress(value, "separating")
+
+        def separate_window(chunk):
+            with torch.no_grad():
+                return apply_model(self.model, chunk, shifts=0, split=False, segment=self.requested_segment,
+                                   device=self.device, callback=on_model_event).cpu()
+
+        def collect(j: int, est) -> None:
+            p, shift_idx = self.windows[j]
+            self._accumulate(shift_idx, p, est)
+            next_p = self.windows[j + 1][0] if j + 1 < n_windows else self.total
+            final = self._take_final(max(next_p, 0))
+            if final is not None:
+                emit(final)
+            # Input still needed: the next window's context (windows already
+            # submitted hold their own copy).
+            self._drop_input_before(min(self.out_start, max(data_lo, next_p - self.margin)))
 
         data_lo, data_hi = -self.max_shift, self.total + self.max_shift
+        pool = ThreadPoolExecutor(in_flight, thread_name_prefix="sfa-window") if in_flight > 1 else None
+        pending: deque = deque()  # (window index, future), oldest first
         try:
             for j, (p, shift_idx) in enumerate(self.windows):
                 if cancelled():
@@ -252,21 +283,24 @@ class StreamingSeparator:
                 a, b = max(data_lo, p - self.margin), min(data_hi, p + self.seg_len + self.margin)
                 self._fill(blocks, b)
                 chunk = TensorChunk(self._window_input(a, b), p - a, n)
-                state["window"] = j
-                with torch.no_grad():
-                    est = apply_model(self.model, chunk, shifts=0, split=False, segment=self.requested_segment,
-                                      device=self.device, callback=on_model_event).cpu()
-                self._accumulate(shift_idx, p, est)
-                next_p = self.windows[j + 1][0] if j + 1 < n_windows else self.total
-                final = self._take_final(max(next_p, 0))
-                if final is not None:
-                    emit(final)
-                # Input still needed: the next window's context.
-                self._drop_input_before(min(self.out_start, max(data_lo, next_p - self.margin)))
+                if pool is None:
+                    collect(j, separate_window(chunk))
+                    continue
+                pending.append((j, pool.submit(separate_window, chunk)))
+                if len(pending) >= in_flight:  # window j runs while the oldest one is collected
+                    k, future = pending.popleft()
+                    collect(k, future.result())
+            while pending:
+                k, future = pending.popleft()
+                collect(k, future.result())
             final = self._take_final(self.total)
             if final is not None:
                 emit(final)
         finally:
+            if pool is not None:
+                # On a cancel the windows still running see it within a poll; on an
+                # error they finish. Either way none outlives this call.
+                pool.shutdown(wait=True, cancel_futures=True)
             blocks.close()
 
 
@@ -317,7 +351,7 @@ def separate(req: SeparateRequest, cache: ModelCache, catalog: Catalog,
                 writer.write(audio)
 
         separator = StreamingSeparator(model, stats, segment, req.segment, req.overlap, req.shifts, cache.device)
-        separator.run(req.input, emit, progress, cancelled, 10, 99)
+        separator.run(req.input, emit, progress, cancelled, 10, 99, in_flight=model_windows(model))
         progress(99, "writing")
         paths = [w.commit() for w in writers]
     except BaseException:

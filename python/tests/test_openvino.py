@@ -255,6 +255,103 @@ def test_cancel_interrupts_a_window_in_flight(ov_caches, mix_path, tmp_path):
     assert result["backend"] == "openvino"
 
 
+# --- windows in flight -----------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def window_caches(model_dir, shared_cache_dir) -> dict[int, ModelCache]:
+    """f32 with one and with two windows in flight, whatever this machine's core count."""
+    return {n: ModelCache(model_dir, "cpu", runtime=OpenVinoRuntime(shared_cache_dir, "f32", windows=n)) for n in (1, 2)}
+
+
+def overlapping(runner, monkeypatch) -> threading.Event:
+    """Make the runner's first inference wait until a second one has started (set on
+    overlap); a guard timeout keeps a broken pipeline from hanging the test."""
+    second_started, first = threading.Event(), threading.Lock()
+    original = runner._infer
+
+    def infer(req, mag, mix):
+        if first.acquire(blocking=False):
+            second_started.wait(timeout=120)
+        else:
+            second_started.set()
+        return original(req, mag, mix)
+    monkeypatch.setattr(runner, "_infer", infer)
+    return second_started
+
+
+@pytest.mark.parametrize("model", ["htdemucs", "htdemucs_ft"])
+def test_two_windows_in_flight_give_the_one_window_stems(window_caches, mix_path, tmp_path, monkeypatch, model):
+    one = window_caches[1].get(load_catalog().get(model))
+    two = window_caches[2].get(load_catalog().get(model))
+    assert (openvino_backend.model_windows(one), openvino_backend.model_windows(two)) == (1, 2)
+    overlapped = overlapping(two.models[0]._sfa_openvino, monkeypatch)
+    ref, _ = run(window_caches[1], mix_path, tmp_path / "one", model=model)
+    got, _ = run(window_caches[2], mix_path, tmp_path / "two", model=model)
+    assert overlapped.is_set()  # a second window started while the first was still in the network
+    for r, g in zip(stems_of(ref), stems_of(got)):
+        # Only the compiled configuration differs (2 streams x 1 thread vs 1 x 2): float rounding.
+        assert np.max(np.abs(r - g)) < 1e-5 and snr_db(r, g) >= 120
+
+
+def test_progress_with_two_windows_is_monotonic_and_reaches_100(window_caches, mix_path, tmp_path):
+    seen: list[tuple[float, str]] = []
+    req = SeparateRequest(input=str(mix_path), out_dir=str(tmp_path), model="htdemucs_ft", wav_subtype="FLOAT")
+    separate(req, window_caches[2], load_catalog(), lambda v, s: seen.append((v, s)), lambda: False)
+    values = [v for v, _ in seen]
+    assert values == sorted(values) and values[-1] == 100
+    separating = [v for v, s in seen if s == "separating"]
+    assert len(separating) > 4 and separating[-1] == pytest.approx(99)
+
+
+def test_cancel_with_two_windows_in_flight_stops_both(window_caches, mix_path, tmp_path, monkeypatch):
+    model = window_caches[2].get(load_catalog().get("htdemucs"))
+    runner = model.models[0]._sfa_openvino
+    overlapped = overlapping(runner, monkeypatch)
+    monkeypatch.setattr(runner, "poll_ms", 1)
+    polled = []
+
+    def cancelled() -> bool:
+        # True once two windows have been in the network together, asked from inside one.
+        if overlapped.is_set() and sys._getframe(1).f_code.co_name == "_infer":
+            polled.append(True)
+            return True
+        return False
+
+    with pytest.raises(EngineError) as err:
+        run(window_caches[2], mix_path, tmp_path, cancelled=cancelled)
+    assert err.value.code == "cancelled" and polled
+    assert runner.idle.qsize() == 2  # no window outlives the cancelled request
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_one_core_keeps_one_window_and_its_own_blob(model_dir, tmp_path, monkeypatch):
+    assert [openvino_backend.windows_in_flight(n, "f32") for n in (1, 2, 8)] == [1, 2, 2]
+    assert [openvino_backend.windows_in_flight(n, "bf16") for n in (1, 2, 8)] == [1, 1, 1]
+    monkeypatch.setattr(openvino_backend, "usable_cores", lambda: 1)
+    rt = OpenVinoRuntime(tmp_path / "cache", "f32")
+    assert rt.windows == 1 and rt.config()["PERFORMANCE_HINT"] == "LATENCY" and rt.config()["NUM_STREAMS"] == "1"
+    assert OpenVinoRuntime(tmp_path / "cache", "f32", threads=1).windows == 1  # SFA_OPENVINO_THREADS=1
+    model = ModelCache(model_dir, "cpu", runtime=rt).get(load_catalog().get("htdemucs"))
+    assert openvino_backend.model_windows(model) == 1 and model.models[0]._sfa_openvino.idle.qsize() == 1
+    monkeypatch.setattr(openvino_backend, "usable_cores", lambda: 2)
+    rt2 = OpenVinoRuntime(tmp_path / "cache", "f32")
+    assert rt2.windows == 2 and rt2.config()["PERFORMANCE_HINT"] == "THROUGHPUT" and rt2.config()["NUM_STREAMS"] == "2"
+    # The blob is compiled for its streams: one entry each, one shared IR.
+    ModelCache(model_dir, "cpu", runtime=rt2).get(load_catalog().get("htdemucs"))
+    assert rt2.builds == 0 and len(entries(tmp_path / "cache")["compiled"]) == 2
+    assert len(entries(tmp_path / "cache")["ir"]) == 1
+
+
+def test_windows_setting(monkeypatch):
+    from sfa_engine.models import pick_backend
+    monkeypatch.setenv("SFA_SEPARATION_BACKEND", "openvino")
+    monkeypatch.setenv("SFA_OPENVINO_WINDOWS", "1")
+    assert pick_backend("cpu")[0].windows == 1
+    monkeypatch.setenv("SFA_OPENVINO_WINDOWS", "3")
+    with pytest.raises(ValueError, match="SFA_OPENVINO_WINDOWS must be one of auto, 1, 2"):
+        pick_backend("cpu")
+
+
 # --- settings (pure) -------------------------------------------------------------------
 
 def test_settings_are_validated():
