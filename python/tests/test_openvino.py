@@ -45,8 +45,8 @@ def shared_cache_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def ov_caches(model_dir, shared_cache_dir) -> dict[str, ModelCache]:
     """One ModelCache per precision, compiled models shared across this module's tests.
-    bf16 runs on a simulated bf16 CPU so its numerics are measured on any machine
-    (without native support OpenVINO emulates it)."""
+    bf16 is asked for as on a bf16 CPU (simulated capability list); OpenVINO runs it
+    where the CPU can (natively, or emulated on AVX-512) and compiles f32 elsewhere."""
     return {
         "f32": ModelCache(model_dir, "cpu", runtime=OpenVinoRuntime(shared_cache_dir, "f32")),
         "bf16": ModelCache(model_dir, "cpu", runtime=OpenVinoRuntime(shared_cache_dir, "bf16", capabilities=WITH_BF16)),
@@ -81,6 +81,15 @@ def snr_db(reference: np.ndarray, estimate: np.ndarray) -> float:
 _torch_results: dict[str, list[np.ndarray]] = {}
 
 
+def bf16_outcomes() -> set[str]:
+    """What a bf16 request may compile to on this host: bf16 with native support, f32 on a CPU
+    without AVX-512 (OpenVINO ignores the hint there), either in between (emulation is OpenVINO's call)."""
+    import openvino as ov
+    if "BF16" in openvino_backend.cpu_capabilities(ov.Core()):
+        return {"bf16"}
+    return {"f32"} if "avx512f" not in openvino_backend.cpu_flags() else {"bf16", "f32"}
+
+
 @pytest.mark.parametrize("precision", ["f32", "bf16"])
 @pytest.mark.parametrize("model", ["htdemucs", "htdemucs_6s", "htdemucs_ft"])
 def test_stems_match_the_torch_path(ov_caches, torch_cache, mix_path, tmp_path, model, precision):
@@ -89,10 +98,13 @@ def test_stems_match_the_torch_path(ov_caches, torch_cache, mix_path, tmp_path, 
         assert (reference["backend"], reference["precision"]) == ("torch", "f32")
         _torch_results[model] = stems_of(reference)
     result, _ = run(ov_caches[precision], mix_path, tmp_path / "ov", model=model)
-    assert (result["backend"], result["precision"]) == ("openvino", precision)
+    # The result says what really ran: bf16 where this CPU runs it, else f32 (held to f32's floor).
+    ran = result["precision"]
+    assert result["backend"] == "openvino"
+    assert ran in ({"f32"} if precision == "f32" else bf16_outcomes()), (precision, ran)
     for name, ref, got in zip([s["name"] for s in result["stems"]], _torch_results[model], stems_of(result)):
         assert got.shape == ref.shape
-        assert snr_db(ref, got) >= FLOOR_DB[precision], (model, precision, name, snr_db(ref, got))
+        assert snr_db(ref, got) >= FLOOR_DB[ran], (model, ran, name, snr_db(ref, got))
 
 
 def test_mdx_extra_runs_on_torch_and_says_why(ov_caches, mix_path, tmp_path):
